@@ -1,0 +1,38 @@
+"""The exception hierarchy: one base, specific subclasses whose messages say what to do next."""
+
+from __future__ import annotations
+
+
+class GilwiseError(Exception):
+    """Base class of every error gilwise raises on purpose.
+
+    Example:
+        >>> try:
+        ...     raise TargetNotFound("no such file: x.py; check the path")
+        ... except GilwiseError as exc:
+        ...     print(exc)
+        no such file: x.py; check the path
+    """
+
+    #: Exit status the CLI uses for this error (2 mirrors python's own usage errors).
+    exit_code: int = 2
+
+
+class TargetNotFound(GilwiseError):
+    """The script or module to run does not exist."""
+
+
+class TargetInvalid(GilwiseError):
+    """The script exists but cannot be compiled (a syntax error, a bad encoding)."""
+
+
+class MonitorAlreadyRunning(GilwiseError):
+    """`gilwise.start()` was called while a monitor is already running in this process."""
+
+
+class MonitorNotRunning(GilwiseError):
+    """`gilwise.stop()` was called without a running monitor."""
+
+
+class InvalidOption(GilwiseError):
+    """An option value is out of range (a negative interval, a zero stall threshold)."""

@@ -1,0 +1,99 @@
+"""The ``gilwise`` command line: a thin layer that parses, dispatches and maps errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._errors import GilwiseError
+from ._version import __version__
+
+_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gilwise",
+        description="Work with the GIL, not against it: measure what concurrency really "
+        "does in your Python program.",
+    )
+    parser.add_argument("--version", action="version", version=f"gilwise {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="run a script or module under the monitor and summarise what it did",
+        usage="gilwise run [options] (script.py | -m module) [args ...]",
+        description="Run a program exactly as python would, watching GIL contention, "
+        "per-thread CPU time and event-loop stalls; print a summary to stderr at the end.",
+    )
+    run.add_argument(
+        "--interval", type=float, default=0.01, metavar="S",
+        help="sampling interval in seconds (default 0.01, i.e. 100 Hz)",
+    )
+    run.add_argument(
+        "--stall-ms", type=float, default=100.0, metavar="MS",
+        help="an event loop that does not come back for this long is stalled (default 100)",
+    )
+    run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    return parser
+
+
+def _split_run_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``run``'s own options from the program and its arguments.
+
+    Everything from the script name (or the token after ``-m``) on belongs to the
+    program, even tokens that look like gilwise options.
+    """
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return argv[:i], argv[i + 1 :]
+        if token == "-m":
+            return argv[: i + 2], argv[i + 2 :]
+        if token.startswith("-m") and len(token) > 2:
+            return [*argv[:i], "-m", token[2:]], argv[i + 1 :]
+        if token in _RUN_FLAGS_WITH_VALUE:
+            i += 2
+            continue
+        if token.startswith("-"):
+            i += 1
+            continue
+        return argv[:i], argv[i:]
+    return argv, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gilwise`` command; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if args and args[0] == "run":
+        own, program = _split_run_args(args[1:])
+        options = parser.parse_args(["run", *own])
+        return _run(parser, options, program)
+    options = parser.parse_args(args)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: list[str]) -> int:
+    from .commands import run_program
+
+    if options.module is None and not program:
+        parser.error("run: give a script to run, or -m MODULE")
+    try:
+        return run_program(
+            script=None if options.module else program[0],
+            module=options.module,
+            args=program if options.module else program[1:],
+            interval=options.interval,
+            stall_ms=options.stall_ms,
+            json_path=options.json,
+            quiet=options.quiet,
+        )
+    except GilwiseError as exc:
+        print(f"gilwise: {exc}", file=sys.stderr)
+        return exc.exit_code

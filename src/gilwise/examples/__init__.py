@@ -1,0 +1,1 @@
+"""Small programs that show what the monitor finds: ``gilwise run -m gilwise.examples.NAME``."""

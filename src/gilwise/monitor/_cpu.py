@@ -1,0 +1,117 @@
+"""CPU clocks: per-thread CPU time, process CPU time and the cores this process may use."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ThreadCpuFn = Callable[[int, "int | None"], "float | None"]
+
+
+def _linux_thread_clock(native_id: int) -> int:
+    # The kernel's per-thread CPU clock id is derived from the TID alone
+    # (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) in include/linux/posix-timers.h).
+    # Computing it from the TID, rather than pthread_getcpuclockid(pthread_t), means a
+    # thread that has just exited gives EINVAL instead of reading a freed pthread struct.
+    return (~native_id << 3) | 6
+
+
+def thread_cpu_seconds(ident: int, native_id: int | None) -> float | None:
+    """CPU seconds used so far by one thread of this process, or None where unknowable."""
+    try:
+        if sys.platform.startswith("linux") and native_id is not None:
+            return time.clock_gettime(_linux_thread_clock(native_id))
+        if hasattr(time, "pthread_getcpuclockid"):
+            # Safe only because the caller holds the GIL and saw this thread in
+            # sys._current_frames(): its thread state, hence its pthread, still exists.
+            return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except (OSError, OverflowError, ValueError):
+        return None
+    return None
+
+
+def per_thread_cpu_supported() -> bool:
+    """Whether this platform lets one thread read another thread's CPU clock."""
+    return sys.platform.startswith("linux") or hasattr(time, "pthread_getcpuclockid")
+
+
+def process_cpu_seconds() -> float:
+    """User plus system CPU seconds of the whole process (all threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
+class RunQueueReader:
+    """Reads how long each thread sat runnable on a run queue (Linux schedstat).
+
+    Time spent runnable but not running is CPU starvation (more runnable threads than
+    cores), which must not be mistaken for waiting on the GIL.
+    """
+
+    def __init__(self, proc_root: Path = Path("/proc/self/task")) -> None:
+        self._root = proc_root
+        self.available = (proc_root / str(_own_tid()) / "schedstat").exists()
+
+    def wait_seconds(self, native_id: int) -> float | None:
+        """Cumulative run-queue wait of the thread, or None if it cannot be read."""
+        if not self.available:
+            return None
+        try:
+            fields = (self._root / str(native_id) / "schedstat").read_text().split()
+            return int(fields[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return None
+
+
+def _own_tid() -> int:
+    return getattr(os, "gettid", os.getpid)()
+
+
+@dataclass(frozen=True)
+class CoreBudget:
+    """How many CPU cores this process may use, and what limits it."""
+
+    usable: float
+    affinity: int | None
+    cgroup_quota: float | None
+    online: int
+
+
+def core_budget(cgroup_root: Path = Path("/sys/fs/cgroup")) -> CoreBudget:
+    """The cores this process may run on: the least of affinity, cgroup quota and online CPUs."""
+    online = os.cpu_count() or 1
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    quota = cgroup_cpu_quota(cgroup_root)
+    usable = float(affinity if affinity is not None else online)
+    if quota is not None:
+        usable = min(usable, quota)
+    return CoreBudget(usable=usable, affinity=affinity, cgroup_quota=quota, online=online)
+
+
+def cgroup_cpu_quota(root: Path) -> float | None:
+    """The CPU quota in cores from cgroup v2 (cpu.max) or v1 (cfs_quota_us), None if unlimited."""
+    try:
+        v2 = root / "cpu.max"
+        if v2.exists():
+            quota, period = v2.read_text().split()[:2]
+            return None if quota == "max" else _ratio(int(quota), int(period))
+        v1 = root / "cpu" / "cpu.cfs_quota_us"
+        if v1.exists():
+            quota_us = int(v1.read_text())
+            period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+            return None if quota_us <= 0 else _ratio(quota_us, period_us)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _ratio(quota: int, period: int) -> float | None:
+    if period <= 0:
+        return None
+    cores = quota / period
+    return cores if math.isfinite(cores) and cores > 0 else None

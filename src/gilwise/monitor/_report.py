@@ -1,0 +1,268 @@
+"""The report: plain frozen data, its JSON form (schema ``gilwise.run/1``) and atomic writes.
+
+Everything that leaves the monitor is one of these classes; renderers, the CLI and
+tests consume them. The JSON form is derived from the classes in one place
+(:func:`to_dict` / :func:`from_dict`), documented in ``docs/report-schema.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+SCHEMA = "gilwise.run/1"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A source location: absolute path as Python reports it, line, qualified function."""
+
+    file: str
+    line: int
+    function: str
+
+
+@dataclass(frozen=True)
+class LineStat:
+    """Samples that had a line innermost (``top_lines``) or a function anywhere."""
+
+    file: str
+    line: int
+    function: str
+    running: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency distribution in milliseconds."""
+
+    count: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+
+@dataclass(frozen=True)
+class GilReport:
+    """GIL contention, two figures kept apart.
+
+    ``wait_fraction`` estimates the fraction of time at least one thread was waiting
+    for the GIL; ``mean_waiting_threads`` the average number waiting. ``probe`` is the
+    latency the sampler thread itself suffered each time it asked for the GIL.
+    """
+
+    wait_fraction: float | None
+    mean_waiting_threads: float | None
+    probe: Latency
+    method: str
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    """Whole-process CPU use against the cores the process may use."""
+
+    pid: int
+    wall_seconds: float
+    cpu_seconds: float
+    cpu_cores_used: float
+    usable_cores: float
+    affinity_cores: int | None
+    cgroup_quota_cores: float | None
+    utilisation: float
+    run_queue_fraction: float | None
+    threads_seen: int
+    max_threads_alive: int
+    monitor_cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class ThreadReport:
+    """One thread: CPU against wall time, GIL wait, and where its samples landed."""
+
+    ident: int
+    native_id: int | None
+    name: str
+    alive_at_end: bool
+    wall_seconds: float
+    cpu_seconds: float | None
+    cpu_fraction: float | None
+    gil_wait_fraction: float | None
+    run_queue_fraction: float | None
+    samples: int
+    running_fraction: float
+    waiting_fraction: float
+    top_lines: tuple[LineStat, ...]
+    top_functions: tuple[LineStat, ...]
+    threads_merged: int = 1
+
+
+@dataclass(frozen=True)
+class Stall:
+    """A stretch when an event loop did not come back for at least the stall threshold."""
+
+    duration_ms: float
+    started_at_s: float
+    samples: int
+    stack: tuple[Frame, ...]
+    culprit: Frame | None
+    coroutine: Frame | None
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """One asyncio event loop: heartbeat lag and stalls with the blocking stack."""
+
+    loop_id: int
+    loop_class: str
+    thread_ident: int
+    thread_name: str
+    heartbeats: int
+    lag: Latency
+    stalls: tuple[Stall, ...]
+    stalls_total: int
+    stalled_seconds: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A plain-language finding, the figures behind it, and the fix to consider."""
+
+    code: str
+    title: str
+    message: str
+    fix: str
+    evidence: dict[str, float | int | str]
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """Figures over one window of the run (about a second)."""
+
+    t_s: float
+    gil_wait_fraction: float | None
+    cpu_cores_used: float
+    threads_alive: int
+    loop_lag_max_ms: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one monitoring session measured (JSON schema ``gilwise.run/1``)."""
+
+    schema: str
+    gilwise_version: str
+    python: str
+    platform: str
+    started_at: str
+    duration_s: float
+    interval_s: float
+    stall_ms: float
+    command: tuple[str, ...] | None
+    verdicts: tuple[Verdict, ...]
+    gil: GilReport
+    process: ProcessReport
+    threads: tuple[ThreadReport, ...]
+    loops: tuple[LoopReport, ...]
+    timeline: tuple[TimelinePoint, ...]
+    exit_code: int | None = None
+    complete: bool = True
+    monitor_errors: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a report from :meth:`to_dict` output (for tools reading saved reports)."""
+        return from_dict(cls, data)
+
+    def with_updates(self, **changes: Any) -> Report:
+        return dataclasses.replace(self, **changes)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(obj)
+    return typing.cast(dict[str, Any], _listify(data))
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_listify(v) for v in value]
+    return value
+
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build dataclass ``cls`` from plain data, converting nested fields by their hints."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {
+        f.name: _convert(hints[f.name], data[f.name])
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in data
+    }
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        return tuple(_convert(args[0], v) for v in value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return from_dict(hint, value)
+    return value
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees half a file.
+
+    The text goes to a temporary file in the same directory, is flushed to disk,
+    then renamed over ``path``: a process killed mid-write leaves the old file intact.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def python_description() -> str:
+    """Interpreter version, plus whether the GIL is enabled on free-threaded builds."""
+    version = sys.version.split()[0]
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    if is_gil_enabled is not None and not is_gil_enabled():
+        return f"CPython {version} (free-threaded, GIL disabled)"
+    return f"{sys.implementation.name} {version}"

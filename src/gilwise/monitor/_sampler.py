@@ -1,0 +1,613 @@
+"""The sampler: one background thread that measures the whole process at a fixed rate.
+
+Every tick it takes every thread's stack and CPU clock under the GIL, classifies the
+thread as running or waiting, feeds the GIL estimator and the stack tables, sends
+heartbeats to event loops and samples stalled ones. Time, frames, CPU clocks and
+/proc readers are injected, so tests drive :meth:`Monitor.tick` with fakes.
+"""
+
+from __future__ import annotations
+
+import _thread
+import datetime
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from .._errors import InvalidOption
+from .._version import __version__
+from ._cpu import (
+    RunQueueReader,
+    core_budget,
+    process_cpu_seconds,
+    thread_cpu_seconds,
+)
+from ._gil import GilTotals, ThreadAccount
+from ._histogram import LatencyHistogram
+from ._loops import LoopFinder, LoopWatch
+from ._report import (
+    SCHEMA,
+    Frame,
+    GilReport,
+    Latency,
+    LineStat,
+    LoopReport,
+    ProcessReport,
+    Report,
+    Stall,
+    ThreadReport,
+    TimelinePoint,
+    python_description,
+)
+from ._stacks import (
+    CallSites,
+    FrameResolver,
+    LineCount,
+    WaitChannels,
+    classify,
+    is_async_code,
+    sample_stack,
+    top_functions,
+    top_lines,
+)
+from ._verdicts import verdicts_for
+
+GIL_METHOD = "cpu-clock deficit of running threads (per-thread CPU clocks, thread states)"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Settings of one monitoring session."""
+
+    interval_s: float = 0.01
+    stall_ms: float = 100.0
+    gil_window_s: float = 0.25
+    timeline_window_s: float = 1.0
+    min_window_samples: int = 8
+    run_queue_every: int = 10
+    loop_scan_every: int = 5
+    max_threads_kept: int = 64
+    max_timeline_points: int = 1800
+
+    def __post_init__(self) -> None:
+        if not (0.0005 <= self.interval_s <= 10.0):
+            raise InvalidOption(
+                f"interval must be between 0.0005 and 10 seconds, got {self.interval_s}; "
+                "try 0.01 (100 Hz)"
+            )
+        if not (1.0 <= self.stall_ms <= 600_000):
+            raise InvalidOption(
+                f"stall threshold must be between 1 ms and 10 minutes, got {self.stall_ms}; "
+                "try 100"
+            )
+
+
+@dataclass
+class Sources:
+    """Where the sampler gets its readings; tests replace these with fakes."""
+
+    clock: Callable[[], float] = time.perf_counter
+    frames: Callable[[], dict[int, FrameType]] = sys._current_frames
+    threads: Callable[[], list[threading.Thread]] = threading.enumerate
+    thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
+    process_cpu: Callable[[], float] = process_cpu_seconds
+    run_queue: Callable[[int], float | None] | None = field(
+        default_factory=lambda: _run_queue_reader()
+    )
+    wait_channels: WaitChannels | None = field(default_factory=lambda: _wait_channels())
+
+
+def _run_queue_reader() -> Callable[[int], float | None] | None:
+    reader = RunQueueReader()
+    return reader.wait_seconds if reader.available else None
+
+
+def _wait_channels() -> WaitChannels | None:
+    return WaitChannels() if sys.platform.startswith("linux") else None
+
+
+@dataclass
+class _Timeline:
+    started: float
+    process_cpu: float
+    waits: list[tuple[float, float]] = field(default_factory=list)
+    points: list[TimelinePoint] = field(default_factory=list)
+
+
+class Monitor:
+    """Samples this process in a background thread; :meth:`stop` returns the report.
+
+    Example:
+        >>> m = Monitor(MonitorConfig(interval_s=0.01))
+        >>> m.start()
+        >>> report = m.stop()
+        >>> report.schema
+        'gilwise.run/1'
+    """
+
+    def __init__(self, config: MonitorConfig | None = None, sources: Sources | None = None):
+        self.config = config or MonitorConfig()
+        self.sources = sources or Sources()
+        self._lock = threading.Lock()
+        self._stop_lock = _thread.allocate_lock()
+        self._thread_ident: int | None = None
+        self._thread_done = _thread.allocate_lock()
+        self._pid = os.getpid()
+        self._accounts: dict[int, ThreadAccount] = {}
+        self._finished: list[ThreadAccount] = []
+        self._others: ThreadAccount | None = None
+        self._names: dict[int, tuple[int | None, str]] = {}
+        self._loops: dict[int, LoopWatch] = {}
+        self._finder = LoopFinder()
+        self._call_sites = CallSites()
+        self._probe = LatencyHistogram()
+        self._gil = GilTotals()
+        self._errors: dict[str, str] = {}
+        self._ticks = 0
+        self._max_alive = 0
+        self._started_wall = datetime.datetime.now(datetime.timezone.utc)
+        self._started = 0.0
+        self._last_tick = 0.0
+        self._gil_window_started = 0.0
+        self._process_cpu_start = 0.0
+        self._timeline: _Timeline | None = None
+        self._running = False
+        self._stopped_report: Report | None = None
+        self._monitor_cpu = 0.0
+        self._window_waits_pending: list[float] = []
+        self._window_ticks = 0
+        self._foreign: set[int] = set()
+        self._closed_loops: list[LoopWatch] = []
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sampling thread (invisible to ``threading.enumerate()``)."""
+        now = self.sources.clock()
+        self._started = self._last_tick = self._gil_window_started = now
+        self._process_cpu_start = self.sources.process_cpu()
+        self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
+        self._started_wall = datetime.datetime.now(datetime.timezone.utc)
+        self._running = True
+        self._stop_lock.acquire()
+        self._thread_done.acquire()
+        # A raw _thread keeps the sampler out of threading.enumerate() and
+        # active_count(), so the watched program sees the same threads as without us.
+        self._thread_ident = _thread.start_new_thread(self._run, ())
+
+    def begin(self) -> None:
+        """Start accounting without a thread: tests then call :meth:`tick` themselves."""
+        now = self.sources.clock()
+        self._started = self._last_tick = self._gil_window_started = now
+        self._process_cpu_start = self.sources.process_cpu()
+        self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
+        self._running = True
+
+    def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
+        """Stop sampling and return the report (idempotent)."""
+        if self._stopped_report is not None:
+            return self._stopped_report
+        joined = self._stop_thread()
+        report = self.report(exit_code=exit_code, command=command, final=True)
+        if not joined:
+            report = report.with_updates(
+                monitor_errors=(*report.monitor_errors, "sampler thread did not stop in time")
+            )
+        self._stopped_report = report
+        self._running = False
+        return report
+
+    def _stop_thread(self) -> bool:
+        if self._thread_ident is None:
+            return True
+        if os.getpid() != self._pid:
+            return True  # forked child: the sampler thread does not exist here
+        if self._stop_lock.locked():
+            self._stop_lock.release()
+        if self._thread_ident == threading.get_ident():
+            return True
+        joined = self._thread_done.acquire(timeout=2.0)
+        if joined:
+            self._thread_done.release()
+        return joined
+
+    def _run(self) -> None:
+        cpu_clock = _own_cpu_clock()
+        interval = self.config.interval_s
+        deadline = self.sources.clock() + interval
+        try:
+            while True:
+                delay = deadline - self.sources.clock()
+                if self._stop_lock.acquire(timeout=max(0.0, delay)):
+                    self._stop_lock.release()
+                    break
+                now = self.sources.clock()
+                # How late we woke is how long this thread waited to get the GIL back
+                # (plus timer slack): the wake-up latency probe.
+                self._probe.add(now - deadline)
+                self._safe_tick(now)
+                deadline += interval
+                if deadline < now:
+                    deadline = now + interval
+                self._monitor_cpu = cpu_clock()
+        finally:
+            self._thread_done.release()
+
+    def _safe_tick(self, now: float) -> None:
+        try:
+            with self._lock:
+                self._tick(now)
+        except Exception as exc:  # the monitor must never take the program down
+            key = type(exc).__name__
+            self._errors.setdefault(key, f"{key}: {exc}")
+
+    def tick(self, now: float | None = None) -> None:
+        """Take one sample now (tests drive the monitor with this and fake sources)."""
+        with self._lock:
+            self._tick(self.sources.clock() if now is None else now)
+
+    # -- one tick ---------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        frames = self.sources.frames()
+        own = self._thread_ident
+        dt = max(0.0, now - self._last_tick)
+        self._last_tick = now
+        self._ticks += 1
+        scan_loops = self._ticks % self.config.loop_scan_every == 1
+        self._refresh_names(frames)
+        seen = 0
+        for ident, frame in frames.items():
+            if ident == own:
+                continue
+            seen += 1
+            self._sample_thread(ident, frame, dt)
+            if scan_loops:
+                self._discover_loop(ident, frame)
+        self._max_alive = max(self._max_alive, seen)
+        self._retire_threads(frames)
+        if self.sources.run_queue is not None and self._ticks % self.config.run_queue_every == 0:
+            self._read_run_queues()
+        self._check_loops(now, frames)
+        if self._gil_window_due(now):
+            self._close_gil_window(now)
+        timeline = self._timeline
+        if timeline is not None and now - timeline.started >= self.config.timeline_window_s:
+            self._close_timeline_window(now, len(frames) - (own in frames))
+
+    def _refresh_names(self, frames: dict[int, FrameType]) -> None:
+        # A new thread sets its native id only once it runs, so look again until it has;
+        # threads unknown to the threading module (our own, raw _thread ones) once only.
+        if all(
+            ident in self._foreign or self._names.get(ident, (None,))[0] is not None
+            for ident in frames
+        ):
+            return
+        known = set()
+        for t in self.sources.threads():
+            if t.ident is not None:
+                known.add(t.ident)
+                self._names[t.ident] = (t.native_id, t.name)
+        self._foreign.update(ident for ident in frames if ident not in known)
+
+    def _sample_thread(self, ident: int, frame: FrameType, dt: float) -> None:
+        native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
+        account = self._accounts.get(ident)
+        if account is not None and account.native_id is None:
+            account.native_id = native_id  # known now that the thread has started
+            account.name = name
+        elif account is not None and native_id is not None and account.native_id != native_id:
+            self._finish(self._accounts.pop(ident))  # the ident was reused by a new thread
+            account = None
+        if account is None:
+            account = self._accounts[ident] = ThreadAccount(
+                ident=ident, native_id=native_id, name=name, first_seen=self._last_tick
+            )
+            account.last_cpu = self.sources.thread_cpu(ident, native_id)
+            return
+        stack = sample_stack(frame)
+        state = classify(stack, native_id, self._call_sites, self.sources.wait_channels)
+        account.observe(dt, self.sources.thread_cpu(ident, native_id), state)
+        account.table.add(state, stack)
+
+    def _retire_threads(self, frames: dict[int, FrameType]) -> None:
+        gone = [ident for ident in self._accounts if ident not in frames]
+        for ident in gone:
+            self._finish(self._accounts.pop(ident))
+            self._names.pop(ident, None)
+            self._foreign.discard(ident)
+
+    def _finish(self, account: ThreadAccount) -> None:
+        account.alive = False
+        self._gil_wait_flush(account)
+        self._finished.append(account)
+        limit = self.config.max_threads_kept
+        if len(self._finished) > 2 * limit:
+            # Thousands of short-lived threads: keep the heaviest, fold the rest into one.
+            self._finished.sort(key=_weight, reverse=True)
+            keep, fold = self._finished[:limit], self._finished[limit:]
+            if self._others is None:
+                self._others = ThreadAccount(ident=0, native_id=None, name="", first_seen=0.0)
+                self._others.merged = 0
+                self._others.alive = False
+            for acc in fold:
+                self._others.absorb(acc)
+            self._finished = keep
+
+    def _gil_wait_flush(self, account: ThreadAccount) -> None:
+        # A thread that ends mid-window still waited; count it in the window total.
+        self._window_waits_pending.append(account.close_window())
+
+    def _read_run_queues(self) -> None:
+        reader = self.sources.run_queue
+        if reader is None:
+            return
+        for account in self._accounts.values():
+            if account.native_id is not None:
+                account.observe_run_queue(reader(account.native_id))
+
+    def _discover_loop(self, ident: int, frame: FrameType) -> None:
+        if any(w.thread_ident == ident and w.loop() is not None for w in self._loops.values()):
+            return
+        if not _has_loop_hint(frame):
+            return
+        loop = self._finder.find(frame)
+        if loop is not None:
+            self._watch_loop(loop, ident)
+
+    def _watch_loop(self, loop: Any, ident: int) -> None:
+        if id(loop) in self._loops and self._loops[id(loop)].loop() is loop:
+            return
+        _, name = self._names.get(ident, (None, f"thread-{ident}"))
+        self._loops[id(loop)] = LoopWatch(
+            loop, ident, name, self.sources.clock, self.config.stall_ms / 1000
+        )
+
+    def add_loop(self, loop: Any, thread_ident: int | None = None) -> None:
+        """Watch ``loop`` (run by ``thread_ident``, default the calling thread)."""
+        with self._lock:
+            self._watch_loop(loop, threading.get_ident() if thread_ident is None else thread_ident)
+
+    def _check_loops(self, now: float, frames: dict[int, FrameType]) -> None:
+        for key, watch in list(self._loops.items()):
+            if not watch.check(now, frames):
+                watch.close(now)
+                self._closed_loops.append(watch)
+                del self._loops[key]
+
+    def _gil_window_due(self, now: float) -> bool:
+        # Under heavy GIL contention the sampler itself gets few turns; a window closes
+        # only with enough samples for its running share to mean something.
+        self._window_ticks += 1
+        long_enough = now - self._gil_window_started >= self.config.gil_window_s
+        return long_enough and self._window_ticks >= self.config.min_window_samples
+
+    def _close_gil_window(self, now: float) -> None:
+        self._window_ticks = 0
+        length = now - self._gil_window_started
+        self._gil_window_started = now
+        waits = [a.close_window() for a in self._accounts.values()]
+        waits += self._window_waits_pending
+        self._window_waits_pending = []
+        fraction = self._gil.add_window(length, waits)
+        if self._timeline is not None:
+            self._timeline.waits.append((length, fraction))
+
+    def _close_timeline_window(self, now: float, alive: int) -> None:
+        timeline = self._timeline
+        assert timeline is not None
+        length = now - timeline.started
+        cpu = self.sources.process_cpu()
+        waited = sum(l for l, _ in timeline.waits)
+        gil = sum(l * f for l, f in timeline.waits) / waited if waited > 0 else None
+        lags = [w.take_window_max_lag() for w in self._loops.values()]
+        point = TimelinePoint(
+            t_s=round(now - self._started, 3),
+            gil_wait_fraction=_round(gil),
+            cpu_cores_used=round(max(0.0, cpu - timeline.process_cpu) / length, 3),
+            threads_alive=alive,
+            loop_lag_max_ms=round(max(lags) * 1000, 3) if lags else None,
+        )
+        points = timeline.points
+        points.append(point)
+        if len(points) > self.config.max_timeline_points:
+            timeline.points = points[::2]  # halve the resolution of a very long run
+        timeline.started = now
+        timeline.process_cpu = cpu
+        timeline.waits = []
+
+    # -- the report ---------------------------------------------------------------------
+
+    def report(
+        self,
+        exit_code: int | None = None,
+        command: tuple[str, ...] | None = None,
+        final: bool = False,
+    ) -> Report:
+        """The report so far (the sampler keeps running unless ``final``)."""
+        with self._lock:
+            now = self.sources.clock()
+            if final:
+                self._close_gil_window(now)
+                for watch in self._loops.values():
+                    watch.close(now)
+            return self._build_report(now, exit_code, command, complete=final)
+
+    def _build_report(
+        self, now: float, exit_code: int | None, command: tuple[str, ...] | None, complete: bool
+    ) -> Report:
+        wall = max(1e-9, now - self._started)
+        cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start)
+        budget = core_budget()
+        resolver = FrameResolver()
+        accounts = [*self._accounts.values(), *self._finished]
+        threads = [_thread_report(a, resolver) for a in sorted(accounts, key=_weight, reverse=True)]
+        if self._others is not None and self._others.merged:
+            threads.append(_thread_report(self._others, resolver))
+        run_queue = _run_queue_fraction(accounts, self._others)
+        loops = [
+            _loop_report(w, resolver, self._started)
+            for w in [*self._loops.values(), *self._closed_loops]
+        ]
+        config = self.config
+        process = ProcessReport(
+            pid=self._pid,
+            wall_seconds=round(wall, 6),
+            cpu_seconds=round(cpu, 6),
+            cpu_cores_used=round(cpu / wall, 4),
+            usable_cores=budget.usable,
+            affinity_cores=budget.affinity,
+            cgroup_quota_cores=budget.cgroup_quota,
+            utilisation=round(cpu / wall / budget.usable, 4),
+            run_queue_fraction=run_queue,
+            threads_seen=len(accounts) + (self._others.merged if self._others else 0),
+            max_threads_alive=self._max_alive,
+            monitor_cpu_seconds=round(self._monitor_cpu, 6),
+        )
+        gil = GilReport(
+            wait_fraction=_round(self._gil.wait_fraction),
+            mean_waiting_threads=_round(self._gil.mean_waiting_threads),
+            probe=_latency(self._probe),
+            method=GIL_METHOD,
+        )
+        timeline = tuple(self._timeline.points) if self._timeline else ()
+        report = Report(
+            schema=SCHEMA,
+            gilwise_version=__version__,
+            python=python_description(),
+            platform=sys.platform,
+            started_at=self._started_wall.isoformat(timespec="seconds"),
+            duration_s=round(wall, 6),
+            interval_s=config.interval_s,
+            stall_ms=config.stall_ms,
+            command=command,
+            verdicts=(),
+            gil=gil,
+            process=process,
+            threads=tuple(threads),
+            loops=tuple(loops),
+            timeline=timeline,
+            exit_code=exit_code,
+            complete=complete,
+            monitor_errors=tuple(self._errors.values()),
+        )
+        return report.with_updates(verdicts=verdicts_for(report))
+
+
+def _weight(account: ThreadAccount) -> float:
+    return (account.cpu or 0.0) + account.gil_wait + account.samples * 1e-6
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _has_loop_hint(frame: FrameType) -> bool:
+    f: FrameType | None = frame
+    while f is not None:
+        if is_async_code(f.f_code) or "asyncio" in f.f_code.co_filename:
+            return True
+        if "uvloop" in f.f_code.co_filename:
+            return True
+        f = f.f_back
+    return False
+
+
+def _own_cpu_clock() -> Callable[[], float]:
+    return time.thread_time
+
+
+def _latency(h: LatencyHistogram) -> Latency:
+    return Latency(
+        count=h.count,
+        p50_ms=round(h.percentile(0.5) * 1000, 4),
+        p90_ms=round(h.percentile(0.9) * 1000, 4),
+        p99_ms=round(h.percentile(0.99) * 1000, 4),
+        max_ms=round(h.max * 1000, 4),
+        mean_ms=round(h.mean * 1000, 4),
+    )
+
+
+def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
+    return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
+
+
+def _thread_report(a: ThreadAccount, resolver: FrameResolver) -> ThreadReport:
+    wall = a.wall
+    name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
+    return ThreadReport(
+        ident=a.ident,
+        native_id=a.native_id,
+        name=name,
+        alive_at_end=a.alive,
+        wall_seconds=round(wall, 6),
+        cpu_seconds=_round(a.cpu, 6),
+        cpu_fraction=_round(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
+        gil_wait_fraction=_round(a.gil_wait / wall) if wall > 0 else None,
+        run_queue_fraction=(
+            _round(a.run_queue / wall) if a.run_queue is not None and wall > 0 else None
+        ),
+        samples=a.samples,
+        running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
+        waiting_fraction=round(1 - a.running / a.samples, 4) if a.samples else 0.0,
+        top_lines=_line_stats(top_lines(a.table, resolver)),
+        top_functions=_line_stats(top_functions(a.table, resolver)),
+        threads_merged=a.merged,
+    )
+
+
+def _run_queue_fraction(
+    accounts: list[ThreadAccount], others: ThreadAccount | None
+) -> float | None:
+    all_accounts = [*accounts, *([others] if others else [])]
+    known = [a for a in all_accounts if a.run_queue is not None]
+    wall = sum(a.wall for a in known)
+    if not known or wall <= 0:
+        return None
+    return round(sum(a.run_queue or 0.0 for a in known) / wall, 4)
+
+
+def _loop_report(w: LoopWatch, resolver: FrameResolver, started: float) -> LoopReport:
+    stalls = sorted(w.stalls, key=lambda s: -s.duration)
+    return LoopReport(
+        loop_id=w.loop_id,
+        loop_class=w.loop_class,
+        thread_ident=w.thread_ident,
+        thread_name=w.thread_name,
+        heartbeats=w.lag.count,
+        lag=_latency(w.lag),
+        stalls=tuple(_stall(s, resolver, started) for s in stalls),
+        stalls_total=w.stalls_total,
+        stalled_seconds=round(w.stalled_seconds, 6),
+    )
+
+
+def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
+    frames = resolver.resolve_stack(record.stack)
+    stack = tuple(Frame(f.file, f.line, f.function) for f in frames)
+    coroutine = next(
+        (
+            Frame(*_resolved(resolver, code, lasti))
+            for code, lasti in record.stack
+            if is_async_code(code)
+        ),
+        None,
+    )
+    return Stall(
+        duration_ms=round(record.duration * 1000, 3),
+        started_at_s=round(record.started_at - started, 3),
+        samples=record.samples,
+        stack=stack,
+        culprit=stack[-1] if stack else None,
+        coroutine=coroutine,
+    )
+
+
+def _resolved(resolver: FrameResolver, code: Any, lasti: int) -> tuple[str, int, str]:
+    info = resolver.resolve(code, lasti)
+    return info.file, info.line, info.function

@@ -1,0 +1,300 @@
+"""Stack samples: walking frames cheaply, telling running from waiting, aggregating counts.
+
+A sample is a tuple of ``(code, lasti)`` pairs, innermost first. Code objects and
+instruction offsets are cheap to read under the GIL; turning them into file names and
+line numbers is deferred to report time, once per distinct pair.
+"""
+
+from __future__ import annotations
+
+import dis
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from types import CodeType, FrameType
+
+StackKey = tuple[tuple[CodeType, int], ...]
+
+#: Frames kept per sample, innermost first; deeper recursion is cut at the outer end.
+MAX_DEPTH = 128
+
+CO_COROUTINE = 0x0080
+CO_ITERABLE_COROUTINE = 0x0100
+CO_ASYNC_GENERATOR = 0x0200
+_ASYNC_FLAGS = CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
+
+# Names of callables that block with the GIL released: a thread whose innermost Python
+# frame sits at a call to one of these is waiting on the OS, not asking for the GIL.
+BLOCKING_CALL_NAMES = frozenset(
+    {
+        # sleeping and polling
+        "sleep", "select", "poll", "epoll", "kqueue", "control", "waitpid", "wait",
+        "wait4", "waitid", "sigwait", "sigtimedwait", "pause", "input",
+        # sockets, pipes, files, ssl
+        "accept", "recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "send",
+        "sendall", "sendto", "sendmsg", "sendfile", "connect", "connect_ex", "read",
+        "readinto", "readline", "readlines", "write", "flush", "fsync", "getaddrinfo",
+        "gethostbyname", "do_handshake", "urlopen", "communicate", "system",
+        # synchronisation primitives
+        "acquire", "join", "get", "put", "result",
+    }
+)
+
+#: The subset of blocking names that wait on a futex (locks, conditions, queues), which
+#: the kernel shows exactly like a wait for the GIL.
+LOCK_CALL_NAMES = frozenset({"acquire", "join", "wait", "get", "put", "result"})
+
+
+class ThreadState(str, Enum):
+    """What a thread was doing when sampled."""
+
+    RUNNING = "running"  # executing Python or native code, or asking for the GIL to do so
+    WAITING = "waiting"  # blocked in I/O, a sleep, a lock, a queue: not asking for the GIL
+
+
+def sample_stack(frame: FrameType | None, max_depth: int = MAX_DEPTH) -> StackKey:
+    """The stack of ``frame`` as ``(code, lasti)`` pairs, innermost first."""
+    out: list[tuple[CodeType, int]] = []
+    while frame is not None and len(out) < max_depth:
+        out.append((frame.f_code, frame.f_lasti))
+        frame = frame.f_back
+    return tuple(out)
+
+
+def is_async_code(code: CodeType) -> bool:
+    """Whether ``code`` is the body of a coroutine or async generator."""
+    return bool(code.co_flags & _ASYNC_FLAGS)
+
+
+_CALL_OPS = frozenset(
+    {
+        "CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
+        "CALL_METHOD", "CALL_INTRINSIC_1", "CALL_INTRINSIC_2",
+    }
+)
+_NAME_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"})
+
+
+class CallSites:
+    """For each call instruction of a code object, the names loaded to make that call.
+
+    Built once per code object with :mod:`dis` and cached, because a sampler sees the
+    same few call sites over and over.
+    """
+
+    def __init__(self, max_codes: int = 4096) -> None:
+        self._cache: dict[CodeType, dict[int, frozenset[str]]] = {}
+        self._max_codes = max_codes
+
+    def names_at(self, code: CodeType, lasti: int) -> frozenset[str] | None:
+        """Names loaded for the call at ``lasti``, or None when ``lasti`` is not a call."""
+        sites = self._cache.get(code)
+        if sites is None:
+            if len(self._cache) >= self._max_codes:
+                self._cache.clear()
+            sites = self._cache[code] = _call_sites(code)
+        return sites.get(lasti)
+
+
+def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
+    sites: dict[int, frozenset[str]] = {}
+    pending: list[str] = []
+    try:
+        instructions = list(dis.get_instructions(code))
+    except Exception:  # a code object dis cannot read must not break sampling
+        return sites
+    for ins in instructions:
+        if ins.opname in _NAME_OPS and isinstance(ins.argval, str):
+            pending.append(ins.argval)
+        elif ins.opname in _CALL_OPS:
+            sites[ins.offset] = frozenset(pending)
+            pending = []
+    return sites
+
+
+def read_wchan(native_id: int) -> str | None:
+    """The kernel function a thread sleeps in ("0" when running), or None if unreadable."""
+    try:
+        with open(f"/proc/self/task/{native_id}/wchan", "rb") as fh:
+            return fh.read(64).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+
+
+class WaitChannels:
+    """Reads threads' kernel wait channels (Linux ``/proc/self/task/TID/wchan``).
+
+    Some kernels hide wait channels and show "0" for every thread; a channel is only
+    trusted to mean "on a CPU" once some thread has shown a real one.
+    """
+
+    def __init__(self, reader: Callable[[int], str | None] = read_wchan) -> None:
+        self._reader = reader
+        self.trusted = False
+
+    def read(self, native_id: int) -> str | None:
+        channel = self._reader(native_id)
+        if channel is None or channel in ("", "0"):
+            return channel if self.trusted else None
+        self.trusted = True
+        return channel
+
+
+def classify(
+    stack: StackKey,
+    native_id: int | None,
+    call_sites: CallSites,
+    channels: WaitChannels | None,
+) -> ThreadState:
+    """Decide whether a sampled thread was running (or asking for the GIL) or waiting.
+
+    The sampler holds the GIL while it looks, so every other thread has stopped running
+    Python. One whose innermost frame is not at a call was stopped by the eval loop's
+    switch request: it wants the GIL. One at a call into C either released the GIL
+    inside it (blocked, or running native code) or waits to take the GIL back; the
+    kernel's wait channel tells these apart where Linux shows it, and the called
+    name decides elsewhere.
+    """
+    if not stack:
+        return ThreadState.WAITING
+    names = call_sites.names_at(*stack[0])
+    if names is None:
+        return ThreadState.RUNNING
+    channel = channels.read(native_id) if channels and native_id is not None else None
+    if channel is None:
+        return ThreadState.WAITING if names & BLOCKING_CALL_NAMES else ThreadState.RUNNING
+    if channel in ("", "0"):
+        return ThreadState.RUNNING  # on a CPU or a run queue: native code or GIL-bound work
+    if channel.startswith("futex"):
+        # A futex is either the GIL or a lock/condition/queue the code waits on.
+        return ThreadState.WAITING if names & LOCK_CALL_NAMES else ThreadState.RUNNING
+    return ThreadState.WAITING
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """One resolved frame: where it is and what function it runs."""
+
+    file: str
+    line: int
+    function: str
+
+
+class FrameResolver:
+    """Turns ``(code, lasti)`` into :class:`FrameInfo`, caching line tables per code."""
+
+    def __init__(self) -> None:
+        self._lines: dict[CodeType, list[tuple[int, int, int | None]]] = {}
+
+    def resolve(self, code: CodeType, lasti: int) -> FrameInfo:
+        return FrameInfo(code.co_filename, self.line_of(code, lasti), _qualname(code))
+
+    def resolve_stack(self, stack: StackKey) -> tuple[FrameInfo, ...]:
+        """Frames outermost first, innermost last (the order tracebacks use)."""
+        return tuple(self.resolve(code, lasti) for code, lasti in reversed(stack))
+
+    def line_of(self, code: CodeType, lasti: int) -> int:
+        table = self._lines.get(code)
+        if table is None:
+            table = self._lines[code] = list(code.co_lines())
+        for start, end, line in table:
+            if start <= lasti < end and line is not None:
+                return line
+        return code.co_firstlineno
+
+
+def _qualname(code: CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+@dataclass(frozen=True)
+class LineCount:
+    """Samples that had this frame innermost (a line) or anywhere (a function)."""
+
+    file: str
+    line: int
+    function: str
+    running: int
+    waiting: int
+
+
+class StackTable:
+    """Counts of sampled stacks for one thread, bounded in memory.
+
+    Distinct stacks beyond ``max_keys`` are cut to their innermost ``fallback_depth``
+    frames; beyond twice that, samples are only counted, so a long run with endlessly
+    varied stacks (generated code, deep recursion) cannot grow without bound.
+    """
+
+    def __init__(self, max_keys: int = 2000, fallback_depth: int = 8) -> None:
+        self.counts: Counter[tuple[ThreadState, StackKey]] = Counter()
+        self.dropped = 0
+        self._max_keys = max_keys
+        self._fallback_depth = fallback_depth
+
+    def add(self, state: ThreadState, stack: StackKey, n: int = 1) -> None:
+        key = (state, stack)
+        if key in self.counts or len(self.counts) < self._max_keys:
+            self.counts[key] += n
+            return
+        short = (state, stack[: self._fallback_depth])
+        if short in self.counts or len(self.counts) < 2 * self._max_keys:
+            self.counts[short] += n
+        else:
+            self.dropped += n
+
+    def merge(self, other: StackTable) -> None:
+        for (state, stack), n in other.counts.items():
+            self.add(state, stack, n)
+        self.dropped += other.dropped
+
+    def state_counts(self) -> Counter[ThreadState]:
+        totals: Counter[ThreadState] = Counter()
+        for (state, _), n in self.counts.items():
+            totals[state] += n
+        return totals
+
+
+def top_lines(
+    table: StackTable, resolver: FrameResolver, limit: int = 10
+) -> tuple[LineCount, ...]:
+    """The innermost lines that samples landed on most, with running/waiting split."""
+    per_line: dict[FrameInfo, Counter[ThreadState]] = {}
+    for (state, stack), n in table.counts.items():
+        if stack:
+            per_line.setdefault(resolver.resolve(*stack[0]), Counter())[state] += n
+    return _ranked(per_line, limit)
+
+
+def top_functions(
+    table: StackTable, resolver: FrameResolver, limit: int = 10
+) -> tuple[LineCount, ...]:
+    """Functions by inclusive samples (on the stack anywhere), with running/waiting split."""
+    per_fn: dict[FrameInfo, Counter[ThreadState]] = {}
+    for (state, stack), n in table.counts.items():
+        seen: set[CodeType] = set()
+        for code, _ in stack:
+            if code in seen:  # recursion: count a function once per sample
+                continue
+            seen.add(code)
+            info = FrameInfo(code.co_filename, code.co_firstlineno, _qualname(code))
+            per_fn.setdefault(info, Counter())[state] += n
+    return _ranked(per_fn, limit)
+
+
+def _ranked(
+    counts: dict[FrameInfo, Counter[ThreadState]], limit: int
+) -> tuple[LineCount, ...]:
+    rows = [
+        LineCount(
+            info.file,
+            info.line,
+            info.function,
+            c[ThreadState.RUNNING],
+            c[ThreadState.WAITING],
+        )
+        for info, c in counts.items()
+    ]
+    rows.sort(key=lambda r: (-(r.running + r.waiting), r.file, r.line))
+    return tuple(rows[:limit])

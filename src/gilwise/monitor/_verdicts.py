@@ -1,0 +1,174 @@
+"""Plain-language verdicts drawn from a report's figures, each with evidence and a fix.
+
+Pure functions of the report, so they are tested on hand-built reports and shared by
+every consumer (terminal, JSON, the pytest plugin).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._report import Report, ThreadReport, Verdict
+
+#: Share of time at least one thread waited for the GIL above which we call it GIL-bound.
+GIL_BOUND_WAIT = 0.3
+#: Cores used above which threads must have run outside the GIL at the same time.
+NATIVE_PARALLEL_CORES = 1.3
+#: Share of thread time spent runnable without a CPU above which we call it oversubscribed.
+OVERSUBSCRIBED_RUN_QUEUE = 0.2
+#: CPU use (share of usable cores) below which a mostly waiting program is I/O-bound.
+IO_BOUND_UTILISATION = 0.35
+IO_BOUND_WAITING = 0.6
+
+
+def verdicts_for(report: Report) -> tuple[Verdict, ...]:
+    """Every verdict that applies to ``report``; ``NO_ISSUE`` when none does."""
+    found = [
+        v
+        for v in (
+            _loop_blocked(report),
+            _gil_bound(report),
+            _native_parallel(report),
+            _oversubscribed(report),
+            _io_bound(report),
+        )
+        if v is not None
+    ]
+    return tuple(found) if found else (_no_issue(report),)
+
+
+def _make(code: str, title: str, message: str, fix: str, **evidence: float | int | str) -> Verdict:
+    from ._report import Verdict
+
+    return Verdict(code=code, title=title, message=message, fix=fix, evidence=evidence)
+
+
+def _busy_threads(report: Report) -> list[ThreadReport]:
+    return [t for t in report.threads if t.samples and t.running_fraction >= 0.2]
+
+
+def _gil_bound(report: Report) -> Verdict | None:
+    wait = report.gil.wait_fraction
+    busy = _busy_threads(report)
+    if wait is None or wait < GIL_BOUND_WAIT or len(busy) < 2:
+        return None
+    if report.process.cpu_cores_used >= NATIVE_PARALLEL_CORES:
+        return None
+    waiting = report.gil.mean_waiting_threads or 0.0
+    return _make(
+        "GIL_BOUND",
+        "Threads are queueing for the GIL",
+        f"At least one thread was waiting for the GIL {wait:.0%} of the time "
+        f"(on average {waiting:.1f} threads waiting) while the process used "
+        f"{report.process.cpu_cores_used:.2f} cores: {len(busy)} busy threads take turns "
+        "running Python on one core.",
+        "Run the CPU-bound Python work in processes (concurrent.futures.ProcessPoolExecutor), "
+        "or move it into code that releases the GIL (NumPy, hashlib, zlib, a C extension). "
+        "`gilwise advise module:function` measures which is faster for your function.",
+        gil_wait_fraction=wait,
+        mean_waiting_threads=waiting,
+        busy_threads=len(busy),
+        cpu_cores_used=report.process.cpu_cores_used,
+        probe_p50_ms=report.gil.probe.p50_ms,
+    )
+
+
+def _native_parallel(report: Report) -> Verdict | None:
+    cores = report.process.cpu_cores_used
+    if cores < NATIVE_PARALLEL_CORES or len(_busy_threads(report)) < 2:
+        return None
+    return _make(
+        "NATIVE_PARALLEL",
+        "Threads ran in parallel outside the GIL",
+        f"The process used {cores:.2f} cores at once: the code the threads run releases "
+        "the GIL (C extensions, I/O, hashing, compression), so threads scale here.",
+        f"Keep threads; size the pool near the {report.process.usable_cores:g} usable cores "
+        "for CPU-heavy native work.",
+        cpu_cores_used=cores,
+        usable_cores=report.process.usable_cores,
+    )
+
+
+def _oversubscribed(report: Report) -> Verdict | None:
+    queue = report.process.run_queue_fraction
+    if queue is None or queue < OVERSUBSCRIBED_RUN_QUEUE:
+        return None
+    return _make(
+        "OVERSUBSCRIBED",
+        "More runnable threads than CPUs",
+        f"Threads spent {queue:.0%} of their time runnable but waiting for a CPU "
+        f"({report.process.max_threads_alive} threads alive at most, "
+        f"{report.process.usable_cores:g} usable cores).",
+        "Use fewer workers (about the number of usable cores), and cap nested thread pools "
+        "(OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or threadpoolctl) inside each worker.",
+        run_queue_fraction=queue,
+        usable_cores=report.process.usable_cores,
+        max_threads_alive=report.process.max_threads_alive,
+    )
+
+
+def _loop_blocked(report: Report) -> Verdict | None:
+    stalled = [loop for loop in report.loops if loop.stalls_total]
+    if not stalled:
+        return None
+    total = sum(loop.stalls_total for loop in stalled)
+    worst_loop = max(stalled, key=lambda loop: loop.stalls[0].duration_ms if loop.stalls else 0)
+    worst = worst_loop.stalls[0] if worst_loop.stalls else None
+    where = ""
+    if worst is not None and worst.culprit is not None:
+        where = f"; the longest ({worst.duration_ms:.0f} ms) at {_at(worst.culprit)}"
+        if worst.coroutine is not None and worst.coroutine != worst.culprit:
+            where += f", called from coroutine {worst.coroutine.function}"
+    return _make(
+        "LOOP_BLOCKED",
+        "The event loop was blocked",
+        f"The event loop stalled {total} time(s) for at least {report.stall_ms:g} ms{where}. "
+        "While it is blocked, every other task and connection on that loop waits.",
+        "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
+        "`loop.run_in_executor`), use an async library for I/O, or move CPU work to a "
+        "process pool.",
+        stalls=total,
+        longest_stall_ms=worst.duration_ms if worst else 0.0,
+        culprit=_at(worst.culprit) if worst and worst.culprit else "",
+    )
+
+
+def _io_bound(report: Report) -> Verdict | None:
+    threads = [t for t in report.threads if t.samples]
+    if not threads or report.process.utilisation >= IO_BOUND_UTILISATION:
+        return None
+    samples = sum(t.samples for t in threads)
+    waiting = sum(t.waiting_fraction * t.samples for t in threads) / samples
+    if waiting < IO_BOUND_WAITING:
+        return None
+    return _make(
+        "IO_BOUND",
+        "Mostly waiting on I/O",
+        f"Threads were waiting (I/O, sleeps, locks) in {waiting:.0%} of samples and the "
+        f"process used {report.process.cpu_cores_used:.2f} cores: the GIL is not the "
+        "bottleneck.",
+        "More concurrency helps: a larger thread pool or asyncio. Look at what the top "
+        "waiting lines wait for.",
+        waiting_fraction=round(waiting, 4),
+        cpu_cores_used=report.process.cpu_cores_used,
+    )
+
+
+def _no_issue(report: Report) -> Verdict:
+    return _make(
+        "NO_ISSUE",
+        "No concurrency problem found",
+        f"No GIL queueing, blocked event loop, CPU starvation or idle waiting stood out "
+        f"(CPU use {report.process.cpu_cores_used:.2f} cores of "
+        f"{report.process.usable_cores:g}).",
+        "Nothing to change for concurrency; profile single-thread speed if it is too slow.",
+        cpu_cores_used=report.process.cpu_cores_used,
+    )
+
+
+def _at(frame: object) -> str:
+    file = getattr(frame, "file", "?")
+    line = getattr(frame, "line", 0)
+    function = getattr(frame, "function", "?")
+    return f"{file}:{line} in {function}"

@@ -1,0 +1,146 @@
+"""The end-of-run summary on a terminal, drawn with rich."""
+
+from __future__ import annotations
+
+import linecache
+import os
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..monitor._report import Frame, LoopReport, Report, ThreadReport
+
+_VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
+_MAX_THREADS_SHOWN = 8
+_MAX_STALLS_SHOWN = 3
+
+
+def render_summary(report: Report, console: Console | None = None) -> None:
+    """Print the summary of ``report`` (to stderr unless another console is given)."""
+    console = console or Console(stderr=True, highlight=False)
+    console.print(summary(report))
+
+
+def summary(report: Report) -> RenderableType:
+    parts: list[RenderableType] = [_verdicts(report), _figures(report), _threads(report)]
+    parts += [_loop(loop) for loop in report.loops]
+    if report.monitor_errors:
+        parts.append(Text("monitor problems: " + "; ".join(report.monitor_errors), style="red"))
+    title = f"gilwise · {_command(report)} · {report.duration_s:.2f} s"
+    if report.exit_code is not None:
+        title += f" · exit {report.exit_code}"
+    return Panel(Group(*parts), title=escape(title), title_align="left", box=box.ROUNDED)
+
+
+def _command(report: Report) -> str:
+    return " ".join(report.command) if report.command else "watch"
+
+
+def _verdicts(report: Report) -> RenderableType:
+    rows: list[RenderableType] = []
+    for v in report.verdicts:
+        style = _VERDICT_STYLE.get(v.code, "bold yellow")
+        head = Text.assemble((f"{v.code}", style), "  ", (v.title, "bold"))
+        rows += [head, Text(v.message), Text.assemble(("fix: ", "dim"), v.fix), Text("")]
+    return Group(*rows)
+
+
+def _figures(report: Report) -> RenderableType:
+    gil, proc = report.gil, report.process
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    wait = "n/a" if gil.wait_fraction is None else f"{gil.wait_fraction:.0%}"
+    waiting = "" if gil.mean_waiting_threads is None else (
+        f" (avg {gil.mean_waiting_threads:.2f} threads waiting)"
+    )
+    table.add_row("GIL wait", f"{wait} of the time someone waited{waiting}")
+    table.add_row(
+        "GIL latency",
+        f"p50 {gil.probe.p50_ms:.2f} ms · p99 {gil.probe.p99_ms:.2f} ms · "
+        f"max {gil.probe.max_ms:.2f} ms ({gil.probe.count} probes)",
+    )
+    table.add_row(
+        "CPU",
+        f"{proc.cpu_cores_used:.2f} of {proc.usable_cores:g} usable cores "
+        f"({proc.utilisation:.0%}) · {proc.threads_seen} threads seen, "
+        f"{proc.max_threads_alive} at once",
+    )
+    if proc.run_queue_fraction is not None:
+        table.add_row("CPU starvation", f"{proc.run_queue_fraction:.0%} of thread time runnable")
+    table.add_row("monitor cost", f"{proc.monitor_cpu_seconds * 1000:.0f} ms CPU")
+    return table
+
+
+def _threads(report: Report) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
+    table.add_column("thread", max_width=22, no_wrap=True, overflow="ellipsis")
+    for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("hottest line", no_wrap=True, overflow="ellipsis")
+    for t in report.threads[:_MAX_THREADS_SHOWN]:
+        table.add_row(
+            escape(t.name),
+            _num(t.cpu_seconds, "{:.2f}"),
+            _pct(t.cpu_fraction),
+            _pct(t.gil_wait_fraction),
+            _pct(t.running_fraction),
+            escape(_hottest(t)),
+        )
+    hidden = len(report.threads) - _MAX_THREADS_SHOWN
+    if hidden > 0:
+        table.caption = f"… and {hidden} more in the JSON report"
+    return table
+
+
+def _hottest(t: ThreadReport) -> str:
+    if not t.top_lines:
+        return ""
+    top = t.top_lines[0]
+    state = "running" if top.running >= top.waiting else "waiting"
+    return f"{top.function} {os.path.basename(top.file)}:{top.line} ({state})"
+
+
+def _loop(loop: LoopReport) -> RenderableType:
+    lines: list[RenderableType] = [
+        Text.assemble(
+            ("event loop ", "bold"),
+            f"{loop.loop_class} in {loop.thread_name}: lag p50 {loop.lag.p50_ms:.2f} ms · "
+            f"p99 {loop.lag.p99_ms:.2f} ms · max {loop.lag.max_ms:.1f} ms · "
+            f"{loop.stalls_total} stall(s)",
+        )
+    ]
+    for stall in loop.stalls[:_MAX_STALLS_SHOWN]:
+        lines.append(Text(f"  stall {stall.duration_ms:.0f} ms at +{stall.started_at_s:.2f} s"))
+        if stall.culprit is not None:
+            lines.append(Text(f"    {_where(stall.culprit)}", style="yellow"))
+            source = linecache.getline(stall.culprit.file, stall.culprit.line).strip()
+            if source:
+                lines.append(Text(f"      {source}", style="dim"))
+        if stall.coroutine is not None and stall.coroutine != stall.culprit:
+            lines.append(Text(f"    called from coroutine {_where(stall.coroutine)}"))
+    return Group(*lines)
+
+
+def _where(frame: Frame) -> str:
+    return f"{_short(frame.file)}:{frame.line} in {frame.function}"
+
+
+def _short(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None else fmt.format(value)
