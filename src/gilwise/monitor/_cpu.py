@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._procfs import proc_reader
 
 ThreadCpuFn = Callable[[int, "int | None"], "float | None"]
 
@@ -53,23 +56,21 @@ class RunQueueReader:
     cores), which must not be mistaken for waiting on the GIL.
     """
 
-    def __init__(self, proc_root: Path = Path("/proc/self/task")) -> None:
-        self._root = proc_root
-        self.available = (proc_root / str(_own_tid()) / "schedstat").exists()
+    def __init__(self, read: Callable[[str], bytes | None] | None = None) -> None:
+        self._read = read or proc_reader()
+        self.available = self._read(f"/proc/self/task/{_own_tid()}/schedstat") is not None
 
     def wait_seconds(self, native_id: int) -> float | None:
         """Cumulative run-queue wait of the thread, or None if it cannot be read."""
-        if not self.available:
-            return None
+        raw = self._read(f"/proc/self/task/{native_id}/schedstat")
         try:
-            fields = (self._root / str(native_id) / "schedstat").read_text().split()
-            return int(fields[1]) / 1e9
-        except (OSError, IndexError, ValueError):
+            return int(raw.split()[1]) / 1e9 if raw else None
+        except (IndexError, ValueError):
             return None
 
 
 def _own_tid() -> int:
-    return getattr(os, "gettid", os.getpid)()
+    return threading.get_native_id()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from types import CodeType, FrameType
 
+from ._procfs import proc_reader
+
 StackKey = tuple[tuple[CodeType, int], ...]
 
 #: Frames kept per sample, innermost first; deeper recursion is cut at the outer end.
@@ -113,13 +115,15 @@ def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
     return sites
 
 
-def read_wchan(native_id: int) -> str | None:
-    """The kernel function a thread sleeps in ("0" when running), or None if unreadable."""
-    try:
-        with open(f"/proc/self/task/{native_id}/wchan", "rb") as fh:
-            return fh.read(64).decode("ascii", "replace").strip()
-    except OSError:
-        return None
+def wchan_reader() -> Callable[[int], str | None]:
+    """Reads a thread's kernel wait channel ("0" when running), None if unreadable."""
+    read = proc_reader()
+
+    def read_wchan(native_id: int) -> str | None:
+        raw = read(f"/proc/self/task/{native_id}/wchan")
+        return None if raw is None else raw.decode("ascii", "replace").strip()
+
+    return read_wchan
 
 
 class WaitChannels:
@@ -129,8 +133,8 @@ class WaitChannels:
     trusted to mean "on a CPU" once some thread has shown a real one.
     """
 
-    def __init__(self, reader: Callable[[int], str | None] = read_wchan) -> None:
-        self._reader = reader
+    def __init__(self, reader: Callable[[int], str | None] | None = None) -> None:
+        self._reader = reader or wchan_reader()
         self.trusted = False
 
     def read(self, native_id: int) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import sys
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -21,7 +22,7 @@ _MAX_STALLS_SHOWN = 3
 
 def render_summary(report: Report, console: Console | None = None) -> None:
     """Print the summary of ``report`` (to stderr unless another console is given)."""
-    console = console or Console(stderr=True, highlight=False)
+    console = console or Console(stderr=True, highlight=False, width=_width())
     console.print(summary(report))
 
 
@@ -144,3 +145,8 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
+
+
+def _width() -> int | None:
+    # Piped output defaults to 80 columns, too narrow for the thread table.
+    return None if sys.stderr.isatty() else 110
