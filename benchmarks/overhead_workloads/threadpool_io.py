@@ -126,7 +126,7 @@ def round_trips(client: Client, task_index: int, count: int) -> int:
     connection = client.connection()
     checksum = 0
     for trip in range(count):
-        request = ((task_index * 1_000 + trip).to_bytes(8, "big") * (MESSAGE_SIZE // 8))
+        request = (task_index * 1_000 + trip).to_bytes(8, "big") * (MESSAGE_SIZE // 8)
         connection.sendall(request)
         reply = receive_exactly(connection, MESSAGE_SIZE)
         if reply != request:

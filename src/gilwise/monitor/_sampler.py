@@ -69,7 +69,6 @@ class MonitorConfig:
     gil_window_s: float = 0.25
     timeline_window_s: float = 1.0
     min_window_samples: int = 8
-    run_queue_every: int = 10
     loop_scan_every: int = 5
     max_threads_kept: int = 64
     max_timeline_points: int = 1800
@@ -271,8 +270,6 @@ class Monitor:
                 self._discover_loop(ident, frame)
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
-        if self.sources.run_queue is not None and self._ticks % self.config.run_queue_every == 0:
-            self._read_run_queues()
         self._check_loops(now, frames)
         if self._gil_window_due(now):
             self._close_gil_window(now)
@@ -283,7 +280,9 @@ class Monitor:
     def _refresh_names(self, frames: dict[int, FrameType]) -> None:
         # A new thread sets its native id only once it runs, so look again until it has;
         # threads unknown to the threading module (our own, raw _thread ones) once only.
-        if all(
+        # Every few ticks anyway, to notice a thread ident reused by a new thread.
+        periodic = self._ticks % self.config.loop_scan_every == 0
+        if not periodic and all(
             ident in self._foreign or self._names.get(ident, (None,))[0] is not None
             for ident in frames
         ):
@@ -309,6 +308,8 @@ class Monitor:
                 ident=ident, native_id=native_id, name=name, first_seen=self._last_tick
             )
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
+            if self.sources.run_queue is not None and native_id is not None:
+                account.observe_run_queue(self.sources.run_queue(native_id))
             return
         stack = sample_stack(frame)
         state = classify(stack, native_id, self._call_sites, self.sources.wait_channels)
@@ -388,6 +389,8 @@ class Monitor:
         return long_enough and self._window_ticks >= self.config.min_window_samples
 
     def _close_gil_window(self, now: float) -> None:
+        # Run-queue time is read at window edges so it covers the same span as the CPU.
+        self._read_run_queues()
         self._window_ticks = 0
         length = now - self._gil_window_started
         self._gil_window_started = now

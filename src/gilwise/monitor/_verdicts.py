@@ -113,8 +113,8 @@ def _loop_blocked(report: Report) -> Verdict | None:
     if not stalled:
         return None
     total = sum(loop.stalls_total for loop in stalled)
-    worst_loop = max(stalled, key=lambda loop: loop.stalls[0].duration_ms if loop.stalls else 0)
-    worst = worst_loop.stalls[0] if worst_loop.stalls else None
+    kept = [s for loop in stalled for s in loop.stalls]
+    worst = max(kept, key=lambda s: s.duration_ms) if kept else None
     where = ""
     if worst is not None and worst.culprit is not None:
         where = f"; the longest ({worst.duration_ms:.0f} ms) at {_at(worst.culprit)}"

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from gilwise.monitor._gil import GilTotals, ThreadAccount, WindowCounts
+from gilwise.monitor._stacks import ThreadState
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        # running all the time, on a CPU a quarter of it: waited the other three quarters
+        (WindowCounts(wall=1.0, cpu=0.25, samples=10, running=10), 0.75),
+        # running and on a CPU all the time: no wait (the probe would say otherwise)
+        (WindowCounts(wall=1.0, cpu=1.0, samples=10, running=10), 0.0),
+        # runnable but starved of a CPU is not a GIL wait
+        (WindowCounts(wall=1.0, cpu=0.5, run_queue=0.5, samples=4, running=4), 0.0),
+        # waiting on I/O half the samples; ran 0.2 of its 0.5 s of demand
+        (WindowCounts(wall=1.0, cpu=0.2, samples=10, running=5), 0.3),
+        (WindowCounts(), 0.0),
+    ],
+)
+def test_window_wait(window: WindowCounts, expected: float) -> None:
+    assert window.wait() == pytest.approx(expected)
+
+
+def test_account_accumulates_cpu_deltas_and_states() -> None:
+    account = ThreadAccount(ident=1, native_id=1, name="t", first_seen=0.0)
+    account.last_cpu = 10.0
+    account.observe(0.1, 10.05, ThreadState.RUNNING)
+    account.observe(0.1, 10.05, ThreadState.WAITING)
+    assert account.cpu == pytest.approx(0.05)
+    assert (account.samples, account.running, account.wall) == (2, 1, pytest.approx(0.2))
+    assert account.close_window() == pytest.approx(0.05)
+    assert account.gil_wait == pytest.approx(0.05)
+    assert account.window.samples == 0
+
+
+def test_account_without_cpu_clock_reports_none() -> None:
+    account = ThreadAccount(ident=1, native_id=None, name="t", first_seen=0.0)
+    account.observe(0.1, None, ThreadState.RUNNING)
+    assert account.cpu is None
+
+
+def test_absorb_sums_finished_threads() -> None:
+    total = ThreadAccount(ident=0, native_id=None, name="", first_seen=0.0, merged=0)
+    for _ in range(3):
+        t = ThreadAccount(ident=1, native_id=1, name="t", first_seen=0.0, wall=1.0, cpu=0.5)
+        total.absorb(t)
+    assert (total.merged, total.wall, total.cpu) == (3, 3.0, 1.5)
+
+
+def test_totals_any_wait_saturates() -> None:
+    totals = GilTotals()
+    assert totals.wait_fraction is None
+    assert totals.add_window(1.0, [0.75, 0.75, 0.75, 0.75]) == 1.0
+    assert totals.add_window(1.0, [0.1]) == pytest.approx(0.1)
+    assert totals.wait_fraction == pytest.approx(0.55)
+    assert totals.mean_waiting_threads == pytest.approx(1.55)

@@ -1,0 +1,199 @@
+"""The sampler driven tick by tick with fake clocks, frames and CPU clocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from gilwise.monitor import Monitor, MonitorConfig, Sources
+from gilwise.monitor._stacks import WaitChannels
+
+from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_sleep, at_spin
+
+TICK = 0.01
+
+
+@dataclass
+class World:
+    """A fake process: threads with frames and CPU clocks that tests script."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    cpu: FakeCpu = field(default_factory=FakeCpu)
+    frames: dict[int, FakeFrame] = field(default_factory=dict)
+    threads: dict[int, FakeThread] = field(default_factory=dict)
+    process_cpu: float = 0.0
+    run_queue: dict[int, float] = field(default_factory=dict)
+
+    def add(self, ident: int, frame: Callable[[], FakeFrame], name: str = "") -> None:
+        self.threads[ident] = FakeThread(ident, ident + 10_000, name or f"t{ident}")
+        self.frames[ident] = frame()
+        self.cpu.clocks[ident] = 0.0
+
+    def remove(self, ident: int) -> None:
+        del self.threads[ident], self.frames[ident]
+
+    def sources(self) -> Sources:
+        channels = WaitChannels(reader=lambda tid: None)
+        return Sources(
+            clock=self.clock,
+            frames=lambda: dict(self.frames),  # type: ignore[arg-type]
+            threads=lambda: list(self.threads.values()),  # type: ignore[arg-type,return-value]
+            thread_cpu=self.cpu,
+            process_cpu=lambda: self.process_cpu,
+            run_queue=lambda native: self.run_queue.get(native - 10_000),
+            wait_channels=channels,
+        )
+
+    def step(self, monitor: Monitor, cpu_share: dict[int, float], ticks: int = 1) -> None:
+        for _ in range(ticks):
+            self.clock.advance(TICK)
+            for ident, share in cpu_share.items():
+                self.cpu.run(ident, share * TICK)
+                self.process_cpu += share * TICK
+            monitor.tick()
+
+
+def _monitor(world: World, **config: float) -> Monitor:
+    monitor = Monitor(MonitorConfig(**config), world.sources())  # type: ignore[arg-type]
+    monitor.begin()
+    return monitor
+
+
+def test_four_gil_bound_threads() -> None:
+    world = World()
+    for ident in (1, 2, 3, 4):
+        world.add(ident, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.25, 2: 0.25, 3: 0.25, 4: 0.25}, ticks=200)
+    report = monitor.stop()
+    assert report.gil.wait_fraction == pytest.approx(1.0)
+    assert report.gil.mean_waiting_threads == pytest.approx(3.0, rel=0.05)
+    for thread in report.threads:
+        assert thread.gil_wait_fraction == pytest.approx(0.75, abs=0.03)
+        assert thread.cpu_fraction == pytest.approx(0.25, abs=0.02)
+    assert [v.code for v in report.verdicts] == ["GIL_BOUND"]
+
+
+def test_one_cpu_bound_thread_waits_for_nothing() -> None:
+    world = World()
+    world.add(1, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 1.0}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.wait_fraction == pytest.approx(0.0, abs=0.01)
+    assert report.threads[0].running_fraction == 1.0
+    assert [v.code for v in report.verdicts] == ["NO_ISSUE"]
+
+
+def test_sleeping_threads_are_io_bound() -> None:
+    world = World()
+    for ident in (1, 2, 3):
+        world.add(ident, at_sleep)
+    world.add(4, at_acquire, name="MainThread")
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.01, 2: 0.01, 3: 0.01}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.wait_fraction == pytest.approx(0.0, abs=0.01)
+    assert all(t.waiting_fraction == 1.0 for t in report.threads)
+    assert [v.code for v in report.verdicts] == ["IO_BOUND"]
+
+
+def test_native_parallel_threads() -> None:
+    world = World()
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.95, 2: 0.95}, ticks=100)
+    report = monitor.stop()
+    assert report.process.cpu_cores_used == pytest.approx(1.9, abs=0.05)
+    assert "NATIVE_PARALLEL" in [v.code for v in report.verdicts]
+    assert "GIL_BOUND" not in [v.code for v in report.verdicts]
+
+
+def test_run_queue_time_is_starvation_not_gil_wait() -> None:
+    world = World()
+    for ident in (1, 2, 3, 4):
+        world.add(ident, at_spin)
+    monitor = _monitor(world)
+    for _ in range(100):
+        for ident in (1, 2, 3, 4):
+            world.run_queue[ident] = world.run_queue.get(ident, 0.0) + 0.5 * TICK
+        world.step(monitor, {1: 0.5, 2: 0.5, 3: 0.5, 4: 0.5})
+    report = monitor.stop()
+    assert report.process.run_queue_fraction == pytest.approx(0.5, abs=0.1)
+    assert report.gil.wait_fraction == pytest.approx(0.0, abs=0.15)
+    assert "OVERSUBSCRIBED" in [v.code for v in report.verdicts]
+
+
+def test_thousands_of_short_threads_stay_bounded() -> None:
+    world = World()
+    monitor = _monitor(world, max_threads_kept=8)
+    for ident in range(1, 2001):
+        world.add(ident, at_spin)
+        world.step(monitor, {ident: 1.0}, ticks=2)
+        world.remove(ident)
+    world.step(monitor, {})
+    report = monitor.stop()
+    assert report.process.threads_seen == 2000
+    assert len(report.threads) <= 2 * 8 + 1
+    merged = [t for t in report.threads if t.threads_merged > 1]
+    assert merged
+    assert sum(t.threads_merged for t in report.threads) == 2000
+
+
+def test_reused_ident_starts_a_new_thread() -> None:
+    world = World()
+    world.add(1, at_spin, name="first")
+    monitor = _monitor(world)
+    world.step(monitor, {1: 1.0}, ticks=3)
+    world.threads[1] = FakeThread(1, 99_999, "second")
+    world.step(monitor, {1: 1.0}, ticks=3)
+    names = {t.name for t in monitor.stop().threads}
+    assert names == {"first", "second"}
+
+
+def test_tick_errors_are_reported_not_raised() -> None:
+    world = World()
+    world.add(1, at_spin)
+    monitor = _monitor(world)
+
+    def broken() -> dict[int, FakeFrame]:
+        raise RuntimeError("frames unavailable")
+
+    monitor.sources.frames = broken  # type: ignore[assignment]
+    monitor._safe_tick(world.clock.advance(TICK))
+    assert monitor.stop().monitor_errors == ("RuntimeError: frames unavailable",)
+
+
+def test_timeline_windows() -> None:
+    world = World()
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world, timeline_window_s=0.5)
+    world.step(monitor, {1: 0.5, 2: 0.5}, ticks=300)
+    points = monitor.stop().timeline
+    assert len(points) >= 5  # 3 s in 0.5 s windows, the last may still be open
+    assert all(p.cpu_cores_used == pytest.approx(1.0, abs=0.05) for p in points)
+    assert all(p.gil_wait_fraction == pytest.approx(1.0, abs=0.05) for p in points)
+
+
+@pytest.mark.parametrize(("interval", "stall"), [(0.0, 100.0), (0.01, 0.0), (-1.0, 100.0)])
+def test_config_rejects_bad_values(interval: float, stall: float) -> None:
+    from gilwise import InvalidOption
+
+    with pytest.raises(InvalidOption, match="try"):
+        MonitorConfig(interval_s=interval, stall_ms=stall)
+
+
+def test_nested_frames_are_sampled_with_their_callers() -> None:
+    world = World()
+    world.threads[1] = FakeThread(1, 10_001, "t1")
+    world.frames[1] = FakeFrame(at_sleep().f_code, at_sleep().f_lasti, f_back=at_spin())
+    world.cpu.clocks[1] = 0.0
+    monitor = _monitor(world)
+    world.step(monitor, {}, ticks=5)
+    thread = monitor.stop().threads[0]
+    assert {f.function for f in thread.top_functions} == {"sleeper", "spinner"}
+    assert thread.top_lines[0].function == "sleeper"

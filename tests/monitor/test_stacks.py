@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from gilwise.monitor._stacks import (
+    CallSites,
+    FrameResolver,
+    StackTable,
+    ThreadState,
+    WaitChannels,
+    classify,
+    sample_stack,
+    top_functions,
+    top_lines,
+)
+
+from .fakes import FakeFrame, at_acquire, at_hash, at_sleep, at_spin, sleeper, spinner
+
+
+def _channels(value: str | None) -> WaitChannels:
+    channels = WaitChannels(reader=lambda tid: value)
+    channels.trusted = True
+    return channels
+
+
+def test_sample_stack_is_innermost_first_and_bounded() -> None:
+    outer = FakeFrame(spinner.__code__, 0)
+    inner = FakeFrame(sleeper.__code__, 2, f_back=outer)
+    assert sample_stack(inner) == ((sleeper.__code__, 2), (spinner.__code__, 0))  # type: ignore[arg-type]
+    assert len(sample_stack(inner, max_depth=1)) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("frame", "wchan", "expected"),
+    [
+        # preempted between bytecodes: wants the GIL whatever the kernel says
+        (at_spin, None, ThreadState.RUNNING),
+        (at_spin, "futex_wait_queue", ThreadState.RUNNING),
+        # in time.sleep: waiting, by name or by the kernel's wait channel
+        (at_sleep, None, ThreadState.WAITING),
+        (at_sleep, "hrtimer_nanosleep", ThreadState.WAITING),
+        # back from sleep, queueing for the GIL on its futex
+        (at_sleep, "futex_wait_queue", ThreadState.RUNNING),
+        # native code with the GIL released, on a CPU
+        (at_hash, "0", ThreadState.RUNNING),
+        (at_hash, None, ThreadState.RUNNING),
+        # a lock wait is a futex too, but the call says it is the program's own lock
+        (at_acquire, "futex_wait_queue", ThreadState.WAITING),
+        (at_acquire, None, ThreadState.WAITING),
+    ],
+)
+def test_classify(frame: object, wchan: str | None, expected: ThreadState) -> None:
+    stack = sample_stack(frame())  # type: ignore[operator]
+    channels = None if wchan is None else _channels(wchan)
+    assert classify(stack, 123, CallSites(), channels) is expected
+
+
+def test_untrusted_zero_wait_channel_falls_back_on_the_call_name() -> None:
+    # A kernel that hides wait channels shows "0" for a sleeping thread too.
+    channels = WaitChannels(reader=lambda tid: "0")
+    assert classify(sample_stack(at_sleep()), 1, CallSites(), channels) is ThreadState.WAITING  # type: ignore[arg-type]
+    channels.read(1)
+    assert not channels.trusted
+
+
+def test_empty_stack_is_waiting() -> None:
+    assert classify((), None, CallSites(), None) is ThreadState.WAITING
+
+
+def test_call_sites_cache_is_bounded() -> None:
+    sites = CallSites(max_codes=1)
+    assert sites.names_at(sleeper.__code__, at_sleep().f_lasti) == frozenset({"time", "sleep"})
+    sites.names_at(spinner.__code__, 0)
+    assert len(sites._cache) == 1
+
+
+def test_stack_table_is_bounded() -> None:
+    table = StackTable(max_keys=2, fallback_depth=1)
+    deep = [((spinner.__code__, i), (sleeper.__code__, 0)) for i in range(10)]
+    for stack in deep:
+        table.add(ThreadState.RUNNING, stack)
+    assert len(table.counts) <= 4
+    assert sum(table.counts.values()) + table.dropped == 10
+
+
+def test_resolver_and_top_lines() -> None:
+    frame = at_sleep()
+    table = StackTable()
+    stack = sample_stack(frame)  # type: ignore[arg-type]
+    for _ in range(3):
+        table.add(ThreadState.WAITING, stack)
+    table.add(ThreadState.RUNNING, sample_stack(at_spin()))  # type: ignore[arg-type]
+    resolver = FrameResolver()
+    (first, second) = top_lines(table, resolver)
+    assert (first.function, first.waiting, first.running) == ("sleeper", 3, 0)
+    assert first.line == sleeper.__code__.co_firstlineno + 1
+    assert second.function == "spinner"
+    functions = top_functions(table, resolver)
+    assert {f.function for f in functions} == {"sleeper", "spinner"}
+    assert resolver.resolve_stack(stack)[-1].function == "sleeper"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from gilwise.monitor._report import Report
+
+from .reports import loop, report, stall, thread
+
+BUSY = (thread("a"), thread("b"), thread("c"))
+IDLE = (thread("a", running=0.05), thread("b", running=0.1))
+
+
+@pytest.mark.parametrize(
+    ("built", "codes"),
+    [
+        (report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY), ["GIL_BOUND"]),
+        # one busy thread cannot queue for the GIL behind itself
+        (report(wait=0.9, cores=1.0, threads=(thread(),)), ["NO_ISSUE"]),
+        (report(wait=0.1, cores=1.9, threads=BUSY), ["NATIVE_PARALLEL"]),
+        (report(wait=0.05, cores=1.0, run_queue=0.4, threads=BUSY), ["OVERSUBSCRIBED"]),
+        (report(cores=0.05, threads=IDLE), ["IO_BOUND"]),
+        (report(cores=0.05, threads=IDLE, loops=(loop(stall()),)), ["LOOP_BLOCKED", "IO_BOUND"]),
+        (report(cores=0.9, threads=(thread(),)), ["NO_ISSUE"]),
+        (report(wait=None, waiting_threads=None, run_queue=None, cores=0.9), ["NO_ISSUE"]),
+    ],
+)
+def test_verdict_codes(built: Report, codes: list[str]) -> None:
+    assert [v.code for v in built.verdicts] == codes
+
+
+def test_every_verdict_has_evidence_and_a_fix() -> None:
+    built = report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY, loops=(loop(stall()),))
+    for verdict in built.verdicts:
+        assert verdict.message and verdict.fix and verdict.evidence
+
+
+def test_loop_blocked_names_the_culprit_and_the_coroutine() -> None:
+    built = report(loops=(loop(stall(150, "small"), stall(900, "fetch")),))
+    (blocked,) = [v for v in built.verdicts if v.code == "LOOP_BLOCKED"]
+    assert "/app/lib.py:12 in fetch" in blocked.message
+    assert "coroutine handler" in blocked.message
+    assert blocked.evidence["stalls"] == 2
+    assert "asyncio.to_thread" in blocked.fix
