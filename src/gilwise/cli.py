@@ -28,11 +28,17 @@ def _parser() -> argparse.ArgumentParser:
         "per-thread CPU time and event-loop stalls; print a summary to stderr at the end.",
     )
     run.add_argument(
-        "--interval", type=float, default=0.01, metavar="S",
+        "--interval",
+        type=float,
+        default=0.01,
+        metavar="S",
         help="sampling interval in seconds (default 0.01, i.e. 100 Hz)",
     )
     run.add_argument(
-        "--stall-ms", type=float, default=100.0, metavar="MS",
+        "--stall-ms",
+        type=float,
+        default=100.0,
+        metavar="MS",
         help="an event loop that does not come back for this long is stalled (default 100)",
     )
     run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")

@@ -159,7 +159,8 @@ def _check_blocking_report(report: gilwise.Report) -> None:
     assert stall.culprit.file == __file__
     assert stall.culprit.line == _culprit_line()
     assert stall.culprit.function == "library_call_that_blocks"
-    assert stall.coroutine is not None and stall.coroutine.function == "handler"
+    assert stall.coroutine is not None
+    assert stall.coroutine.function == "handler"
     assert report.verdicts[0].code == "LOOP_BLOCKED"
 
 
@@ -215,5 +216,6 @@ def test_watch_started_inside_a_coroutine_watches_that_loop() -> None:
 
     report = asyncio.run(main())
     stalls = [s for loop in report.loops for s in loop.stalls]
-    assert stalls and stalls[0].culprit is not None
+    assert stalls
+    assert stalls[0].culprit is not None
     assert stalls[0].culprit.line == _culprit_line()

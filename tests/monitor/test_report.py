@@ -42,7 +42,8 @@ def reports(draw: st.DrawFn) -> Report:
             running=draw(st.floats(0, 1)),
             cpu_seconds=draw(st.none() | finite),
             top_lines=tuple(
-                LineStat(f.file, f.line, f.function, 1, 2) for f in draw(st.lists(frames, max_size=3))
+                LineStat(f.file, f.line, f.function, 1, 2)
+                for f in draw(st.lists(frames, max_size=3))
             ),
         )
         for _ in range(draw(st.integers(0, 3)))

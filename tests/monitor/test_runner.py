@@ -132,10 +132,12 @@ def test_summary_and_json_report(tmp_path: Path) -> None:
     )
     result = _gilwise("run", "--json", "out/report.json", "prog.py", cwd=tmp_path)
     assert result.returncode == 0
-    assert "gilwise" in result.stderr and "GIL" in result.stderr
+    assert "gilwise" in result.stderr
+    assert "GIL" in result.stderr
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert data["schema"] == "gilwise.run/1"
-    assert data["exit_code"] == 0 and data["complete"] is True
+    assert data["exit_code"] == 0
+    assert data["complete"] is True
     assert {"verdicts", "gil", "process", "threads", "loops"} <= set(data)
     workers = [t for t in data["threads"] if "work" in t["name"]]
     assert len(workers) == 3

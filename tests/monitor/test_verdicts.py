@@ -31,7 +31,9 @@ def test_verdict_codes(built: Report, codes: list[str]) -> None:
 def test_every_verdict_has_evidence_and_a_fix() -> None:
     built = report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY, loops=(loop(stall()),))
     for verdict in built.verdicts:
-        assert verdict.message and verdict.fix and verdict.evidence
+        assert verdict.message
+        assert verdict.fix
+        assert verdict.evidence
 
 
 def test_loop_blocked_names_the_culprit_and_the_coroutine() -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -49,7 +50,7 @@ async def ticker(ticks: list[float]) -> None:
 async def service() -> None:
     ticks: list[float] = []
     await asyncio.gather(ticker(ticks), handle("a"), handle("b"))
-    worst = max(b - a for a, b in zip(ticks, ticks[1:]))
+    worst = max(b - a for a, b in itertools.pairwise(ticks))
     print(f"event loop: worst gap between 10 ms ticks was {worst * 1000:.0f} ms")
 
 

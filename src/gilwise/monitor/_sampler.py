@@ -81,8 +81,7 @@ class MonitorConfig:
             )
         if not (1.0 <= self.stall_ms <= 600_000):
             raise InvalidOption(
-                f"stall threshold must be between 1 ms and 10 minutes, got {self.stall_ms}; "
-                "try 100"
+                f"stall threshold must be between 1 ms and 10 minutes, got {self.stall_ms}; try 100"
             )
 
 
@@ -406,8 +405,8 @@ class Monitor:
         assert timeline is not None
         length = now - timeline.started
         cpu = self.sources.process_cpu()
-        waited = sum(l for l, _ in timeline.waits)
-        gil = sum(l * f for l, f in timeline.waits) / waited if waited > 0 else None
+        waited = sum(length for length, _ in timeline.waits)
+        gil = sum(length * f for length, f in timeline.waits) / waited if waited > 0 else None
         lags = [w.take_window_max_lag() for w in self._loops.values()]
         point = TimelinePoint(
             t_s=round(now - self._started, 3),

@@ -31,15 +31,53 @@ _ASYNC_FLAGS = CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 BLOCKING_CALL_NAMES = frozenset(
     {
         # sleeping and polling
-        "sleep", "select", "poll", "epoll", "kqueue", "control", "waitpid", "wait",
-        "wait4", "waitid", "sigwait", "sigtimedwait", "pause", "input",
+        "sleep",
+        "select",
+        "poll",
+        "epoll",
+        "kqueue",
+        "control",
+        "waitpid",
+        "wait",
+        "wait4",
+        "waitid",
+        "sigwait",
+        "sigtimedwait",
+        "pause",
+        "input",
         # sockets, pipes, files, ssl
-        "accept", "recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "send",
-        "sendall", "sendto", "sendmsg", "sendfile", "connect", "connect_ex", "read",
-        "readinto", "readline", "readlines", "write", "flush", "fsync", "getaddrinfo",
-        "gethostbyname", "do_handshake", "urlopen", "communicate", "system",
+        "accept",
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "recvfrom_into",
+        "recvmsg",
+        "send",
+        "sendall",
+        "sendto",
+        "sendmsg",
+        "sendfile",
+        "connect",
+        "connect_ex",
+        "read",
+        "readinto",
+        "readline",
+        "readlines",
+        "write",
+        "flush",
+        "fsync",
+        "getaddrinfo",
+        "gethostbyname",
+        "do_handshake",
+        "urlopen",
+        "communicate",
+        "system",
         # synchronisation primitives
-        "acquire", "join", "get", "put", "result",
+        "acquire",
+        "join",
+        "get",
+        "put",
+        "result",
     }
 )
 
@@ -71,8 +109,14 @@ def is_async_code(code: CodeType) -> bool:
 
 _CALL_OPS = frozenset(
     {
-        "CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
-        "CALL_METHOD", "CALL_INTRINSIC_1", "CALL_INTRINSIC_2",
+        "CALL",
+        "CALL_KW",
+        "CALL_FUNCTION",
+        "CALL_FUNCTION_KW",
+        "CALL_FUNCTION_EX",
+        "CALL_METHOD",
+        "CALL_INTRINSIC_1",
+        "CALL_INTRINSIC_2",
     }
 )
 _NAME_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"})
@@ -260,9 +304,7 @@ class StackTable:
         return totals
 
 
-def top_lines(
-    table: StackTable, resolver: FrameResolver, limit: int = 10
-) -> tuple[LineCount, ...]:
+def top_lines(table: StackTable, resolver: FrameResolver, limit: int = 10) -> tuple[LineCount, ...]:
     """The innermost lines that samples landed on most, with running/waiting split."""
     per_line: dict[FrameInfo, Counter[ThreadState]] = {}
     for (state, stack), n in table.counts.items():
@@ -287,9 +329,7 @@ def top_functions(
     return _ranked(per_fn, limit)
 
 
-def _ranked(
-    counts: dict[FrameInfo, Counter[ThreadState]], limit: int
-) -> tuple[LineCount, ...]:
+def _ranked(counts: dict[FrameInfo, Counter[ThreadState]], limit: int) -> tuple[LineCount, ...]:
     rows = [
         LineCount(
             info.file,

@@ -56,8 +56,10 @@ def _figures(report: Report) -> RenderableType:
     table.add_column(style="dim")
     table.add_column()
     wait = "n/a" if gil.wait_fraction is None else f"{gil.wait_fraction:.0%}"
-    waiting = "" if gil.mean_waiting_threads is None else (
-        f" (avg {gil.mean_waiting_threads:.2f} threads waiting)"
+    waiting = (
+        ""
+        if gil.mean_waiting_threads is None
+        else (f" (avg {gil.mean_waiting_threads:.2f} threads waiting)")
     )
     table.add_row("GIL wait", f"{wait} of the time someone waited{waiting}")
     table.add_row(
