@@ -47,6 +47,10 @@ QUICK_SECONDS = 0.5
 DEFAULT_REPEAT = 5
 SAMPLING_RATE_HZ = 100
 ERROR_WIDTH = 90
+GILWISE_REPORT = "gilwise.json"
+YAPPI_REPORT = "yappi.pstat"
+VIZTRACER_REPORT = "viztracer.json"
+SCALENE_REPORT = "scalene.json"
 # Distributions whose versions are recorded with the results, so saved runs can be compared.
 VERSIONED_DISTRIBUTIONS = ("gilwise", "py-spy", "pyinstrument", "yappi", "viztracer", "scalene")
 
@@ -100,6 +104,9 @@ class Tool:
     module: str | None = None  # must be importable by the target python
     binary: str | None = None  # must be found next to the target python or on PATH
     env: dict[str, str] = field(default_factory=dict)
+    # A file the tool must leave in the scratch directory: a tool that exits 0 but never writes
+    # its report did not do the work a real use pays for, so that run counts as failed.
+    output: str | None = None
 
 
 def find_binary(context_python: str, name: str) -> str | None:
@@ -119,7 +126,7 @@ def gilwise_default(ctx: RunContext, target: list[str]) -> list[str]:
 
 
 def gilwise_json(ctx: RunContext, target: list[str]) -> list[str]:
-    report = ctx.scratch / "gilwise.json"
+    report = ctx.scratch / GILWISE_REPORT
     return [ctx.python, "-m", "gilwise", "run", "--quiet", "--json", str(report), *target]
 
 
@@ -142,7 +149,7 @@ def pyinstrument(ctx: RunContext, target: list[str]) -> list[str]:
 def yappi(clock: str) -> CommandBuilder:
     def build(ctx: RunContext, target: list[str]) -> list[str]:
         wrapper = WORKLOAD_DIR / "yappi_wrapper.py"
-        output = ctx.scratch / "yappi.pstat"
+        output = ctx.scratch / YAPPI_REPORT
         return [ctx.python, str(wrapper), "--clock", clock, "--output", str(output), *target]
 
     return build
@@ -150,7 +157,7 @@ def yappi(clock: str) -> CommandBuilder:
 
 def viztracer(ctx: RunContext, target: list[str]) -> list[str]:
     # Default ring buffer (1M entries): the cost includes dumping it, as a real use would.
-    output = ctx.scratch / "viztracer.json"
+    output = ctx.scratch / VIZTRACER_REPORT
     return [ctx.python, "-m", "viztracer", "--quiet", "-o", str(output), *target]
 
 
@@ -158,14 +165,20 @@ def scalene(ctx: RunContext, target: list[str]) -> list[str]:
     # Scalene >= 2.0 syntax: `scalene run [options] script.py --- script-args`. It writes a JSON
     # profile and never opens a browser in this mode.
     script, *args = target
-    options = ["--cpu-only", "-o", str(ctx.scratch / "scalene.json")]
+    options = ["--cpu-only", "-o", str(ctx.scratch / SCALENE_REPORT)]
     return [ctx.python, "-m", "scalene", "run", *options, script, "---", *args]
 
 
 TOOLS: tuple[Tool, ...] = (
     Tool(BASELINE, "plain python, no tool (the baseline)", plain),
     Tool("gilwise", "python -m gilwise run --quiet (default settings)", gilwise_default, "gilwise"),
-    Tool("gilwise-json", "gilwise run --quiet --json PATH", gilwise_json, "gilwise"),
+    Tool(
+        "gilwise-json",
+        "gilwise run --quiet --json PATH",
+        gilwise_json,
+        "gilwise",
+        output=GILWISE_REPORT,
+    ),
     Tool("py-spy", f"py-spy record --rate {SAMPLING_RATE_HZ}", py_spy(False), binary="py-spy"),
     Tool(
         "py-spy-nonblocking",
@@ -174,10 +187,18 @@ TOOLS: tuple[Tool, ...] = (
         binary="py-spy",
     ),
     Tool("pyinstrument", "python -m pyinstrument -o /dev/null", pyinstrument, "pyinstrument"),
-    Tool("yappi-wall", "yappi, wall clock, all threads", yappi("wall"), "yappi"),
-    Tool("yappi-cpu", "yappi, cpu clock, all threads", yappi("cpu"), "yappi"),
-    Tool("viztracer", "viztracer --quiet -o PATH (default buffer)", viztracer, "viztracer"),
-    Tool("scalene", "scalene run --cpu-only -o PATH", scalene, "scalene"),
+    Tool(
+        "yappi-wall", "yappi, wall clock, all threads", yappi("wall"), "yappi", output=YAPPI_REPORT
+    ),
+    Tool("yappi-cpu", "yappi, cpu clock, all threads", yappi("cpu"), "yappi", output=YAPPI_REPORT),
+    Tool(
+        "viztracer",
+        "viztracer --quiet -o PATH (default 1M-entry buffer)",
+        viztracer,
+        "viztracer",
+        output=VIZTRACER_REPORT,
+    ),
+    Tool("scalene", "scalene run --cpu-only -o PATH", scalene, "scalene", output=SCALENE_REPORT),
     Tool(
         "asyncio-debug",
         "plain python with PYTHONASYNCIODEBUG=1",
@@ -330,12 +351,23 @@ def run_one(
         context = RunContext(python=python, scratch=Path(scratch))
         command = tool.build(context, workload.argv(seconds))
         outcome = time_once(command, run_environment(tool), Path(scratch), timeout)
+        error = outcome.error or missing_work(workload, tool, outcome.stdout, Path(scratch))
+    if error is not None:
+        return RunRecord(workload.name, tool.name, repetition, None, error)
+    return RunRecord(workload.name, tool.name, repetition, outcome.seconds, None)
+
+
+def missing_work(workload: Workload, tool: Tool, stdout: str, scratch: Path) -> str | None:
+    """Why a run that exited 0 still does not count, or None when it does."""
     # A tool that exits 0 without running the script would look impossibly fast: every workload
     # prints "<name>: ..." as its last act, so require that line.
-    if outcome.error is None and f"{workload.name}:" not in outcome.stdout:
-        error = "workload did not report completion (script not run?)"
-        return RunRecord(workload.name, tool.name, repetition, None, error)
-    return RunRecord(workload.name, tool.name, repetition, outcome.seconds, outcome.error)
+    if f"{workload.name}:" not in stdout:
+        return "workload did not report completion (script not run?)"
+    if tool.output is not None:
+        report = scratch / tool.output
+        if not report.is_file() or report.stat().st_size == 0:
+            return f"exited 0 but wrote no {tool.output}"
+    return None
 
 
 def rotated(items: Sequence[Tool], offset: int) -> list[Tool]:
@@ -488,15 +520,17 @@ def format_row(cell: CellSummary) -> str:
     )
     if cell.status != "ok":
         row += f"  {cell.status}"
-    return row
+    return row.rstrip()
 
 
 def print_table(plan: Plan, cells: list[CellSummary], load: tuple[float, float]) -> None:
     print()
+    print("ratio = median wall time / median plain-python wall time in this same run;")
+    print("IQR and min-max are of the per-run ratios (IQR needs at least 4 runs).")
     print(
-        f"Overhead = median wall time / median plain-python wall time, same run. "
-        f"python {plan.python}, repeat {plan.repeat}, workload size {plan.seconds:g} s, "
-        f"1-min load average {load[0]:.2f} at start, {load[1]:.2f} at end."
+        f"python {plan.python}, repeat {plan.repeat}, warm-up {plan.warmup}, "
+        f"workload size {plan.seconds:g} s, 1-min load average {load[0]:.2f} at start, "
+        f"{load[1]:.2f} at end."
     )
     header = (
         f"  {'tool':<19} {'median s':>9} {'ratio':>8} {'IQR ratio':>11} {'min-max':>11} ok/runs"

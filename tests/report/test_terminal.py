@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from rich.console import Console
+
+from gilwise.report import render_summary
+
+from ..monitor.reports import loop, report, stall, thread
+
+
+def _render(built: object) -> str:
+    console = Console(record=True, width=120, color_system=None)
+    render_summary(built, console)  # type: ignore[arg-type]
+    return console.export_text()
+
+
+def test_summary_shows_verdicts_figures_threads_and_stalls() -> None:
+    built = report(
+        wait=0.8,
+        waiting_threads=2.5,
+        cores=1.0,
+        threads=(thread("alpha"), thread("beta"), thread("gamma")),
+        loops=(loop(stall(450.0)),),
+    )
+    text = _render(built)
+    for expected in ("GIL_BOUND", "LOOP_BLOCKED", "80%", "alpha", "stall 450 ms", "lib.py:12"):
+        assert expected in text
+    assert "called from coroutine" in text
+
+
+def test_program_strings_are_not_read_as_markup() -> None:
+    # A thread name or function containing rich markup must print literally.
+    text = _render(report(threads=(thread("[bold red]x[/]", running=0.9),)))
+    assert "[bold red]x[/]" in text
+
+
+def test_many_threads_are_summarised() -> None:
+    threads = tuple(thread(f"w{i}") for i in range(20))
+    assert "12 more" in _render(report(threads=threads))

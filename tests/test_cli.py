@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gilwise.cli import _split_run_args, main
+
+program_args = st.lists(st.text(min_size=1, max_size=8), max_size=5)
+
+
+@given(program_args)
+def test_everything_after_the_script_belongs_to_the_program(args: list[str]) -> None:
+    own, program = _split_run_args(["--quiet", "--json", "r.json", "prog.py", *args])
+    assert own == ["--quiet", "--json", "r.json"]
+    assert program == ["prog.py", *args]
+
+
+@given(program_args)
+def test_everything_after_the_module_belongs_to_the_program(args: list[str]) -> None:
+    own, program = _split_run_args(["--interval", "0.02", "-m", "pkg.mod", *args])
+    assert own == ["--interval", "0.02", "-m", "pkg.mod"]
+    assert program == args
+
+
+def test_attached_module_and_double_dash() -> None:
+    assert _split_run_args(["-mpkg", "x"]) == (["-m", "pkg"], ["x"])
+    assert _split_run_args(["--quiet", "--", "-weird.py"]) == (["--quiet"], ["-weird.py"])
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "run" in capsys.readouterr().err
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--bogus", "x.py"])
+    assert exc.value.code == 2

@@ -1,0 +1,87 @@
+"""The public library interface: watch(), start(), stop()."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+import gilwise
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_watch_reports_a_thread_it_saw() -> None:
+    done = threading.Event()
+
+    def work() -> None:
+        while not done.wait(0.001):
+            sum(range(2000))
+
+    with gilwise.watch(interval=0.005) as w:
+        t = threading.Thread(target=work, name="the-worker")
+        t.start()
+        threading.Event().wait(0.3)
+        done.set()
+        t.join()
+    report = w.report
+    assert report.schema == "gilwise.run/1"
+    worker = next(th for th in report.threads if th.name == "the-worker")
+    assert worker.samples > 5
+    assert worker.cpu_seconds is not None
+    assert worker.cpu_seconds > 0
+
+
+def test_report_before_the_block_ends_is_an_error() -> None:
+    with gilwise.watch() as w:
+        with pytest.raises(gilwise.MonitorNotRunning, match="snapshot"):
+            _ = w.report
+        assert w.snapshot().complete is False
+    assert w.report.complete is True
+
+
+def test_start_twice_and_stop_without_start() -> None:
+    gilwise.start()
+    try:
+        with pytest.raises(gilwise.MonitorAlreadyRunning, match=r"gilwise\.stop"):
+            gilwise.start()
+    finally:
+        gilwise.stop()
+    with pytest.raises(gilwise.MonitorNotRunning):
+        gilwise.stop()
+
+
+def test_errors_share_one_base() -> None:
+    assert issubclass(gilwise.MonitorAlreadyRunning, gilwise.GilwiseError)
+    assert issubclass(gilwise.TargetNotFound, gilwise.GilwiseError)
+
+
+def test_sampler_is_invisible_to_the_program() -> None:
+    before = (threading.active_count(), [t.name for t in threading.enumerate()])
+    with gilwise.watch():
+        during = (threading.active_count(), [t.name for t in threading.enumerate()])
+    assert during == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_can_start_its_own_monitor() -> None:
+    gilwise.start()
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: the inherited monitor is disabled, a new one may start
+            try:
+                gilwise.start()
+                ok = gilwise.stop().schema == "gilwise.run/1"
+                os.write(write_end, b"ok" if ok else b"bad")
+            except BaseException as exc:  # report anything to the parent
+                os.write(write_end, repr(exc).encode()[:200])
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        answer = os.read(read_end, 200)
+        os.waitpid(pid, 0)
+        assert answer == b"ok"
+    finally:
+        gilwise.stop()
