@@ -617,7 +617,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"workload size as plain-python seconds (default {DEFAULT_SECONDS:g})",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, help="per-run limit in seconds (default 30x size)"
+        "--timeout",
+        type=float,
+        default=None,
+        help="per-run limit in seconds (default 40x size, at least 120)",
     )
     parser.add_argument("--tools", default=None, help="comma-separated; python always runs")
     parser.add_argument("--workloads", default=None, help="comma-separated")
@@ -651,7 +654,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
         seconds=seconds,
         repeat=max(1, repeat),
         warmup=max(0, warmup),
-        timeout=args.timeout or max(60.0, 30.0 * seconds),
+        # yappi's cpu clock runs ~15-20x slower than plain python; leave room for a loaded machine.
+        timeout=args.timeout or max(120.0, 40.0 * seconds),
     )
 
 

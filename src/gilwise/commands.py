@@ -7,7 +7,6 @@ from typing import NoReturn
 
 from .monitor import MonitorConfig, Report
 from .monitor._runner import Session, module_target, script_target
-from .report import render_summary, write_json
 
 
 def run_program(
@@ -25,12 +24,17 @@ def run_program(
     target = module_target(module) if module else script_target(script or "")
 
     def finish(report: Report) -> None:
+        # Renderers (and rich) load only now, so the program does not pay for them.
         if json_path:
+            from .report._json import write_json
+
             try:
                 write_json(report, json_path)
             except OSError as exc:
                 print(f"gilwise: could not write {json_path}: {exc}", file=sys.stderr)
         if not quiet:
+            from .report._terminal import render_summary
+
             render_summary(report)
 
     Session(target, config, finish).run(args)

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import types
 import typing
 from dataclasses import dataclass, field
@@ -244,6 +243,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     The text goes to a temporary file in the same directory, is flushed to disk,
     then renamed over ``path``: a process killed mid-write leaves the old file intact.
     """
+    import tempfile
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

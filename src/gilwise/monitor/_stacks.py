@@ -7,7 +7,6 @@ line numbers is deferred to report time, once per distinct pair.
 
 from __future__ import annotations
 
-import dis
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,6 +143,8 @@ class CallSites:
 
 
 def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
+    import dis  # only once a thread is first seen at a call: keeps start-up light
+
     sites: dict[int, frozenset[str]] = {}
     pending: list[str] = []
     try:
