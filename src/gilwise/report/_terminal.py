@@ -27,7 +27,9 @@ def render_summary(report: Report, console: Console | None = None) -> None:
 
 
 def summary(report: Report) -> RenderableType:
-    parts: list[RenderableType] = [_verdicts(report), _figures(report), _threads(report)]
+    parts: list[RenderableType] = [_verdicts(report), _figures(report)]
+    if report.threads:
+        parts.append(_threads(report))
     parts += [_loop(loop) for loop in report.loops]
     if report.monitor_errors:
         parts.append(Text("monitor problems: " + "; ".join(report.monitor_errors), style="red"))
