@@ -24,19 +24,49 @@ from ._errors import (
 )
 from ._version import __version__
 from ._watch import Watch, start, stop, watch
-from .monitor import Monitor, MonitorConfig, Report
-from .monitor._report import (
-    Frame,
-    GilReport,
-    Latency,
-    LineStat,
-    LoopReport,
-    ProcessReport,
-    Stall,
-    ThreadReport,
-    TimelinePoint,
-    Verdict,
+from .monitor import Monitor, MonitorConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .monitor._report import (
+        Frame,
+        GilReport,
+        Latency,
+        LineStat,
+        LoopReport,
+        ProcessReport,
+        Report,
+        Stall,
+        ThreadReport,
+        TimelinePoint,
+        Verdict,
+    )
+
+_REPORT_TYPES = frozenset(
+    {
+        "Frame",
+        "GilReport",
+        "Latency",
+        "LineStat",
+        "LoopReport",
+        "ProcessReport",
+        "Report",
+        "Stall",
+        "ThreadReport",
+        "TimelinePoint",
+        "Verdict",
+    }
 )
+
+
+def __getattr__(name: str) -> object:
+    # Report classes load on first use, so `gilwise run` starts the program sooner.
+    if name in _REPORT_TYPES:
+        from .monitor import _report
+
+        return getattr(_report, name)
+    raise AttributeError(f"module 'gilwise' has no attribute {name!r}")
+
 
 __all__ = [
     "Frame",

@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 import threading
 from types import TracebackType
-from typing import Any
 
 from ._errors import MonitorAlreadyRunning, MonitorNotRunning
-from .monitor import Monitor, MonitorConfig, Report
+from .monitor import Monitor, MonitorConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .monitor import Report
 
 _lock = threading.Lock()
 _active: Monitor | None = None

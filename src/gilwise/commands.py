@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
-from .monitor import MonitorConfig, Report
+from .monitor import MonitorConfig
 from .monitor._runner import Session, module_target, script_target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+    from .monitor import Report
 
 
 def run_program(

@@ -18,17 +18,21 @@ from .fakes import FakeClock, FakeFrame, at_sleep, at_spin
 
 
 class FakeLoop:
-    """The public loop methods the watcher uses, run by hand."""
+    """The public loop methods the watcher uses, driven by a fake clock."""
 
-    def __init__(self) -> None:
-        self.ready: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.timers: list[tuple[float, Callable[..., object], tuple[Any, ...]]] = []
         self.running = True
         self.closed = False
 
     def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> None:
         if self.closed:
             raise RuntimeError("Event loop is closed")
-        self.ready.append((callback, args))
+        self.timers.append((self.clock.now, callback, args))
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> None:
+        self.timers.append((self.clock.now + delay, callback, args))
 
     def is_running(self) -> bool:
         return self.running
@@ -36,9 +40,12 @@ class FakeLoop:
     def is_closed(self) -> bool:
         return self.closed
 
-    def run_ready(self) -> None:
-        ready, self.ready = self.ready, []
-        for callback, args in ready:
+    def run_late(self, lateness: float) -> None:
+        """Jump to the next timer plus ``lateness`` and run what is due by then."""
+        self.clock.now = max(self.clock.now, min(t for t, _, _ in self.timers) + lateness)
+        due = [timer for timer in self.timers if timer[0] <= self.clock.now]
+        self.timers = [timer for timer in self.timers if timer[0] > self.clock.now]
+        for _, callback, args in due:
             callback(*args)
 
 
@@ -46,73 +53,79 @@ LOOP_THREAD = 7
 
 
 def _watch(clock: FakeClock, loop: FakeLoop, stall_s: float = 0.1) -> LoopWatch:
-    return LoopWatch(loop, LOOP_THREAD, "loop-thread", clock, stall_s)
+    return LoopWatch(loop, LOOP_THREAD, "loop-thread", clock, stall_s, interval_s=0.01)
 
 
-def test_heartbeat_lag_is_measured() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
+def _started(stall_s: float = 0.1) -> tuple[FakeClock, FakeLoop, LoopWatch]:
+    clock = FakeClock()
+    loop = FakeLoop(clock)
+    watch = _watch(clock, loop, stall_s)
+    assert watch.check(clock.now, {})  # the sampler starts the heartbeat chain
+    loop.run_late(0.0)
+    return clock, loop, watch
+
+
+def test_heartbeat_chain_measures_lag_on_the_loop() -> None:
+    _, loop, watch = _started()
     for _ in range(10):
-        assert watch.check(clock.advance(0.01), {})
-        clock.advance(0.002)
-        loop.run_ready()
-    assert watch.lag.count == 10
-    assert watch.lag.percentile(0.5) == pytest.approx(0.002, rel=0.1)
+        loop.run_late(0.002)  # each beat runs 2 ms after it was due
+    assert watch.lag.count == 11
+    assert watch.lag.percentile(0.9) == pytest.approx(0.002, rel=0.1)
     assert watch.stalls_total == 0
 
 
 def test_stall_records_the_stack_seen_while_stalled() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
-    watch.check(clock.now, {})  # heartbeat sent, the loop is now blocked
+    clock, loop, watch = _started()
     blocked = FakeFrame(at_sleep().f_code, at_sleep().f_lasti, f_back=at_spin())
-    for _ in range(30):
+    for _ in range(30):  # the loop is stuck: its next beat (due in 10 ms) cannot run
         watch.check(clock.advance(0.01), {LOOP_THREAD: blocked})  # type: ignore[dict-item]
-    loop.run_ready()
+    loop.run_late(0.0)
     assert watch.stalls_total == 1
     (stall,) = watch.stalls
-    assert stall.duration == pytest.approx(0.3)
-    assert 20 <= stall.samples <= 21  # ticks at or past the 100 ms threshold
+    assert stall.duration == pytest.approx(0.29)
+    assert 19 <= stall.samples <= 21  # ticks at or past the 100 ms threshold
     assert stall.stack[0][0] is at_sleep().f_code
 
 
-def test_stopped_loop_heartbeat_is_forgotten() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
-    watch.check(clock.now, {})
+def test_stall_without_samples_is_still_counted() -> None:
+    clock, loop, watch = _started()
+    clock.advance(0.5)
+    loop.run_late(0.0)
+    assert watch.stalls_total == 1
+    assert watch.stalls[0].samples == 0
+
+
+def test_beat_due_while_the_loop_was_stopped_is_not_lag() -> None:
+    clock, loop, watch = _started()
     loop.running = False
     watch.check(clock.advance(1.0), {})
     loop.running = True
-    loop.run_ready()  # the old heartbeat runs only when the loop restarts
-    assert (watch.lag.count, watch.stalls_total) == (0, 0)
+    loop.run_late(0.0)  # the old beat runs only when the loop restarts
+    assert (watch.lag.count, watch.stalls_total) == (1, 0)
+    loop.run_late(0.003)  # and the chain goes on measuring
+    assert watch.lag.count == 2
 
 
 def test_closed_loop_ends_the_watch() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
+    clock, loop, watch = _started()
     loop.closed = True
     assert not watch.check(clock.now, {})
 
 
 def test_stall_still_going_at_close_is_recorded() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
-    watch.check(clock.now, {})
+    clock, _, watch = _started()
     watch.close(clock.advance(0.5))
     assert watch.stalls_total == 1
-    assert watch.stalls[0].duration == pytest.approx(0.5)
+    assert watch.stalls[0].duration == pytest.approx(0.49)
 
 
 def test_only_the_longest_stalls_are_kept() -> None:
-    clock, loop = FakeClock(), FakeLoop()
-    watch = _watch(clock, loop)
+    _, loop, watch = _started()
     for i in range(MAX_STALLS_KEPT + 20):
-        watch.check(clock.now, {})
-        clock.advance(0.1 + i * 0.001)
-        loop.run_ready()
+        loop.run_late(0.1 + i * 0.001)
     assert watch.stalls_total == MAX_STALLS_KEPT + 20
     assert len(watch.stalls) == MAX_STALLS_KEPT
-    assert min(s.duration for s in watch.stalls) >= 0.1 + 19 * 0.001
+    assert min(s.duration for s in watch.stalls) >= 0.1 + 19 * 0.001 - 1e-9
 
 
 # --- end to end: real loops, real threads; margins wide enough for a loaded 2-core box ---

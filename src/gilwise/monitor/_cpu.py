@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ._procfs import proc_reader
 
@@ -83,7 +82,7 @@ class CoreBudget:
     online: int
 
 
-def core_budget(cgroup_root: Path = Path("/sys/fs/cgroup")) -> CoreBudget:
+def core_budget(cgroup_root: str = "/sys/fs/cgroup") -> CoreBudget:
     """The cores this process may run on: the least of affinity, cgroup quota and online CPUs."""
     online = os.cpu_count() or 1
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -94,21 +93,26 @@ def core_budget(cgroup_root: Path = Path("/sys/fs/cgroup")) -> CoreBudget:
     return CoreBudget(usable=usable, affinity=affinity, cgroup_quota=quota, online=online)
 
 
-def cgroup_cpu_quota(root: Path) -> float | None:
+def cgroup_cpu_quota(root: str) -> float | None:
     """The CPU quota in cores from cgroup v2 (cpu.max) or v1 (cfs_quota_us), None if unlimited."""
     try:
-        v2 = root / "cpu.max"
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
+        v2 = os.path.join(root, "cpu.max")
+        if os.path.exists(v2):
+            quota, period = _read(v2).split()[:2]
             return None if quota == "max" else _ratio(int(quota), int(period))
-        v1 = root / "cpu" / "cpu.cfs_quota_us"
-        if v1.exists():
-            quota_us = int(v1.read_text())
-            period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        v1 = os.path.join(root, "cpu", "cpu.cfs_quota_us")
+        if os.path.exists(v1):
+            quota_us = int(_read(v1))
+            period_us = int(_read(os.path.join(root, "cpu", "cpu.cfs_period_us")))
             return None if quota_us <= 0 else _ratio(quota_us, period_us)
     except (OSError, ValueError):
         return None
     return None
+
+
+def _read(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()
 
 
 def _ratio(quota: int, period: int) -> float | None:

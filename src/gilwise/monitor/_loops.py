@@ -1,11 +1,12 @@
 """asyncio event loops: finding every loop in the process, heartbeats, and stalls.
 
-Each watched loop gets a heartbeat callback through the public, thread-safe
-``loop.call_soon_threadsafe``; the delay until it runs is the loop's lag. When a
-heartbeat has been pending for the stall threshold, the loop thread is stuck in one
-callback, and the sampler records that thread's stack *while* it is stuck, so the
-report names the blocking line itself (asyncio's debug mode names only the task and
-the next ``await``). Nothing private is patched, so uvloop works the same way.
+Each watched loop runs a heartbeat callback, started with the public, thread-safe
+``loop.call_soon_threadsafe`` and kept going with ``loop.call_later``; how late each
+beat runs is the loop's lag. When a beat is overdue by the stall threshold, the loop
+thread is stuck in one callback, and the sampler records that thread's stack *while*
+it is stuck, so the report names the blocking line itself (asyncio's debug mode names
+only the task and the next ``await``). Nothing private is patched, so uvloop works the
+same way.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Any
 
 from ._histogram import LatencyHistogram
 from ._stacks import StackKey, is_async_code, sample_stack
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Stalls kept per loop with their stacks (the longest ones); all are counted.
 MAX_STALLS_KEPT = 100
@@ -54,7 +58,17 @@ class _StallInProgress:
 
 
 class LoopWatch:
-    """Heartbeat and stall bookkeeping for one event loop."""
+    """Heartbeat and stall bookkeeping for one event loop.
+
+    The heartbeat lives on the loop itself: each beat reschedules the next one with
+    ``loop.call_later(interval)`` and records how late it ran (the lag). A thread
+    outside the loop would have to win the GIL from the loop thread to send each beat,
+    and a busy loop that polls its selector between callbacks keeps retaking the GIL
+    (CPython's GIL is not fair to waiting threads), so such a sampler starves exactly
+    on busy services. The sampler only starts the chain and, when a beat is overdue by
+    the stall threshold, samples the loop thread's stack: a stalled loop is not polling,
+    so then the sampler does get the GIL.
+    """
 
     def __init__(
         self,
@@ -63,6 +77,7 @@ class LoopWatch:
         thread_name: str,
         clock: Callable[[], float],
         stall_s: float,
+        interval_s: float = 0.01,
     ) -> None:
         self._ref = weakref.ref(loop)
         self.loop_id = id(loop)
@@ -71,9 +86,11 @@ class LoopWatch:
         self.thread_name = thread_name
         self._clock = clock
         self._stall_s = stall_s
+        self._interval = interval_s
         self._lock = threading.Lock()
-        self._token = 0
-        self._pending: tuple[int, float] | None = None
+        self._chain = 0  # generation of the running heartbeat chain; 0 = none
+        self._due: float | None = None  # when the next beat should run
+        self._stopped_since_due = False
         self._current: _StallInProgress | None = None
         self._closed = False
         self.lag = LatencyHistogram()
@@ -86,21 +103,20 @@ class LoopWatch:
         return self._ref()
 
     def check(self, now: float, frames: dict[int, FrameType]) -> bool:
-        """One sampler tick: send a heartbeat or sample a stall. False once the loop is gone."""
+        """One sampler tick: start the heartbeat or sample a stall. False once the loop is gone."""
         loop = self._ref()
         if loop is None or loop.is_closed():
             return False
-        if not loop.is_running():
-            # A heartbeat queued on a stopped loop would only run when it restarts and
-            # would read as a huge lag: forget it.
-            with self._lock:
-                self._pending = None
-                self._current = None
-            return True
         with self._lock:
-            if self._pending is None:
-                self._send(loop, now)
-            elif now - self._pending[1] >= self._stall_s:
+            if not loop.is_running():
+                # A beat that was due while the loop stood still runs only when it is
+                # restarted, and would read as a huge lag: it must not count.
+                self._stopped_since_due = True
+                self._current = None
+                return True
+            if self._due is None:
+                self._start_chain(loop, now)
+            elif now - self._due >= self._stall_s:
                 frame = frames.get(self.thread_ident)
                 if frame is not None:
                     if self._current is None:
@@ -108,29 +124,36 @@ class LoopWatch:
                     self._current.add(sample_stack(frame))
         return True
 
-    def _send(self, loop: Any, now: float) -> None:
-        self._token += 1
-        token = self._token
+    def _start_chain(self, loop: Any, now: float) -> None:
+        self._chain += 1
         try:
-            loop.call_soon_threadsafe(self._beat, token)
+            loop.call_soon_threadsafe(self._beat, self._chain)
         except RuntimeError:  # closed between our check and the call
             return
-        self._pending = (token, now)
+        self._due = now
+        self._stopped_since_due = False
 
-    def _beat(self, token: int) -> None:
-        # Runs on the loop's own thread.
+    def _beat(self, chain: int) -> None:
+        # Runs on the loop's own thread, holding the GIL already.
         now = self._clock()
         with self._lock:
-            if self._closed or self._pending is None or self._pending[0] != token:
+            if self._closed or chain != self._chain or self._due is None:
                 return
-            sent_at = self._pending[1]
-            self._pending = None
-            lag = now - sent_at
-            self.lag.add(lag)
-            self.window_max_lag = max(self.window_max_lag, lag)
-            if lag >= self._stall_s:
-                self._finish_stall(sent_at, lag)
+            due = self._due
+            if not self._stopped_since_due:
+                self._record_lag(due, now - due)
+            self._stopped_since_due = False
             self._current = None
+            self._due = now + self._interval
+        loop = self._ref()
+        if loop is not None:
+            loop.call_later(self._interval, self._beat, chain)
+
+    def _record_lag(self, due: float, lag: float) -> None:
+        self.lag.add(lag)
+        self.window_max_lag = max(self.window_max_lag, lag)
+        if lag >= self._stall_s:
+            self._finish_stall(due, lag)
 
     def _finish_stall(self, started_at: float, duration: float) -> None:
         stack, samples = self._current.culprit_stack() if self._current else ((), 0)
@@ -144,9 +167,10 @@ class LoopWatch:
         """Stop watching; a stall still going on is recorded up to ``now``."""
         with self._lock:
             self._closed = True
-            if self._pending is not None and now - self._pending[1] >= self._stall_s:
-                self._finish_stall(self._pending[1], now - self._pending[1])
-            self._pending = None
+            due = self._due
+            if due is not None and not self._stopped_since_due and now - due >= self._stall_s:
+                self._finish_stall(due, now - due)
+            self._due = None
             self._current = None
 
     def take_window_max_lag(self) -> float:

@@ -9,7 +9,6 @@ own, so it runs last), and also on ``os._exit`` and SIGTERM, which skip ``atexit
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import signal
 import sys
@@ -17,11 +16,15 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, TracebackType
-from typing import Any, NoReturn
 
 from .._errors import TargetInvalid, TargetNotFound
-from ._report import Report
 from ._sampler import Monitor, MonitorConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from ._report import Report
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def script_target(path: str) -> Target:
 
 def module_target(name: str) -> Target:
     """Find and compile a module (a package's ``__main__``), like ``python -m``."""
+    import importlib.util
+
     try:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.submodule_search_locations is not None:
@@ -117,7 +122,7 @@ def _syntax_error_line(exc: SyntaxError) -> str:
     return f"{where}: {type(exc).__name__}: {exc.msg}"
 
 
-Finisher = Callable[[Report], None]
+Finisher = Callable[["Report"], None]
 
 
 class Session:

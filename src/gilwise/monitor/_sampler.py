@@ -9,7 +9,6 @@ heartbeats to event loops and samples stalled ones. Time, frames, CPU clocks and
 from __future__ import annotations
 
 import _thread
-import datetime
 import os
 import sys
 import threading
@@ -17,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
 
 from .._errors import InvalidOption
 from .._version import __version__
@@ -30,20 +28,6 @@ from ._cpu import (
 from ._gil import GilTotals, ThreadAccount
 from ._histogram import LatencyHistogram
 from ._loops import LoopFinder, LoopWatch
-from ._report import (
-    SCHEMA,
-    Frame,
-    GilReport,
-    Latency,
-    LineStat,
-    LoopReport,
-    ProcessReport,
-    Report,
-    Stall,
-    ThreadReport,
-    TimelinePoint,
-    python_description,
-)
 from ._stacks import (
     CallSites,
     FrameResolver,
@@ -55,7 +39,20 @@ from ._stacks import (
     top_functions,
     top_lines,
 )
-from ._verdicts import verdicts_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the report classes load only when a report is built
+    from typing import Any
+
+    from ._report import (
+        Latency,
+        LineStat,
+        LoopReport,
+        Report,
+        Stall,
+        ThreadReport,
+        TimelinePoint,
+    )
 
 GIL_METHOD = "cpu-clock deficit of running threads (per-thread CPU clocks, thread states)"
 
@@ -69,6 +66,8 @@ class MonitorConfig:
     gil_window_s: float = 0.25
     timeline_window_s: float = 1.0
     min_window_samples: int = 8
+    #: Most of the time the sampler may hold the GIL; ticks are spaced out beyond this.
+    max_duty: float = 0.01
     loop_scan_every: int = 5
     max_threads_kept: int = 64
     max_timeline_points: int = 1800
@@ -148,7 +147,7 @@ class Monitor:
         self._errors: dict[str, str] = {}
         self._ticks = 0
         self._max_alive = 0
-        self._started_wall = datetime.datetime.now(datetime.timezone.utc)
+        self._started_wall = time.time()
         self._started = 0.0
         self._last_tick = 0.0
         self._gil_window_started = 0.0
@@ -170,7 +169,7 @@ class Monitor:
         self._started = self._last_tick = self._gil_window_started = now
         self._process_cpu_start = self.sources.process_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
-        self._started_wall = datetime.datetime.now(datetime.timezone.utc)
+        self._started_wall = time.time()
         self._running = True
         self._stop_lock.acquire()
         self._thread_done.acquire()
@@ -229,9 +228,10 @@ class Monitor:
                 # (plus timer slack): the wake-up latency probe.
                 self._probe.add(now - deadline)
                 self._safe_tick(now)
-                deadline += interval
-                if deadline < now:
-                    deadline = now + interval
+                # Every thread waits while a tick holds the GIL: with many threads a tick
+                # costs more, so space ticks out to keep that share under max_duty.
+                spent = self.sources.clock() - now
+                deadline = now + max(interval, spent / self.config.max_duty)
                 self._monitor_cpu = cpu_clock()
         finally:
             self._thread_done.release()
@@ -257,7 +257,9 @@ class Monitor:
         dt = max(0.0, now - self._last_tick)
         self._last_tick = now
         self._ticks += 1
-        scan_loops = self._ticks % self.config.loop_scan_every == 1
+        # Look for loops on every early tick: on a busy event loop the sampler may get
+        # only a few turns before the loop's own heartbeat takes over.
+        scan_loops = self._ticks <= 10 or self._ticks % self.config.loop_scan_every == 1
         self._refresh_names(frames)
         seen = 0
         for ident, frame in frames.items():
@@ -365,7 +367,12 @@ class Monitor:
             return
         _, name = self._names.get(ident, (None, f"thread-{ident}"))
         self._loops[id(loop)] = LoopWatch(
-            loop, ident, name, self.sources.clock, self.config.stall_ms / 1000
+            loop,
+            ident,
+            name,
+            self.sources.clock,
+            self.config.stall_ms / 1000,
+            self.config.interval_s,
         )
 
     def add_loop(self, loop: Any, thread_ident: int | None = None) -> None:
@@ -408,6 +415,8 @@ class Monitor:
         waited = sum(length for length, _ in timeline.waits)
         gil = sum(length * f for length, f in timeline.waits) / waited if waited > 0 else None
         lags = [w.take_window_max_lag() for w in self._loops.values()]
+        from ._report import TimelinePoint
+
         point = TimelinePoint(
             t_s=round(now - self._started, 3),
             gil_wait_fraction=_round(gil),
@@ -443,6 +452,11 @@ class Monitor:
     def _build_report(
         self, now: float, exit_code: int | None, command: tuple[str, ...] | None, complete: bool
     ) -> Report:
+        import datetime
+
+        from ._report import SCHEMA, GilReport, ProcessReport, Report, python_description
+        from ._verdicts import verdicts_for
+
         wall = max(1e-9, now - self._started)
         cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start)
         budget = core_budget()
@@ -483,7 +497,9 @@ class Monitor:
             gilwise_version=__version__,
             python=python_description(),
             platform=sys.platform,
-            started_at=self._started_wall.isoformat(timespec="seconds"),
+            started_at=datetime.datetime.fromtimestamp(
+                self._started_wall, datetime.timezone.utc
+            ).isoformat(timespec="seconds"),
             duration_s=round(wall, 6),
             interval_s=config.interval_s,
             stall_ms=config.stall_ms,
@@ -525,6 +541,8 @@ def _own_cpu_clock() -> Callable[[], float]:
 
 
 def _latency(h: LatencyHistogram) -> Latency:
+    from ._report import Latency
+
     return Latency(
         count=h.count,
         p50_ms=round(h.percentile(0.5) * 1000, 4),
@@ -536,10 +554,14 @@ def _latency(h: LatencyHistogram) -> Latency:
 
 
 def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
+    from ._report import LineStat
+
     return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
 
 
 def _thread_report(a: ThreadAccount, resolver: FrameResolver) -> ThreadReport:
+    from ._report import ThreadReport
+
     wall = a.wall
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
@@ -575,6 +597,8 @@ def _run_queue_fraction(
 
 
 def _loop_report(w: LoopWatch, resolver: FrameResolver, started: float) -> LoopReport:
+    from ._report import LoopReport
+
     stalls = sorted(w.stalls, key=lambda s: -s.duration)
     return LoopReport(
         loop_id=w.loop_id,
@@ -590,6 +614,8 @@ def _loop_report(w: LoopWatch, resolver: FrameResolver, started: float) -> LoopR
 
 
 def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
+    from ._report import Frame, Stall
+
     frames = resolver.resolve_stack(record.stack)
     stack = tuple(Frame(f.file, f.line, f.function) for f in frames)
     coroutine = next(

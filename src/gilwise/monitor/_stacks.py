@@ -210,14 +210,15 @@ def classify(
     names = call_sites.names_at(*stack[0])
     if names is None:
         return ThreadState.RUNNING
+    if names & LOCK_CALL_NAMES:
+        return ThreadState.WAITING  # the program's own lock/queue wait, whatever the kernel says
     channel = channels.read(native_id) if channels and native_id is not None else None
     if channel is None:
         return ThreadState.WAITING if names & BLOCKING_CALL_NAMES else ThreadState.RUNNING
     if channel in ("", "0"):
         return ThreadState.RUNNING  # on a CPU or a run queue: native code or GIL-bound work
     if channel.startswith("futex"):
-        # A futex is either the GIL or a lock/condition/queue the code waits on.
-        return ThreadState.WAITING if names & LOCK_CALL_NAMES else ThreadState.RUNNING
+        return ThreadState.RUNNING  # back from the call, queueing for the GIL
     return ThreadState.WAITING
 
 
