@@ -127,7 +127,7 @@ def main() -> None:
         ).stdout
         rows[mode] = [json.loads(line) for line in out.splitlines()]
     print(f"{'t (s)':>6} {'RSS plain':>10} {'RSS watched':>12} {'stacks':>7} {'threads':>8}")
-    for plain, watched in zip(rows["plain"], rows["watched"]):
+    for plain, watched in zip(rows["plain"], rows["watched"], strict=False):
         if "rss" not in watched:
             continue
         print(
