@@ -25,7 +25,7 @@ def test_window_wait(window: WindowCounts, expected: float) -> None:
 
 
 def test_account_accumulates_cpu_deltas_and_states() -> None:
-    account = ThreadAccount(ident=1, native_id=1, name="t", first_seen=0.0)
+    account = ThreadAccount(ident=1, native_id=1, name="t")
     account.last_cpu = 10.0
     account.observe(0.1, 10.05, ThreadState.RUNNING)
     account.observe(0.1, 10.05, ThreadState.WAITING)
@@ -37,15 +37,15 @@ def test_account_accumulates_cpu_deltas_and_states() -> None:
 
 
 def test_account_without_cpu_clock_reports_none() -> None:
-    account = ThreadAccount(ident=1, native_id=None, name="t", first_seen=0.0)
+    account = ThreadAccount(ident=1, native_id=None, name="t")
     account.observe(0.1, None, ThreadState.RUNNING)
     assert account.cpu is None
 
 
 def test_absorb_sums_finished_threads() -> None:
-    total = ThreadAccount(ident=0, native_id=None, name="", first_seen=0.0, merged=0)
+    total = ThreadAccount(ident=0, native_id=None, name="", merged=0)
     for _ in range(3):
-        t = ThreadAccount(ident=1, native_id=1, name="t", first_seen=0.0, wall=1.0, cpu=0.5)
+        t = ThreadAccount(ident=1, native_id=1, name="t", wall=1.0, cpu=0.5)
         total.absorb(t)
     assert (total.merged, total.wall, total.cpu) == (3, 3.0, 1.5)
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from ._procfs import proc_reader
 
-ThreadCpuFn = Callable[[int, "int | None"], "float | None"]
-
 
 def _linux_thread_clock(native_id: int) -> int:
     # The kernel's per-thread CPU clock id is derived from the TID alone
@@ -35,11 +33,6 @@ def thread_cpu_seconds(ident: int, native_id: int | None) -> float | None:
     except (OSError, OverflowError, ValueError):
         return None
     return None
-
-
-def per_thread_cpu_supported() -> bool:
-    """Whether this platform lets one thread read another thread's CPU clock."""
-    return sys.platform.startswith("linux") or hasattr(time, "pthread_getcpuclockid")
 
 
 def process_cpu_seconds() -> float:

@@ -48,7 +48,6 @@ class ThreadAccount:
     ident: int
     native_id: int | None
     name: str
-    first_seen: float
     wall: float = 0.0
     cpu: float | None = None
     last_cpu: float | None = None

@@ -153,7 +153,6 @@ class Monitor:
         self._gil_window_started = 0.0
         self._process_cpu_start = 0.0
         self._timeline: _Timeline | None = None
-        self._running = False
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
         self._window_waits_pending: list[float] = []
@@ -170,7 +169,6 @@ class Monitor:
         self._process_cpu_start = self.sources.process_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
         self._started_wall = time.time()
-        self._running = True
         self._stop_lock.acquire()
         self._thread_done.acquire()
         # A raw _thread keeps the sampler out of threading.enumerate() and
@@ -183,7 +181,6 @@ class Monitor:
         self._started = self._last_tick = self._gil_window_started = now
         self._process_cpu_start = self.sources.process_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
-        self._running = True
 
     def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
         """Stop sampling and return the report (idempotent)."""
@@ -196,7 +193,6 @@ class Monitor:
                 monitor_errors=(*report.monitor_errors, "sampler thread did not stop in time")
             )
         self._stopped_report = report
-        self._running = False
         return report
 
     def _stop_thread(self) -> bool:
@@ -214,7 +210,7 @@ class Monitor:
         return joined
 
     def _run(self) -> None:
-        cpu_clock = _own_cpu_clock()
+        cpu_clock = time.thread_time
         interval = self.config.interval_s
         deadline = self.sources.clock() + interval
         try:
@@ -306,7 +302,7 @@ class Monitor:
             account = None
         if account is None:
             account = self._accounts[ident] = ThreadAccount(
-                ident=ident, native_id=native_id, name=name, first_seen=self._last_tick
+                ident=ident, native_id=native_id, name=name
             )
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
             if self.sources.run_queue is not None and native_id is not None:
@@ -334,7 +330,7 @@ class Monitor:
             self._finished.sort(key=_weight, reverse=True)
             keep, fold = self._finished[:limit], self._finished[limit:]
             if self._others is None:
-                self._others = ThreadAccount(ident=0, native_id=None, name="", first_seen=0.0)
+                self._others = ThreadAccount(ident=0, native_id=None, name="")
                 self._others.merged = 0
                 self._others.alive = False
             for acc in fold:
@@ -534,10 +530,6 @@ def _has_loop_hint(frame: FrameType) -> bool:
             return True
         f = f.f_back
     return False
-
-
-def _own_cpu_clock() -> Callable[[], float]:
-    return time.thread_time
 
 
 def _latency(h: LatencyHistogram) -> Latency:

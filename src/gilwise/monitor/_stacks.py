@@ -299,12 +299,6 @@ class StackTable:
             self.add(state, stack, n)
         self.dropped += other.dropped
 
-    def state_counts(self) -> Counter[ThreadState]:
-        totals: Counter[ThreadState] = Counter()
-        for (state, _), n in self.counts.items():
-            totals[state] += n
-        return totals
-
 
 def top_lines(table: StackTable, resolver: FrameResolver, limit: int = 10) -> tuple[LineCount, ...]:
     """The innermost lines that samples landed on most, with running/waiting split."""
