@@ -24,6 +24,21 @@ def test_window_wait(window: WindowCounts, expected: float) -> None:
     assert window.wait() == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("window", "wake_cost", "expected"),
+    [
+        # an I/O thread waking 100 times, each wake-up paying 1 ms for the GIL
+        (WindowCounts(wall=1.0, cpu=0.01, wakeups=100, samples=10, running=0), 0.001, 0.1),
+        # the wait can never exceed the time the thread was off a CPU
+        (WindowCounts(wall=1.0, cpu=0.5, wakeups=10**6, samples=10, running=0), 0.001, 0.5),
+        # a pure CPU thread is never charged for wake-ups
+        (WindowCounts(wall=1.0, cpu=1.0, wakeups=500, samples=10, running=10), 0.001, 0.0),
+    ],
+)
+def test_window_wait_with_wake_ups(window: WindowCounts, wake_cost: float, expected: float) -> None:
+    assert window.wait(wake_cost) == pytest.approx(expected)
+
+
 def test_account_accumulates_cpu_deltas_and_states() -> None:
     account = ThreadAccount(ident=1, native_id=1, name="t")
     account.last_cpu = 10.0

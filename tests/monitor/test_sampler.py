@@ -25,6 +25,7 @@ class World:
     threads: dict[int, FakeThread] = field(default_factory=dict)
     process_cpu: float = 0.0
     run_queue: dict[int, float] = field(default_factory=dict)
+    wakeups: dict[int, int] = field(default_factory=dict)
 
     def add(self, ident: int, frame: Callable[[], FakeFrame], name: str = "") -> None:
         self.threads[ident] = FakeThread(ident, ident + 10_000, name or f"t{ident}")
@@ -42,9 +43,13 @@ class World:
             threads=lambda: list(self.threads.values()),  # type: ignore[arg-type,return-value]
             thread_cpu=self.cpu,
             process_cpu=lambda: self.process_cpu,
-            run_queue=lambda native: self.run_queue.get(native - 10_000),
+            schedstat=self.schedstat,
             wait_channels=channels,
         )
+
+    def schedstat(self, native_id: int) -> tuple[float, int]:
+        ident = native_id - 10_000
+        return self.run_queue.get(ident, 0.0), self.wakeups.get(ident, 0)
 
     def step(self, monitor: Monitor, cpu_share: dict[int, float], ticks: int = 1) -> None:
         for _ in range(ticks):
@@ -177,6 +182,40 @@ def test_timeline_windows() -> None:
     assert len(points) >= 5  # 3 s in 0.5 s windows, the last may still be open
     assert all(p.cpu_cores_used == pytest.approx(1.0, abs=0.05) for p in points)
     assert all(p.gil_wait_fraction == pytest.approx(1.0, abs=0.05) for p in points)
+
+
+def test_io_threads_pay_the_probe_latency_per_wake_up() -> None:
+    # Two threads waiting in time.sleep that wake 100 times a second, while the
+    # sampler's own wake-ups come 2 ms late (1.9 ms above the idle baseline).
+    world = World()
+    world.add(1, at_sleep)
+    world.add(2, at_sleep)
+    monitor = _monitor(world)
+    monitor._wake_baseline = 0.0001
+    for _ in range(100):
+        for ident in (1, 2):
+            world.wakeups[ident] = world.wakeups.get(ident, 0) + 1
+        monitor._record_probe(0.002)
+        world.step(monitor, {1: 0.001, 2: 0.001})
+    report = monitor.stop()
+    # each wake-up cost 1.9 ms of a 10 ms interval: 19% per thread, 38% together
+    assert report.gil.mean_waiting_threads == pytest.approx(0.38, abs=0.05)
+    assert report.threads[0].gil_wait_fraction == pytest.approx(0.19, abs=0.03)
+
+
+def test_silence_after_the_last_tick_is_not_counted_as_no_wait() -> None:
+    # Behind CPU-bound threads the sampler may get no turn for a long stretch; the
+    # threads then finish. The window must not count that stretch as wait-free.
+    world = World()
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.5, 2: 0.5}, ticks=50)
+    world.remove(1)
+    world.remove(2)
+    world.clock.advance(2.0)  # no ticks while the threads ran to the end
+    report = monitor.stop()
+    assert report.gil.wait_fraction == pytest.approx(1.0, abs=0.05)
 
 
 @pytest.mark.parametrize(("interval", "stall"), [(0.0, 100.0), (0.01, 0.0), (-1.0, 100.0)])

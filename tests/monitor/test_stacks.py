@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import sys
+import threading
+import time
+
 import pytest
 
 from gilwise.monitor._stacks import (
@@ -39,7 +43,7 @@ def test_sample_stack_is_innermost_first_and_bounded() -> None:
         # in time.sleep: waiting, by name or by the kernel's wait channel
         (at_sleep, None, ThreadState.WAITING),
         (at_sleep, "hrtimer_nanosleep", ThreadState.WAITING),
-        # back from sleep, queueing for the GIL on its futex
+        # back from sleep and queueing for the GIL on its futex
         (at_sleep, "futex_wait_queue", ThreadState.RUNNING),
         # native code with the GIL released, on a CPU
         (at_hash, "0", ThreadState.RUNNING),
@@ -53,6 +57,28 @@ def test_classify(frame: object, wchan: str | None, expected: ThreadState) -> No
     stack = sample_stack(frame())  # type: ignore[operator]
     channels = None if wchan is None else _channels(wchan)
     assert classify(stack, 123, CallSites(), channels) is expected
+
+
+def test_queueing_behind_the_sampler_alone_is_not_demand() -> None:
+    # The sampler got the GIL at once: a thread queueing now queues behind it only.
+    stack = sample_stack(at_sleep())  # type: ignore[arg-type]
+    state = classify(stack, 1, CallSites(), _channels("futex_wait_queue"), gil_was_busy=False)
+    assert state is ThreadState.WAITING
+
+
+def test_unknown_call_site_is_learned_once() -> None:
+    reads: list[int] = []
+
+    def reader(tid: int) -> str:
+        reads.append(tid)
+        return "do_epoll_wait"
+
+    channels = WaitChannels(reader=reader)
+    sites = CallSites()
+    stack = sample_stack(at_hash())  # type: ignore[arg-type]
+    states = {classify(stack, 1, sites, channels) for _ in range(10)}
+    assert states == {ThreadState.WAITING}  # blocked in a call we did not know by name
+    assert len(reads) == 1
 
 
 def test_untrusted_zero_wait_channel_falls_back_on_the_call_name() -> None:
@@ -98,3 +124,28 @@ def test_resolver_and_top_lines() -> None:
     functions = top_functions(table, resolver)
     assert {f.function for f in functions} == {"sleeper", "spinner"}
     assert resolver.resolve_stack(stack)[-1].function == "sleeper"
+
+
+def _hot_sleeper(stop: threading.Event) -> None:
+    # Many quick calls first, so CPython specialises the call site (on 3.11 the call
+    # then happens inside PRECALL), then block at that same site.
+    for _ in range(100):
+        time.sleep(0)
+    while not stop.is_set():
+        time.sleep(0.05)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(30)
+def test_thread_blocked_at_a_specialised_call_site_is_waiting() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=_hot_sleeper, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.3)
+        frame = sys._current_frames()[thread.ident]  # type: ignore[index]
+        state = classify(sample_stack(frame), thread.native_id, CallSites(), None)
+    finally:
+        stop.set()
+        thread.join()
+    assert state is ThreadState.WAITING

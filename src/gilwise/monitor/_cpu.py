@@ -41,22 +41,24 @@ def process_cpu_seconds() -> float:
     return times.user + times.system
 
 
-class RunQueueReader:
-    """Reads how long each thread sat runnable on a run queue (Linux schedstat).
+class SchedStatReader:
+    """Reads each thread's scheduler counters (Linux ``/proc/self/task/TID/schedstat``).
 
-    Time spent runnable but not running is CPU starvation (more runnable threads than
-    cores), which must not be mistaken for waiting on the GIL.
+    Two of them matter here: time spent runnable on a run queue without a CPU (CPU
+    starvation, which must not be mistaken for waiting on the GIL), and how many times
+    the thread was put on a CPU (its wake-ups).
     """
 
     def __init__(self, read: Callable[[str], bytes | None] | None = None) -> None:
         self._read = read or proc_reader()
-        self.available = self._read(f"/proc/self/task/{_own_tid()}/schedstat") is not None
+        self.available = self.read(_own_tid()) is not None
 
-    def wait_seconds(self, native_id: int) -> float | None:
-        """Cumulative run-queue wait of the thread, or None if it cannot be read."""
+    def read(self, native_id: int) -> tuple[float, int] | None:
+        """Cumulative (run-queue seconds, times scheduled) of a thread, or None."""
         raw = self._read(f"/proc/self/task/{native_id}/schedstat")
         try:
-            return int(raw.split()[1]) / 1e9 if raw else None
+            fields = raw.split() if raw else []
+            return int(fields[1]) / 1e9, int(fields[2])
         except (IndexError, ValueError):
             return None
 

@@ -1,19 +1,28 @@
-"""GIL contention from per-thread CPU clocks and thread states.
+"""GIL contention from per-thread CPU clocks, thread states, wake-ups and the probe.
 
-A thread that wants the GIL but does not hold it makes no progress: its CPU clock
-stands still while it is neither blocked in I/O nor starved of a CPU. So over a
-window, for each thread::
+Two kinds of waiting are estimated per thread and window:
 
-    demand = (share of samples in which it was running or asking for the GIL) * wall
-    wait   = demand - cpu time - run-queue time          (clipped to [0, wall])
+* A thread that runs Python and is switched out makes no CPU progress while it waits
+  for the GIL, unless it is starved of a CPU. So for the share of samples in which it
+  was running (or asking for the GIL)::
 
-and the fraction of time at least one thread waited is estimated as
-``min(1, sum(wait) / window)``: when threads queue for the GIL, one holds it while
-the others wait, so their waits overlap little when contention is light and the
-sum saturates when it is heavy.
+      demand  = running share * wall
+      deficit = demand - cpu time - run-queue time
 
-A wake-up latency probe alone cannot tell these apart: with one CPU-bound thread the
-probe waits a full switch interval each time although no program thread waits at all.
+* A thread that blocks in I/O, sleeps or locks pays, each time it wakes up, the wait
+  to take the GIL back. The sampler's own wake-up latency probe pays exactly that, so
+  for the share of samples in which it was waiting::
+
+      io wait = wake-ups * (mean probe latency - lowest probe latency) * waiting share
+
+The lowest latency seen stands for timer slack, which is not a GIL wait. The sum is
+capped by the time the thread was neither on a CPU nor on a run queue. The fraction of
+time at least one thread waited is estimated as ``min(1, sum(wait) / window)``: when
+threads queue for the GIL, one holds it while the others wait, so their waits overlap
+little when contention is light and the sum saturates when it is heavy.
+
+The probe alone cannot stand for the wait fraction: with one CPU-bound thread it
+waits a full switch interval each time although no program thread waits at all.
 """
 
 from __future__ import annotations
@@ -30,15 +39,22 @@ class WindowCounts:
     wall: float = 0.0
     cpu: float = 0.0
     run_queue: float = 0.0
+    wakeups: int = 0
     samples: int = 0
     running: int = 0
 
-    def wait(self) -> float:
-        """Estimated seconds this thread waited for the GIL in the window."""
+    def wait(self, wake_cost: float = 0.0) -> float:
+        """Estimated seconds this thread waited for the GIL in the window.
+
+        ``wake_cost`` is what one wake-up paid to get the GIL back in this window.
+        """
         if self.samples == 0 or self.wall <= 0:
             return 0.0
-        demand = self.wall * self.running / self.samples
-        return min(self.wall, max(0.0, demand - self.cpu - self.run_queue))
+        running_share = self.running / self.samples
+        deficit = max(0.0, self.wall * running_share - self.cpu - self.run_queue)
+        io_wait = self.wakeups * wake_cost * (1 - running_share)
+        idle = max(0.0, self.wall - self.cpu - self.run_queue)
+        return min(idle, deficit + io_wait)
 
 
 @dataclass
@@ -52,7 +68,7 @@ class ThreadAccount:
     cpu: float | None = None
     last_cpu: float | None = None
     run_queue: float | None = None
-    last_run_queue: float | None = None
+    last_schedstat: tuple[float, int] | None = None
     gil_wait: float = 0.0
     samples: int = 0
     running: int = 0
@@ -79,21 +95,22 @@ class ThreadAccount:
         self.wall += dt
         self.window.wall += dt
 
-    def observe_run_queue(self, total: float | None) -> None:
-        """Account the thread's cumulative run-queue wait read from the kernel."""
-        if total is None:
+    def observe_schedstat(self, reading: tuple[float, int] | None) -> None:
+        """Account the thread's cumulative run-queue time and wake-ups from the kernel."""
+        if reading is None:
             return
-        if self.last_run_queue is not None:
-            delta = max(0.0, total - self.last_run_queue)
+        if self.last_schedstat is not None:
+            delta = max(0.0, reading[0] - self.last_schedstat[0])
             self.run_queue = (self.run_queue or 0.0) + delta
             self.window.run_queue += delta
+            self.window.wakeups += max(0, reading[1] - self.last_schedstat[1])
         elif self.run_queue is None:
             self.run_queue = 0.0
-        self.last_run_queue = total
+        self.last_schedstat = reading
 
-    def close_window(self) -> float:
+    def close_window(self, wake_cost: float = 0.0) -> float:
         """End the window: fold its GIL wait into the totals and return that wait."""
-        wait = self.window.wait()
+        wait = self.window.wait(wake_cost)
         self.gil_wait += wait
         self.window = WindowCounts()
         return wait

@@ -20,7 +20,7 @@ from types import FrameType
 from .._errors import InvalidOption
 from .._version import __version__
 from ._cpu import (
-    RunQueueReader,
+    SchedStatReader,
     core_budget,
     process_cpu_seconds,
     thread_cpu_seconds,
@@ -53,6 +53,10 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
         ThreadReport,
         TimelinePoint,
     )
+
+#: A wake-up later than this means the sampler queued for the GIL (timer slack and
+#: scheduling alone stay well under it on an idle machine: ~0.05-0.1 ms measured here).
+GIL_BUSY_LATENCY_S = 0.0005
 
 GIL_METHOD = "cpu-clock deficit of running threads (per-thread CPU clocks, thread states)"
 
@@ -93,15 +97,15 @@ class Sources:
     threads: Callable[[], list[threading.Thread]] = threading.enumerate
     thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
     process_cpu: Callable[[], float] = process_cpu_seconds
-    run_queue: Callable[[int], float | None] | None = field(
-        default_factory=lambda: _run_queue_reader()
+    schedstat: Callable[[int], tuple[float, int] | None] | None = field(
+        default_factory=lambda: _schedstat_reader()
     )
     wait_channels: WaitChannels | None = field(default_factory=lambda: _wait_channels())
 
 
-def _run_queue_reader() -> Callable[[int], float | None] | None:
-    reader = RunQueueReader()
-    return reader.wait_seconds if reader.available else None
+def _schedstat_reader() -> Callable[[int], tuple[float, int] | None] | None:
+    reader = SchedStatReader()
+    return reader.read if reader.available else None
 
 
 def _wait_channels() -> WaitChannels | None:
@@ -156,7 +160,12 @@ class Monitor:
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
         self._window_waits_pending: list[float] = []
+        self._window_spans_pending: list[float] = []
         self._window_ticks = 0
+        self._window_probe: list[float] = []
+        self._gil_was_busy = True
+        self._wake_baseline = 0.0
+        self._last_wake_cost = 0.0
         self._foreign: set[int] = set()
         self._closed_loops: list[LoopWatch] = []
 
@@ -169,6 +178,7 @@ class Monitor:
         self._process_cpu_start = self.sources.process_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
         self._started_wall = time.time()
+        self._wake_baseline = _idle_wake_latency()
         self._stop_lock.acquire()
         self._thread_done.acquire()
         # A raw _thread keeps the sampler out of threading.enumerate() and
@@ -222,7 +232,9 @@ class Monitor:
                 now = self.sources.clock()
                 # How late we woke is how long this thread waited to get the GIL back
                 # (plus timer slack): the wake-up latency probe.
-                self._probe.add(now - deadline)
+                latency = now - deadline
+                self._record_probe(latency)
+                self._gil_was_busy = latency >= GIL_BUSY_LATENCY_S
                 self._safe_tick(now)
                 # Every thread waits while a tick holds the GIL: with many threads a tick
                 # costs more, so space ticks out to keep that share under max_duty.
@@ -231,6 +243,11 @@ class Monitor:
                 self._monitor_cpu = cpu_clock()
         finally:
             self._thread_done.release()
+
+    def _record_probe(self, latency: float) -> None:
+        self._probe.add(latency)
+        if latency >= 0 and len(self._window_probe) < 1024:
+            self._window_probe.append(latency)
 
     def _safe_tick(self, now: float) -> None:
         try:
@@ -305,11 +322,13 @@ class Monitor:
                 ident=ident, native_id=native_id, name=name
             )
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
-            if self.sources.run_queue is not None and native_id is not None:
-                account.observe_run_queue(self.sources.run_queue(native_id))
+            if self.sources.schedstat is not None and native_id is not None:
+                account.observe_schedstat(self.sources.schedstat(native_id))
             return
         stack = sample_stack(frame)
-        state = classify(stack, native_id, self._call_sites, self.sources.wait_channels)
+        state = classify(
+            stack, native_id, self._call_sites, self.sources.wait_channels, self._gil_was_busy
+        )
         account.observe(dt, self.sources.thread_cpu(ident, native_id), state)
         account.table.add(state, stack)
 
@@ -339,15 +358,16 @@ class Monitor:
 
     def _gil_wait_flush(self, account: ThreadAccount) -> None:
         # A thread that ends mid-window still waited; count it in the window total.
-        self._window_waits_pending.append(account.close_window())
+        self._window_spans_pending.append(account.window.wall)
+        self._window_waits_pending.append(account.close_window(self._last_wake_cost))
 
-    def _read_run_queues(self) -> None:
-        reader = self.sources.run_queue
+    def _read_schedstats(self) -> None:
+        reader = self.sources.schedstat
         if reader is None:
             return
         for account in self._accounts.values():
             if account.native_id is not None:
-                account.observe_run_queue(reader(account.native_id))
+                account.observe_schedstat(reader(account.native_id))
 
     def _discover_loop(self, ident: int, frame: FrameType) -> None:
         if any(w.thread_ident == ident and w.loop() is not None for w in self._loops.values()):
@@ -391,17 +411,33 @@ class Monitor:
         return long_enough and self._window_ticks >= self.config.min_window_samples
 
     def _close_gil_window(self, now: float) -> None:
-        # Run-queue time is read at window edges so it covers the same span as the CPU.
-        self._read_run_queues()
+        # Scheduler counters are read at window edges so they cover the window's span.
+        self._read_schedstats()
         self._window_ticks = 0
-        length = now - self._gil_window_started
         self._gil_window_started = now
-        waits = [a.close_window() for a in self._accounts.values()]
+        # Behind CPU-bound threads the sampler can go without the GIL for a long time;
+        # the window counts only the span its ticks covered, not the silence after.
+        spans = [a.window.wall for a in self._accounts.values()]
+        length = max([*spans, *self._window_spans_pending], default=0.0)
+        wake_cost = self._window_wake_cost()
+        waits = [a.close_window(wake_cost) for a in self._accounts.values()]
         waits += self._window_waits_pending
         self._window_waits_pending = []
+        self._window_spans_pending = []
         fraction = self._gil.add_window(length, waits)
         if self._timeline is not None:
             self._timeline.waits.append((length, fraction))
+
+    def _window_wake_cost(self) -> float:
+        """What one wake-up paid for the GIL in this window, by the sampler's own probe."""
+        latencies = sorted(self._window_probe)
+        self._window_probe = []
+        if latencies:
+            # The median resists one slow tick; the wake-up latency measured before the
+            # program ran is timer slack and scheduling, not a wait for the GIL.
+            median = latencies[len(latencies) // 2]
+            self._last_wake_cost = max(0.0, median - self._wake_baseline)
+        return self._last_wake_cost
 
     def _close_timeline_window(self, now: float, alive: int) -> None:
         timeline = self._timeline
@@ -511,6 +547,23 @@ class Monitor:
             monitor_errors=tuple(self._errors.values()),
         )
         return report.with_updates(verdicts=verdicts_for(report))
+
+
+def _idle_wake_latency(samples: int = 9, wait_s: float = 0.0002) -> float:
+    """How late a timed wait wakes with nobody else holding the GIL (median, seconds).
+
+    Taken before the program starts, in the same way the sampler sleeps: this is the
+    machine's timer slack and scheduling delay, the part of a wake-up that the GIL
+    does not cause.
+    """
+    lock = _thread.allocate_lock()
+    lock.acquire()
+    lateness = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        lock.acquire(timeout=wait_s)
+        lateness.append(time.perf_counter() - started - wait_s)
+    return sorted(lateness)[samples // 2]
 
 
 def _weight(account: ThreadAccount) -> float:

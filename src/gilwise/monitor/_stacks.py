@@ -7,6 +7,7 @@ line numbers is deferred to report time, once per distinct pair.
 
 from __future__ import annotations
 
+import dis
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,6 +132,25 @@ class CallSites:
     def __init__(self, max_codes: int = 4096) -> None:
         self._cache: dict[CodeType, dict[int, frozenset[str]]] = {}
         self._max_codes = max_codes
+        self._learned: dict[tuple[CodeType, int], tuple[bool, int]] = {}
+
+    def learned_blocking(self, code: CodeType, lasti: int) -> bool | None:
+        """What the kernel said last time about threads at this call: None = ask again.
+
+        Reading a wait channel costs a kernel stack unwind (~20 µs), so a call site's
+        answer is reused, and checked again every 64 sightings.
+        """
+        known = self._learned.get((code, lasti))
+        if known is None:
+            return None
+        blocking, seen = known
+        self._learned[(code, lasti)] = (blocking, seen + 1)
+        return None if seen % 64 == 63 else blocking
+
+    def learn(self, code: CodeType, lasti: int, blocking: bool) -> None:
+        if len(self._learned) >= self._max_codes:
+            self._learned.clear()
+        self._learned[(code, lasti)] = (blocking, 0)
 
     def names_at(self, code: CodeType, lasti: int) -> frozenset[str] | None:
         """Names loaded for the call at ``lasti``, or None when ``lasti`` is not a call."""
@@ -143,8 +163,6 @@ class CallSites:
 
 
 def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
-    import dis  # only once a thread is first seen at a call: keeps start-up light
-
     sites: dict[int, frozenset[str]] = {}
     pending: list[str] = []
     try:
@@ -154,6 +172,10 @@ def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
     for ins in instructions:
         if ins.opname in _NAME_OPS and isinstance(ins.argval, str):
             pending.append(ins.argval)
+        elif ins.opname == "PRECALL":
+            # CPython 3.11 specialises PRECALL to make the call itself for builtins
+            # (time.sleep, sock.recv, ...), so a thread blocked there shows this offset.
+            sites[ins.offset] = frozenset(pending)
         elif ins.opname in _CALL_OPS:
             sites[ins.offset] = frozenset(pending)
             pending = []
@@ -195,15 +217,16 @@ def classify(
     native_id: int | None,
     call_sites: CallSites,
     channels: WaitChannels | None,
+    gil_was_busy: bool = True,
 ) -> ThreadState:
     """Decide whether a sampled thread was running (or asking for the GIL) or waiting.
 
     The sampler holds the GIL while it looks, so every other thread has stopped running
     Python. One whose innermost frame is not at a call was stopped by the eval loop's
-    switch request: it wants the GIL. One at a call into C either released the GIL
-    inside it (blocked, or running native code) or waits to take the GIL back; the
-    kernel's wait channel tells these apart where Linux shows it, and the called
-    name decides elsewhere.
+    switch request: it wants the GIL. One at a call into C released the GIL inside it:
+    a call known to block (sleep, recv, acquire, ...) is waiting; for any other call
+    the kernel's wait channel tells native code on a CPU (running), a wait for the GIL
+    after the call (running) and a block in the kernel (waiting).
     """
     if not stack:
         return ThreadState.WAITING
@@ -211,15 +234,29 @@ def classify(
     if names is None:
         return ThreadState.RUNNING
     if names & LOCK_CALL_NAMES:
-        return ThreadState.WAITING  # the program's own lock/queue wait, whatever the kernel says
+        return ThreadState.WAITING  # the program's own lock, queue or join
+    if names & BLOCKING_CALL_NAMES:
+        # Blocked in I/O or a sleep, or back from it and queueing for the GIL: only the
+        # kernel can tell. If the sampler itself got the GIL at once, a thread queueing
+        # now queues behind the sampler, not the program: that wait is ours, not its.
+        if not gil_was_busy:
+            return ThreadState.WAITING
+        channel = channels.read(native_id) if channels and native_id is not None else None
+        if channel is not None and channel.startswith("futex"):
+            return ThreadState.RUNNING
+        return ThreadState.WAITING
+    learned = call_sites.learned_blocking(*stack[0])
+    if learned is not None:
+        return ThreadState.WAITING if learned else ThreadState.RUNNING
     channel = channels.read(native_id) if channels and native_id is not None else None
     if channel is None:
-        return ThreadState.WAITING if names & BLOCKING_CALL_NAMES else ThreadState.RUNNING
-    if channel in ("", "0"):
-        return ThreadState.RUNNING  # on a CPU or a run queue: native code or GIL-bound work
-    if channel.startswith("futex"):
-        return ThreadState.RUNNING  # back from the call, queueing for the GIL
-    return ThreadState.WAITING
+        return ThreadState.RUNNING
+    # On a CPU ("0": native code running without the GIL) or on a futex (back from the
+    # call and queueing for the GIL) the thread wants to run; anywhere else in the
+    # kernel it is blocked in a call we did not know by name.
+    blocking = channel not in ("", "0") and not channel.startswith("futex")
+    call_sites.learn(*stack[0], blocking)
+    return ThreadState.WAITING if blocking else ThreadState.RUNNING
 
 
 @dataclass(frozen=True)
