@@ -85,3 +85,24 @@ def test_forked_child_can_start_its_own_monitor() -> None:
         assert answer == b"ok"
     finally:
         gilwise.stop()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_watch_block_spanning_a_fork_ends_cleanly_in_the_child() -> None:
+    read_end, write_end = os.pipe()
+    with gilwise.watch() as w:
+        pid = os.fork()
+        if pid == 0:  # the child leaves the block too: it must not hang or raise
+            try:
+                w.__exit__(None, None, None)
+                errors = " ".join(w.report.monitor_errors)
+                os.write(write_end, b"ok" if "forked child" in errors else errors.encode())
+            except BaseException as exc:
+                os.write(write_end, repr(exc).encode()[:200])
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        answer = os.read(read_end, 200)
+        os.waitpid(pid, 0)
+    assert answer == b"ok"
+    assert w.report.monitor_errors == ()

@@ -173,12 +173,8 @@ class Monitor:
 
     def start(self) -> None:
         """Start the sampling thread (invisible to ``threading.enumerate()``)."""
-        now = self.sources.clock()
-        self._started = self._last_tick = self._gil_window_started = now
-        self._process_cpu_start = self.sources.process_cpu()
-        self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
-        self._started_wall = time.time()
         self._wake_baseline = _idle_wake_latency()
+        self.begin()
         self._stop_lock.acquire()
         self._thread_done.acquire()
         # A raw _thread keeps the sampler out of threading.enumerate() and
@@ -189,6 +185,7 @@ class Monitor:
         """Start accounting without a thread: tests then call :meth:`tick` themselves."""
         now = self.sources.clock()
         self._started = self._last_tick = self._gil_window_started = now
+        self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
 
@@ -196,6 +193,11 @@ class Monitor:
         """Stop sampling and return the report (idempotent)."""
         if self._stopped_report is not None:
             return self._stopped_report
+        if os.getpid() != self._pid:
+            # A forked child: the sampler lives in the parent, and our lock may have been
+            # copied while held. Report what was recorded before the fork.
+            self._lock = threading.Lock()
+            self._errors["fork"] = "forked child: sampling stopped at fork (it runs in the parent)"
         joined = self._stop_thread()
         report = self.report(exit_code=exit_code, command=command, final=True)
         if not joined:
