@@ -83,6 +83,15 @@ def test_uncaught_exception_traceback_and_exit_code(tmp_path: Path) -> None:
     assert "gilwise" not in watched.stderr
 
 
+def test_keyboard_interrupt_ends_like_python(tmp_path: Path) -> None:
+    _script(tmp_path, "raise KeyboardInterrupt\n")
+    plain = _python("prog.py", cwd=tmp_path)
+    watched = _gilwise("run", "--quiet", "--json", "r.json", "prog.py", cwd=tmp_path)
+    assert watched.returncode == plain.returncode == -signal.SIGINT
+    assert watched.stderr == plain.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["exit_code"] == 128 + signal.SIGINT
+
+
 def test_sys_exit_with_message(tmp_path: Path) -> None:
     _script(tmp_path, "import sys\nsys.exit('fatal: no config')\n")
     watched = _gilwise("run", "--quiet", "prog.py", cwd=tmp_path)
