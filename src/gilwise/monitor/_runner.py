@@ -9,6 +9,7 @@ own, so it runs last), and also on ``os._exit`` and SIGTERM, which skip ``atexit
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -135,11 +136,14 @@ class Session:
         self._pid = os.getpid()
         self._done = False
         self.exit_code: int | None = None
+        self._die_by: int | None = None
         self._real_exit = os._exit
 
     def run(self, args: list[str]) -> NoReturn:
         """Run the program; never returns (exits the way python would have)."""
         main = self._install_main(args)
+        # atexit runs hooks last-registered-first: this one, registered first, runs last.
+        atexit.register(self._die_of_signal)
         atexit.register(self._at_exit)
         self._hook_hard_exits()
         self.monitor.start()
@@ -151,7 +155,9 @@ class Session:
         except BaseException as exc:
             # Let python itself report it: exit status 1, or death by SIGINT for Ctrl-C,
             # after atexit hooks; only hide gilwise's frames from the traceback.
-            self.exit_code = 128 + signal.SIGINT if isinstance(exc, KeyboardInterrupt) else 1
+            if isinstance(exc, KeyboardInterrupt):
+                self._die_by = signal.SIGINT
+            self.exit_code = 128 + self._die_by if self._die_by else 1
             _hide_own_frames(exc, self.target.code.co_filename)
             raise
         self.exit_code = 0
@@ -190,6 +196,18 @@ class Session:
 
     def _at_exit(self) -> None:
         self.finish()
+
+    def _die_of_signal(self) -> None:
+        # python ends a program stopped by Ctrl-C by killing itself with SIGINT once
+        # atexit is done, so its parent sees the signal; under runpy that is lost, so
+        # do it here, after every other exit hook.
+        if self._die_by is None or os.getpid() != self._pid:
+            return
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        signal.signal(self._die_by, signal.SIG_DFL)
+        os.kill(os.getpid(), self._die_by)
 
     def finish(self) -> None:
         """Stop the monitor and hand the report over (once; never raises)."""
