@@ -58,6 +58,9 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
 #: scheduling alone stay well under it on an idle machine: ~0.05-0.1 ms measured here).
 GIL_BUSY_LATENCY_S = 0.0005
 
+#: However costly ticks get, sample at least this often (stalls must still be seen).
+MAX_INTERVAL_S = 0.05
+
 GIL_METHOD = "cpu-clock deficit of running threads (per-thread CPU clocks, thread states)"
 
 
@@ -237,12 +240,15 @@ class Monitor:
                 latency = now - deadline
                 self._record_probe(latency)
                 self._gil_was_busy = latency >= GIL_BUSY_LATENCY_S
+                cpu_before = cpu_clock()
                 self._safe_tick(now)
-                # Every thread waits while a tick holds the GIL: with many threads a tick
-                # costs more, so space ticks out to keep that share under max_duty.
-                spent = self.sources.clock() - now
-                deadline = now + max(interval, spent / self.config.max_duty)
                 self._monitor_cpu = cpu_clock()
+                # Every thread waits while a tick holds the GIL: with many threads a tick
+                # costs more, so space ticks out to keep that share under max_duty. The
+                # tick's own CPU time measures that; its wall time would also count time
+                # it lost the GIL to other threads mid-tick.
+                spent = self._monitor_cpu - cpu_before
+                deadline = now + min(MAX_INTERVAL_S, max(interval, spent / self.config.max_duty))
         finally:
             self._thread_done.release()
 
