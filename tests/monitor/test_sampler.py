@@ -43,6 +43,7 @@ class World:
             threads=lambda: list(self.threads.values()),  # type: ignore[arg-type,return-value]
             thread_cpu=self.cpu,
             process_cpu=lambda: self.process_cpu,
+            process_user_cpu=lambda: self.process_cpu,
             schedstat=self.schedstat,
             wait_channels=channels,
         )

@@ -19,6 +19,8 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
         (report(wait=0.1, cores=1.9, threads=BUSY), ["NATIVE_PARALLEL"]),
         (report(wait=0.05, cores=1.0, run_queue=0.4, threads=BUSY), ["OVERSUBSCRIBED"]),
         (report(cores=0.05, threads=IDLE), ["IO_BOUND"]),
+        # busy loopback I/O: much kernel time, little user code, mostly waiting
+        (report(cores=1.9, user_cores=0.3, threads=IDLE), ["IO_BOUND"]),
         (report(cores=0.05, threads=IDLE, loops=(loop(stall()),)), ["LOOP_BLOCKED", "IO_BOUND"]),
         (report(cores=0.9, threads=(thread(),)), ["NO_ISSUE"]),
         (report(wait=None, waiting_threads=None, run_queue=None, cores=0.9), ["NO_ISSUE"]),

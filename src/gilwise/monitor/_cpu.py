@@ -35,6 +35,15 @@ def thread_cpu_seconds(ident: int, native_id: int | None) -> float | None:
     return None
 
 
+def process_user_cpu_seconds() -> float:
+    """User-mode CPU seconds of the whole process: Python and native code, not the kernel.
+
+    Kernel time (socket and file system calls) is kept out, so busy loopback I/O does
+    not read as threads computing in parallel.
+    """
+    return os.times().user
+
+
 def process_cpu_seconds() -> float:
     """User plus system CPU seconds of the whole process (all threads)."""
     times = os.times()

@@ -84,6 +84,7 @@ class ProcessReport:
     threads_seen: int
     max_threads_alive: int
     monitor_cpu_seconds: float
+    user_cores_used: float
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ._cpu import (
     SchedStatReader,
     core_budget,
     process_cpu_seconds,
+    process_user_cpu_seconds,
     thread_cpu_seconds,
 )
 from ._gil import GilTotals, ThreadAccount
@@ -100,6 +101,7 @@ class Sources:
     threads: Callable[[], list[threading.Thread]] = threading.enumerate
     thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
     process_cpu: Callable[[], float] = process_cpu_seconds
+    process_user_cpu: Callable[[], float] = process_user_cpu_seconds
     schedstat: Callable[[int], tuple[float, int] | None] | None = field(
         default_factory=lambda: _schedstat_reader()
     )
@@ -159,6 +161,7 @@ class Monitor:
         self._last_tick = 0.0
         self._gil_window_started = 0.0
         self._process_cpu_start = 0.0
+        self._user_cpu_start = 0.0
         self._timeline: _Timeline | None = None
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
@@ -190,6 +193,7 @@ class Monitor:
         self._started = self._last_tick = self._gil_window_started = now
         self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
+        self._user_cpu_start = self.sources.process_user_cpu()
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
 
     def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
@@ -499,6 +503,7 @@ class Monitor:
 
         wall = max(1e-9, now - self._started)
         cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start)
+        user_cpu = max(0.0, self.sources.process_user_cpu() - self._user_cpu_start)
         budget = core_budget()
         resolver = FrameResolver()
         accounts = [*self._accounts.values(), *self._finished]
@@ -524,6 +529,7 @@ class Monitor:
             threads_seen=len(accounts) + (self._others.merged if self._others else 0),
             max_threads_alive=self._max_alive,
             monitor_cpu_seconds=round(self._monitor_cpu, 6),
+            user_cores_used=round(user_cpu / wall, 4),
         )
         gil = GilReport(
             wait_fraction=_round(self._gil.wait_fraction),

@@ -53,7 +53,7 @@ def _gil_bound(report: Report) -> Verdict | None:
     busy = _busy_threads(report)
     if wait is None or wait < GIL_BOUND_WAIT or len(busy) < 2:
         return None
-    if report.process.cpu_cores_used >= NATIVE_PARALLEL_CORES:
+    if report.process.user_cores_used >= NATIVE_PARALLEL_CORES:
         return None
     waiting = report.gil.mean_waiting_threads or 0.0
     return _make(
@@ -75,13 +75,15 @@ def _gil_bound(report: Report) -> Verdict | None:
 
 
 def _native_parallel(report: Report) -> Verdict | None:
-    cores = report.process.cpu_cores_used
+    # User-mode CPU only: kernel time spent on sockets and files is not parallel Python.
+    cores = report.process.user_cores_used
     if cores < NATIVE_PARALLEL_CORES or len(_busy_threads(report)) < 2:
         return None
     return _make(
         "NATIVE_PARALLEL",
         "Threads ran in parallel outside the GIL",
-        f"The process used {cores:.2f} cores at once: the code the threads run releases "
+        f"The process ran {cores:.2f} cores of user code at once: the code the threads run "
+        "releases "
         "the GIL (C extensions, I/O, hashing, compression), so threads scale here.",
         f"Keep threads; size the pool near the {report.process.usable_cores:g} usable cores "
         "for CPU-heavy native work.",
@@ -136,7 +138,9 @@ def _loop_blocked(report: Report) -> Verdict | None:
 
 def _io_bound(report: Report) -> Verdict | None:
     threads = [t for t in report.threads if t.samples]
-    if not threads or report.process.utilisation >= IO_BOUND_UTILISATION:
+    # Kernel time on I/O calls is part of waiting on I/O, not of computing.
+    user_utilisation = report.process.user_cores_used / report.process.usable_cores
+    if not threads or user_utilisation >= IO_BOUND_UTILISATION:
         return None
     samples = sum(t.samples for t in threads)
     waiting = sum(t.waiting_fraction * t.samples for t in threads) / samples
@@ -146,12 +150,12 @@ def _io_bound(report: Report) -> Verdict | None:
         "IO_BOUND",
         "Mostly waiting on I/O",
         f"Threads were waiting (I/O, sleeps, locks) in {waiting:.0%} of samples and the "
-        f"process used {report.process.cpu_cores_used:.2f} cores: the GIL is not the "
-        "bottleneck.",
+        f"process ran {report.process.user_cores_used:.2f} cores of user code: the GIL is "
+        "not the bottleneck.",
         "More concurrency helps: a larger thread pool or asyncio. Look at what the top "
         "waiting lines wait for.",
         waiting_fraction=round(waiting, 4),
-        cpu_cores_used=report.process.cpu_cores_used,
+        user_cores_used=report.process.user_cores_used,
     )
 
 
