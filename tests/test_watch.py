@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -64,45 +65,45 @@ def test_sampler_is_invisible_to_the_program() -> None:
     assert during == before
 
 
+def _answer_from_child(child: Callable[[], bytes]) -> bytes:
+    """Fork, run ``child`` in the child process, and return what it answered."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, child())
+        except BaseException as exc:  # report anything to the parent
+            os.write(write_end, repr(exc).encode()[:200])
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 200)
+    os.waitpid(pid, 0)
+    return answer
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_can_start_its_own_monitor() -> None:
+    def child() -> bytes:  # the inherited monitor is disabled, a new one may start
+        gilwise.start()
+        return b"ok" if gilwise.stop().schema == "gilwise.run/1" else b"bad"
+
     gilwise.start()
     try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: the inherited monitor is disabled, a new one may start
-            try:
-                gilwise.start()
-                ok = gilwise.stop().schema == "gilwise.run/1"
-                os.write(write_end, b"ok" if ok else b"bad")
-            except BaseException as exc:  # report anything to the parent
-                os.write(write_end, repr(exc).encode()[:200])
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        answer = os.read(read_end, 200)
-        os.waitpid(pid, 0)
-        assert answer == b"ok"
+        assert _answer_from_child(child) == b"ok"
     finally:
         gilwise.stop()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_watch_block_spanning_a_fork_ends_cleanly_in_the_child() -> None:
-    read_end, write_end = os.pipe()
     with gilwise.watch() as w:
-        pid = os.fork()
-        if pid == 0:  # the child leaves the block too: it must not hang or raise
-            try:
-                w.__exit__(None, None, None)
-                errors = " ".join(w.report.monitor_errors)
-                os.write(write_end, b"ok" if "forked child" in errors else errors.encode())
-            except BaseException as exc:
-                os.write(write_end, repr(exc).encode()[:200])
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        answer = os.read(read_end, 200)
-        os.waitpid(pid, 0)
+
+        def child() -> bytes:  # the child leaves the block too: it must not hang or raise
+            w.__exit__(None, None, None)
+            errors = " ".join(w.report.monitor_errors)
+            return b"ok" if "forked child" in errors else errors.encode()
+
+        answer = _answer_from_child(child)
     assert answer == b"ok"
     assert w.report.monitor_errors == ()

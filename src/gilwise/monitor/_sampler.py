@@ -62,7 +62,10 @@ GIL_BUSY_LATENCY_S = 0.0005
 #: However costly ticks get, sample at least this often (stalls must still be seen).
 MAX_INTERVAL_S = 0.05
 
-GIL_METHOD = "cpu-clock deficit of running threads (per-thread CPU clocks, thread states)"
+GIL_METHOD = (
+    "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
+    "(per-thread CPU clocks, thread states, schedstat)"
+)
 
 
 @dataclass(frozen=True)
