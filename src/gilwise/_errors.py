@@ -36,3 +36,16 @@ class MonitorNotRunning(GilwiseError):
 
 class InvalidOption(GilwiseError):
     """An option value is out of range (a negative interval, a zero stall threshold)."""
+
+
+class InputsInvalid(GilwiseError):
+    """The items to advise on are missing, empty, not iterable or not readable."""
+
+
+class UserCodeFailed(GilwiseError):
+    """The user's own code raised; the message carries its traceback.
+
+    Exit status 1, like python when a program raises.
+    """
+
+    exit_code = 1

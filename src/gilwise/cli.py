@@ -44,7 +44,43 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    _add_advise(commands)
     return parser
+
+
+def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    advise = commands.add_parser(
+        "advise",
+        help="measure a function under threads, processes and asyncio; recommend one",
+        description="Call FUNCTION on the inputs serially, in a thread pool, a process pool "
+        "and asyncio across worker counts; print the fastest simple choice, why, and code "
+        "to apply it.",
+    )
+    advise.add_argument(
+        "target", metavar="TARGET", help="the function: package.module:function or file.py:function"
+    )
+    advise.add_argument(
+        "--inputs",
+        required=True,
+        metavar="SPEC",
+        help="items to call it on: module:factory or file.py:factory (returns an iterable), "
+        "or a .json list / .jsonl file",
+    )
+    advise.add_argument(
+        "--budget", type=float, default=20.0, metavar="S", help="seconds to spend (default 20)"
+    )
+    advise.add_argument(
+        "--backends",
+        metavar="LIST",
+        help="comma-separated subset of serial,thread,process,asyncio,interpreter",
+    )
+    advise.add_argument(
+        "--start-method",
+        metavar="NAME",
+        help="multiprocessing start method for the process pool (default: the platform's)",
+    )
+    advise.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    advise.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def _split_run_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -81,8 +117,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = parser.parse_args(["run", *own])
         return _run(parser, options, program)
     options = parser.parse_args(args)
+    if options.command == "advise":
+        return _advise(options)
     parser.print_help(sys.stderr)
     return 2
+
+
+def _advise(options: argparse.Namespace) -> int:
+    from .commands import advise_function
+
+    backends = None if options.backends is None else options.backends.split(",")
+    try:
+        return advise_function(
+            target=options.target,
+            inputs=options.inputs,
+            budget=options.budget,
+            backends=[b.strip() for b in backends if b.strip()] if backends else None,
+            start_method=options.start_method,
+            json_path=options.json,
+            quiet=options.quiet,
+        )
+    except GilwiseError as exc:
+        print(f"gilwise: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: list[str]) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 
 from .monitor import MonitorConfig
 from .monitor._runner import Session, module_target, script_target
@@ -43,3 +45,60 @@ def run_program(
             render_summary(report)
 
     Session(target, config, finish).run(args)
+
+
+def advise_function(
+    *,
+    target: str,
+    inputs: str,
+    budget: float,
+    backends: list[str] | None,
+    start_method: str | None,
+    json_path: str | None,
+    quiet: bool,
+) -> int:
+    """Load the user's function and items, run the advisor and print its answer."""
+    from .advise._advisor import MAX_ITEMS, run_advice
+    from .advise._target import load_callable, load_items
+
+    fn = load_callable(target)
+    items, _ = load_items(inputs, MAX_ITEMS)
+    with _progress(quiet, budget) as on_trial:
+        report = run_advice(
+            fn,
+            items,
+            budget=budget,
+            backends=backends,
+            ref=target,
+            start_method=start_method,
+            on_trial=on_trial,
+        )
+    if json_path:
+        from .monitor._report import write_atomic
+
+        write_atomic(json_path, report.to_json() + "\n")
+    if not quiet:
+        from .report._advise_terminal import render_advice
+
+        render_advice(report)
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool, budget: float) -> Iterator[Callable[[str, int], None] | None]:
+    """A status line on an interactive stderr naming the run in progress; nothing when piped."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+
+    started = time.perf_counter()
+    with Console(stderr=True).status("profiling the function") as status:
+
+        def on_trial(backend: str, workers: int) -> None:
+            elapsed = time.perf_counter() - started
+            status.update(f"measuring {backend} x{workers} ({elapsed:.0f} of {budget:g} s)")
+
+        yield on_trial

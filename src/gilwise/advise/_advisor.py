@@ -1,0 +1,127 @@
+"""The experiment end to end: profile, sweep, fit, recommend, within one time budget."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .._errors import InputsInvalid, InvalidOption
+from .._version import __version__
+from ..monitor._cpu import core_budget
+from ..monitor._report import python_description
+from . import _recommend
+from ._backends import Job
+from ._profile import first_call, profile
+from ._report import BACKENDS, SCHEMA, AdviceReport, Recommendation
+from ._sweep import Sweep, plan
+
+MIN_BUDGET_S = 1.0
+MAX_ITEMS = 10_000
+
+
+def run_advice(
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    budget: float = 20.0,
+    backends: Sequence[str] | None = None,
+    ref: str | None = None,
+    start_method: str | None = None,
+    on_trial: Callable[[str, int], None] | None = None,
+) -> AdviceReport:
+    """Measure ``fn`` over ``items`` under each concurrency model and recommend one."""
+    _check_options(budget, backends, start_method)
+    started = time.perf_counter()
+    deadline = started + budget
+    sample = _sample(items)
+    job = Job(fn=fn, is_coroutine=inspect.iscoroutinefunction(fn), ref=ref)
+    cores = core_budget().usable
+    _settle_cpu(min(1.5, 0.075 * budget))
+    first_s, first_result = first_call(job, sample[0])
+    probe_s = min(0.5, max(0.05, 0.04 * budget))
+    _check_budget_fits(first_s, budget)
+    prof = profile(
+        job, sample, cores=cores, first_call_s=first_s, first_result=first_result, seconds=probe_s
+    )
+    _check_budget_fits(prof.item_wall_s, deadline - time.perf_counter())
+    the_plan = plan(prof, cores, deadline - time.perf_counter(), backends)
+    sweep = Sweep(job, sample, prof, the_plan, deadline, start_method, on_trial)
+    measurements = _recommend.with_speedups(sweep.run())
+    noise = _recommend.noise(measurements)
+    backend, workers, chunk, rate, speedup = _recommend.choose(measurements, noise)
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+    import_line = _recommend.import_line_for(ref, getattr(fn, "__module__", "yourmodule"), name)
+    if backend == "asyncio" and not job.is_coroutine:
+        code = _recommend.blocking_asyncio_code(workers, import_line, name)
+    else:
+        code = _recommend.code_for(backend, workers, chunk, import_line, name)
+    recommendation = Recommendation(backend, workers, chunk, rate, speedup, code)
+    scaling = _recommend.models(measurements, cores, computes=prof.cpu_fraction >= 0.5)
+    return AdviceReport(
+        schema=SCHEMA,
+        gilwise_version=__version__,
+        python=python_description(),
+        target=ref or f"{getattr(fn, '__module__', '?')}:{name}",
+        usable_cores=cores,
+        start_method=start_method or multiprocessing.get_start_method(),
+        budget_s=budget,
+        spent_s=time.perf_counter() - started,
+        noise=noise,
+        profile=prof,
+        measurements=tuple(measurements),
+        models=tuple(scaling),
+        recommendation=recommendation,
+        explanation=tuple(_recommend.explain(prof, measurements, scaling, recommendation, cores)),
+        skipped=the_plan.skipped,
+        budget_notes=tuple(sweep.notes),
+    )
+
+
+def _settle_cpu(seconds: float) -> None:
+    """Keep one core busy for a moment before measuring anything.
+
+    Many machines (laptops, cloud VMs) run a core slowly for a second or more after
+    it was idle; without this the first configuration measured, the serial baseline,
+    looks slower than it is. Seen on the 2-core CI VM: twice as slow for 1.4 s.
+    """
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(range(1000))
+
+
+def _check_options(budget: float, backends: Sequence[str] | None, start_method: str | None) -> None:
+    if not budget >= MIN_BUDGET_S:
+        raise InvalidOption(f"the budget must be at least {MIN_BUDGET_S:g} s (got {budget:g})")
+    unknown = sorted(set(backends or ()) - set(BACKENDS))
+    if unknown:
+        raise InvalidOption(
+            f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}"
+        )
+    methods = multiprocessing.get_all_start_methods()
+    if start_method is not None and start_method not in methods:
+        raise InvalidOption(
+            f"unknown start method {start_method!r}; this platform has {', '.join(methods)}"
+        )
+
+
+def _sample(items: Iterable[Any]) -> list[Any]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise InputsInvalid(f"items must be an iterable of inputs, not a {type(items).__name__}")
+    sample = list(itertools.islice(items, MAX_ITEMS))
+    if not sample:
+        raise InputsInvalid("there are no items; advise needs at least one item to call")
+    return sample
+
+
+def _check_budget_fits(call_s: float, budget_left: float) -> None:
+    """Refuse a budget that cannot hold the minimum experiment: a few dozen calls."""
+    needed = 40 * call_s
+    if needed > budget_left:
+        raise InvalidOption(
+            f"one call takes {call_s:.2f} s, so measuring needs about {needed:.0f} s; "
+            f"give a budget of at least {max(needed * 2, MIN_BUDGET_S):.0f} s or smaller items"
+        )

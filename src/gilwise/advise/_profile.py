@@ -1,0 +1,196 @@
+"""Profile the function before any pool starts: what a call costs and what limits it.
+
+Three questions decide between the models. Does a call compute or wait
+(thread CPU time against wall time)? When it computes, does it let other threads
+run (a few threads at once: does the process use more than one core)? And what
+does a process pool pay to ship an item and its result (pickle size and time)?
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..monitor._cpu import process_cpu_seconds
+from ._backends import Job
+from ._report import Profile
+from ._target import user_error
+
+
+def first_call(job: Job, item: Any) -> tuple[float, Any]:
+    """Call the function once; its errors become the user's error, with their traceback."""
+    started = time.perf_counter()
+    try:
+        result = asyncio.run(job.fn(item)) if job.is_coroutine else job.fn(item)
+    except Exception as exc:
+        raise user_error(exc, "the function, called on the first item,") from None
+    return time.perf_counter() - started, result
+
+
+def profile(
+    job: Job,
+    items: Sequence[Any],
+    *,
+    cores: float,
+    first_call_s: float,
+    first_result: Any,
+    seconds: float,
+) -> Profile:
+    """Measure ``job`` for about ``2 * seconds``: serial calls, then a few threads at once."""
+    wall, cpu, calls = _serial_calls(job, items, seconds)
+    item_wall = wall / calls
+    probe_threads = min(4, max(2, int(cores)))
+    parallel_cores = speedup = held = None
+    releases = None
+    if not job.is_coroutine:
+        rate, parallel_cores = _threads_at_once(job, items, probe_threads, seconds)
+        speedup = rate * item_wall
+        releases, held = _gil_evidence(cpu / wall, parallel_cores, speedup, probe_threads, cores)
+    shipping = _pickle_costs(job, items[0], first_result)
+    picklable, reason = _function_picklable(job)
+    if picklable and shipping[3] is not None:
+        picklable, reason = False, shipping[3]
+    return Profile(
+        first_call_s=first_call_s,
+        item_wall_s=item_wall,
+        item_cpu_s=cpu / calls,
+        cpu_fraction=min(1.0, cpu / wall) if wall > 0 else 0.0,
+        probe_threads=probe_threads,
+        parallel_cpu_cores=parallel_cores,
+        probe_speedup=speedup,
+        gil_held_fraction=held,
+        releases_gil=releases,
+        item_pickle_bytes=shipping[0],
+        result_pickle_bytes=shipping[1],
+        pickle_s=shipping[2],
+        pickle_share=shipping[2] / item_wall if shipping[2] is not None and item_wall else None,
+        picklable=picklable,
+        not_picklable_reason=reason,
+        is_coroutine=job.is_coroutine,
+        calibration_calls=calls,
+    )
+
+
+def _serial_calls(job: Job, items: Sequence[Any], seconds: float) -> tuple[float, float, int]:
+    """Wall seconds, thread CPU seconds and number of calls of back-to-back serial calls."""
+    if job.is_coroutine:
+        return asyncio.run(_serial_awaits(job.fn, items, seconds))
+    fn = job.fn
+    calls = 0
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    deadline = wall0 + seconds
+    try:
+        while calls < 3 or time.perf_counter() < deadline:
+            fn(items[calls % len(items)])
+            calls += 1
+    except Exception as exc:
+        raise user_error(exc, f"the function, called on item {calls % len(items)},") from None
+    return time.perf_counter() - wall0, time.thread_time() - cpu0, calls
+
+
+async def _serial_awaits(
+    fn: Callable[[Any], Any], items: Sequence[Any], seconds: float
+) -> tuple[float, float, int]:
+    calls = 0
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    deadline = wall0 + seconds
+    try:
+        while calls < 3 or time.perf_counter() < deadline:
+            await fn(items[calls % len(items)])
+            calls += 1
+    except Exception as exc:
+        raise user_error(exc, f"the function, called on item {calls % len(items)},") from None
+    return time.perf_counter() - wall0, time.thread_time() - cpu0, calls
+
+
+def _threads_at_once(
+    job: Job, items: Sequence[Any], threads: int, seconds: float
+) -> tuple[float, float]:
+    """Items per second and process CPU cores used while ``threads`` threads call the function."""
+    counts = [0] * threads
+    failures: list[BaseException] = []
+    start = threading.Barrier(threads + 1)
+    stop = threading.Event()
+
+    def work(slot: int) -> None:
+        start.wait()
+        i = slot
+        try:
+            while not stop.is_set():
+                job.fn(items[i % len(items)])
+                counts[slot] += 1
+                i += threads
+        except Exception as exc:
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    wall0, cpu0 = time.perf_counter(), process_cpu_seconds()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    wall, cpu = time.perf_counter() - wall0, process_cpu_seconds() - cpu0
+    if failures:
+        raise user_error(failures[0], "the function, called from several threads at once,")
+    return sum(counts) / wall, cpu / wall
+
+
+def _gil_evidence(
+    cpu_fraction: float, parallel_cores: float, speedup: float, threads: int, cores: float
+) -> tuple[bool | None, float | None]:
+    """Whether calls overlap in threads, and the share of a call's CPU time spent holding the GIL.
+
+    A function holding the GIL for a share ``h`` of its CPU time can keep at most
+    ``1/h`` cores busy, however many threads run it; so when the threads used fewer
+    cores than they could, ``h`` is about ``1 / cores used``.
+    """
+    ceiling = min(threads, cores) * cpu_fraction
+    if cpu_fraction < 0.3:
+        # Mostly waiting: what matters is whether the waits overlap.
+        return speedup >= 1.3, None
+    if ceiling < 1.5:
+        return None, None  # one core: parallel CPU use cannot show here
+    if parallel_cores >= 0.85 * ceiling:
+        return True, None
+    held = min(1.0, 1.0 / max(parallel_cores, 1e-9))
+    return parallel_cores >= 1.3, held
+
+
+def _pickle_costs(
+    job: Job, item: Any, result: Any
+) -> tuple[int | None, int | None, float | None, str | None]:
+    """Pickled sizes of an item and a result, the seconds a round trip of both takes, and
+    why they cannot be pickled, if they cannot."""
+    try:
+        started = time.perf_counter()
+        item_bytes = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        result_bytes = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(item_bytes)
+        pickle.loads(result_bytes)
+        elapsed = time.perf_counter() - started
+    except Exception as exc:
+        return None, None, None, f"an item or its result cannot be pickled ({exc})"
+    return len(item_bytes), len(result_bytes), elapsed, None
+
+
+def _function_picklable(job: Job) -> tuple[bool, str | None]:
+    """Whether a process pool can send the function, and the fix when it cannot."""
+    if job.is_coroutine:
+        return False, "a coroutine function needs an event loop, not a process pool"
+    try:
+        pickle.dumps(job.fn)
+    except Exception:
+        name = getattr(job.fn, "__qualname__", repr(job.fn))
+        if name == "<lambda>":
+            return False, "it is a lambda; define it with def at module level"
+        if "<locals>" in name:
+            return False, f"{name} is defined inside a function; move it to module level"
+        return False, f"{name} cannot be pickled; define it at module level"
+    return True, None

@@ -1,0 +1,290 @@
+"""Turn measurements into a choice, the reasons for it in plain words, and code to apply it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._model import fit
+from ._report import Measurement, Profile, Recommendation, ScalingModel
+
+#: Simpler code wins ties: what to prefer when configurations are equally fast.
+_SIMPLICITY = {"serial": 0, "thread": 1, "asyncio": 2, "process": 3, "interpreter": 4}
+_BACKEND_WORDS = {
+    "serial": "a plain loop",
+    "thread": "a thread pool",
+    "asyncio": "asyncio",
+    "process": "a process pool",
+    "interpreter": "a sub-interpreter pool",
+    "free-threaded": "threads on free-threaded CPython",
+}
+
+
+def with_speedups(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """Fill each measurement's speedup against the mean serial throughput."""
+    serial = _mean_rates(measurements).get(("serial", 1))
+    if not serial:
+        return list(measurements)
+    return [dataclasses.replace(m, speedup=m.items_per_s / serial) for m in measurements]
+
+
+def noise(measurements: Sequence[Measurement]) -> float | None:
+    """The largest relative difference between two runs of the same configuration."""
+    runs: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for m in measurements:
+        runs[(m.backend, m.workers)].append(m.items_per_s)
+    spreads = [abs(r[0] - r[1]) / ((r[0] + r[1]) / 2) for r in runs.values() if len(r) >= 2]
+    return max(spreads) if spreads else None
+
+
+def choose(
+    measurements: Sequence[Measurement], noise_level: float | None
+) -> tuple[str, int, int, float, float]:
+    """Backend, workers, chunksize, items/s and speedup of the configuration to use.
+
+    The fastest configuration is the reference; any configuration within the
+    measurement noise of it (at least 3%, at most 8%) counts as equally fast, and the
+    simplest of those wins: fewer moving parts, then fewer workers.
+    """
+    rates = _mean_rates(measurements)
+    best = max(rates.values())
+    tolerance = min(0.08, max(0.03, noise_level or 0.0))
+    contenders = [key for key, rate in rates.items() if rate >= best * (1 - tolerance)]
+    backend, workers = min(contenders, key=lambda k: (_SIMPLICITY.get(k[0], 9), k[1]))
+    chunk = max(m.chunksize for m in measurements if (m.backend, m.workers) == (backend, workers))
+    serial = rates.get(("serial", 1), best)
+    return backend, workers, chunk, rates[(backend, workers)], rates[(backend, workers)] / serial
+
+
+def models(measurements: Sequence[Measurement], cores: float, computes: bool) -> list[ScalingModel]:
+    """A scalability fit per backend with at least two worker counts.
+
+    For pools of CPU-bound workers only counts up to the core count are fitted:
+    past it, the flattening shows this machine's size, not the code's limits; and
+    only for those is a prediction at more cores meaningful.
+    """
+    rates = _mean_rates(measurements)
+    out = []
+    limit = max(1, math.floor(cores))
+    predict_at = sorted({2 * limit, 4 * limit, 16, 64}) if computes else []
+    for backend in sorted({b for b, _ in rates if b != "serial"}):
+        own = {w: r for (b, w), r in rates.items() if b == backend}
+        if 1 not in own:
+            continue
+        points = [(w, r / own[1]) for w, r in sorted(own.items())]
+        cpu_limited = [(w, s) for w, s in points if w <= limit]
+        chosen = cpu_limited if backend == "process" and len(cpu_limited) >= 2 else points
+        model = fit(backend, chosen, predict_at)
+        if model is not None:
+            out.append(model)
+    return out
+
+
+def _mean_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
+    runs: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for m in measurements:
+        runs[(m.backend, m.workers)].append(m.items_per_s)
+    return {key: sum(r) / len(r) for key, r in runs.items()}
+
+
+def best_per_backend(measurements: Sequence[Measurement]) -> dict[str, tuple[int, float]]:
+    """Each backend's fastest worker count and its mean items per second."""
+    best: dict[str, tuple[int, float]] = {}
+    for (backend, workers), rate in _mean_rates(measurements).items():
+        if backend not in best or rate > best[backend][1]:
+            best[backend] = (workers, rate)
+    return best
+
+
+def explain(
+    profile: Profile,
+    measurements: Sequence[Measurement],
+    scaling: Sequence[ScalingModel],
+    recommendation: Recommendation,
+    cores: float,
+) -> list[str]:
+    """Plain sentences, each tied to a measured figure, that justify the recommendation."""
+    lines = [_character(profile), *_gil_line(profile, cores)]
+    best = best_per_backend(measurements)
+    serial_rate = best.get("serial", (1, 0.0))[1]
+    if serial_rate:
+        ranked = sorted(best.items(), key=lambda kv: kv[1][1], reverse=True)
+        lines.append(
+            "Best of each: "
+            + "; ".join(
+                f"{name} {rate / serial_rate:.2f}x at {workers} worker{'s' * (workers > 1)}"
+                for name, (workers, rate) in ranked
+            )
+            + " (x = throughput against the plain loop)."
+        )
+    lines += _process_costs(profile, measurements, serial_rate)
+    lines += [_model_line(m, cores) for m in scaling if m.backend == recommendation.backend]
+    lines.append(_verdict_line(recommendation))
+    return lines
+
+
+def _character(profile: Profile) -> str:
+    kind = "computes" if profile.cpu_fraction >= 0.5 else "mostly waits"
+    text = (
+        f"One call takes {_duration(profile.item_wall_s)}, {profile.cpu_fraction:.0%} of it "
+        f"on the CPU: the function {kind}."
+    )
+    if profile.first_call_s > 5 * profile.item_wall_s and profile.first_call_s > 0.01:
+        text += (
+            f" Its first call took {_duration(profile.first_call_s)} (one-time set-up such as"
+            " imports): every new worker process pays that again."
+        )
+    return text
+
+
+def _gil_line(profile: Profile, cores: float) -> list[str]:
+    threads, used = profile.probe_threads, profile.parallel_cpu_cores
+    if profile.is_coroutine or used is None:
+        return []
+    if profile.cpu_fraction < 0.3:
+        speed = profile.probe_speedup or 0.0
+        overlap = "so waits overlap" if profile.releases_gil else "so calls do not overlap"
+        return [f"{threads} threads at once finished {speed:.1f}x as many calls as one, {overlap}."]
+    if profile.releases_gil is None:
+        return [f"With {cores:g} usable core(s), running in parallel cannot be shown here."]
+    if profile.releases_gil and profile.gil_held_fraction is None:
+        return [
+            f"It releases the GIL: {threads} threads used {used:.2f} cores at once, "
+            "so threads run it in parallel without pickling anything."
+        ]
+    held = profile.gil_held_fraction or 1.0
+    return [
+        f"It holds the GIL about {held:.0%} of its run: {threads} threads used only "
+        f"{used:.2f} cores, so threads cannot run it in parallel."
+    ]
+
+
+def _process_costs(
+    profile: Profile, measurements: Sequence[Measurement], serial_rate: float
+) -> list[str]:
+    pool = [m for m in measurements if m.backend == "process"]
+    if not pool or profile.pickle_s is None:
+        return []
+    lines = []
+    share = profile.pickle_share or 0.0
+    size = (profile.item_pickle_bytes or 0) + (profile.result_pickle_bytes or 0)
+    text = (
+        f"Sending an item and its result to a process ({_size(size)}) costs "
+        f"{_duration(profile.pickle_s)}, {share:.0%} of a call"
+    )
+    lines.append(text + (": more than the work itself." if share > 1 else "."))
+    fastest = max(pool, key=lambda m: m.items_per_s)
+    start = fastest.startup_s + fastest.shutdown_s
+    if serial_rate and fastest.items_per_s > serial_rate:
+        saving = 1 / serial_rate - 1 / fastest.items_per_s
+        lines.append(
+            f"Starting and stopping {fastest.workers} worker processes took {_duration(start)}: "
+            f"worth it from about {math.ceil(start / saving)} items on."
+        )
+    return lines
+
+
+def _model_line(model: ScalingModel, cores: float) -> str:
+    fit_quality = f", R² {model.r_squared:.2f}" if model.r_squared is not None else ""
+    text = (
+        f"Scaling model for {model.backend} ({model.law}{fit_quality}, {model.points} points): "
+        f"contention {model.contention:.0%}"
+    )
+    if model.peak_workers is not None:
+        text += f"; adding workers stops helping near {model.peak_workers:.0f}"
+    if model.predicted:
+        predicted = ", ".join(f"{s:.1f}x at {n}" for n, s in model.predicted[:2])
+        text += f"; given as many cores it predicts {predicted} workers"
+    return text + "."
+
+
+def _verdict_line(r: Recommendation) -> str:
+    if r.backend == "serial":
+        return (
+            "Use a plain loop: no concurrent configuration was measurably faster, "
+            "so parallelism would only add cost and complexity."
+        )
+    chunk = f", chunksize {r.chunksize}" if r.chunksize > 1 else ""
+    return (
+        f"Use {_BACKEND_WORDS.get(r.backend, r.backend)} with {r.workers} workers{chunk}: "
+        f"{r.items_per_s:,.0f} items/s, {r.speedup:.2f}x the plain loop."
+    )
+
+
+def code_for(backend: str, workers: int, chunksize: int, import_line: str, name: str) -> str:
+    """Copy-paste code that applies a recommendation with the standard library."""
+    if backend == "serial":
+        return f"{import_line}\n\nresults = [{name}(item) for item in items]\n"
+    if backend == "asyncio":
+        return _asyncio_code(workers, import_line, name)
+    pool = {
+        "thread": "ThreadPoolExecutor",
+        "process": "ProcessPoolExecutor",
+        "interpreter": "InterpreterPoolExecutor",
+    }[backend]
+    chunk = f", chunksize={chunksize}" if chunksize > 1 else ""
+    body = (
+        f"with {pool}(max_workers={workers}) as pool:\n"
+        f"    results = list(pool.map({name}, items{chunk}))\n"
+    )
+    if backend == "process":
+        # Process pools re-import the main module under spawn/forkserver.
+        body = 'if __name__ == "__main__":\n' + "".join(
+            f"    {line}\n" for line in body.splitlines()
+        )
+    return f"from concurrent.futures import {pool}\n\n{import_line}\n\n{body}"
+
+
+def _asyncio_code(workers: int, import_line: str, name: str) -> str:
+    return (
+        "import asyncio\n\n"
+        f"{import_line}\n\n\n"
+        "async def run_all(items):\n"
+        f"    limit = asyncio.Semaphore({workers})\n\n"
+        "    async def one(item):\n"
+        "        async with limit:\n"
+        f"            return await {name}(item)\n\n"
+        "    return await asyncio.gather(*(one(item) for item in items))\n\n\n"
+        "results = asyncio.run(run_all(items))\n"
+    )
+
+
+def blocking_asyncio_code(workers: int, import_line: str, name: str) -> str:
+    """asyncio code for a blocking function: calls go to threads, the loop stays free."""
+    return (
+        "import asyncio\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
+        f"{import_line}\n\n\n"
+        "async def run_all(items):\n"
+        "    loop = asyncio.get_running_loop()\n"
+        f"    loop.set_default_executor(ThreadPoolExecutor(max_workers={workers}))\n"
+        f"    calls = (asyncio.to_thread({name}, item) for item in items)\n"
+        "    return await asyncio.gather(*calls)\n\n\n"
+        "results = asyncio.run(run_all(items))\n"
+    )
+
+
+def import_line_for(ref: str | None, module: str, name: str) -> str:
+    """``from X import f`` for the function, from where it was loaded."""
+    if ref is not None:
+        where, _, _ = ref.rpartition(":")
+        module = Path(where).stem if where.endswith(".py") else where
+    return f"from {module} import {name.split('.')[0]}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"

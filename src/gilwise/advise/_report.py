@@ -1,0 +1,124 @@
+"""The advisor's result: plain frozen data and its JSON form (schema ``gilwise.advise/1``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..monitor._report import from_dict, to_dict
+
+SCHEMA = "gilwise.advise/1"
+
+#: Every backend name a measurement or a recommendation can carry.
+BACKENDS = ("serial", "thread", "process", "asyncio", "interpreter", "free-threaded")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one call of the function costs, measured before any pool is started.
+
+    ``cpu_fraction`` is thread CPU time over wall time of serial calls: near 1 for
+    computation, near 0 for waiting. ``parallel_cpu_cores`` is the process CPU rate
+    while ``probe_threads`` threads ran the function at once: a function that holds
+    the GIL cannot exceed about one core however many threads run it.
+    """
+
+    first_call_s: float
+    item_wall_s: float
+    item_cpu_s: float
+    cpu_fraction: float
+    probe_threads: int
+    parallel_cpu_cores: float | None
+    probe_speedup: float | None
+    gil_held_fraction: float | None
+    releases_gil: bool | None
+    item_pickle_bytes: int | None
+    result_pickle_bytes: int | None
+    pickle_s: float | None
+    pickle_share: float | None
+    picklable: bool
+    not_picklable_reason: str | None
+    is_coroutine: bool
+    calibration_calls: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One configuration run once: throughput in steady state plus pool start/stop cost."""
+
+    backend: str
+    workers: int
+    chunksize: int
+    items: int
+    wall_s: float
+    startup_s: float
+    shutdown_s: float
+    items_per_s: float
+    speedup: float
+    repeat: int = 0
+
+
+@dataclass(frozen=True)
+class ScalingModel:
+    """Universal Scalability Law fit of one backend's speedup against its worker count.
+
+    ``speedup(n) = n / (1 + contention*(n-1) + coherency*n*(n-1))``, relative to the
+    backend's own one-worker throughput. With ``coherency`` 0 it is Amdahl's law, and
+    ``contention`` is the serial fraction.
+    """
+
+    backend: str
+    law: str
+    contention: float
+    coherency: float
+    r_squared: float | None
+    points: int
+    peak_workers: float | None
+    predicted: tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The configuration to use, and what it is expected to give."""
+
+    backend: str
+    workers: int
+    chunksize: int
+    items_per_s: float
+    speedup: float
+    code: str
+
+
+@dataclass(frozen=True)
+class AdviceReport:
+    """Everything ``gilwise advise`` measured and concluded (JSON schema ``gilwise.advise/1``)."""
+
+    schema: str
+    gilwise_version: str
+    python: str
+    target: str
+    usable_cores: float
+    start_method: str
+    budget_s: float
+    spent_s: float
+    noise: float | None
+    profile: Profile
+    measurements: tuple[Measurement, ...]
+    models: tuple[ScalingModel, ...]
+    recommendation: Recommendation
+    explanation: tuple[str, ...]
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+    budget_notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdviceReport:
+        """Rebuild a report from :meth:`to_dict` output."""
+        return from_dict(cls, data)

@@ -1,0 +1,149 @@
+"""Choose which configurations to measure, and measure them within the budget.
+
+Worker counts double from one until throughput stops growing by 10% (or the
+ceiling for the function's character is reached), so flat backends cost few
+trials and I/O-bound functions still reach hundreds of threads.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ._backends import HAS_INTERPRETER_POOL, Job, trial
+from ._report import Measurement, Profile
+
+#: Doubling the workers must raise throughput this much to keep climbing.
+_MIN_GAIN = 1.10
+_MAX_BATCH = 200_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Backends to try with their worker ceilings, and why others were left out."""
+
+    ladders: dict[str, int]
+    skipped: tuple[str, ...]
+    trial_s: float
+
+
+def plan(profile: Profile, cores: float, budget_s: float, wanted: Sequence[str] | None) -> Plan:
+    """Which backends to measure and how far to climb each one's worker count."""
+    io_like = profile.is_coroutine or profile.cpu_fraction < 0.5
+    cpu_ceiling = max(2, 2 * math.ceil(cores))
+    ladders: dict[str, int] = {"serial": 1}
+    skipped: list[str] = []
+    if profile.is_coroutine:
+        ladders["asyncio"] = 1024
+        skipped.append("thread, process: a coroutine function runs on an event loop")
+    else:
+        ladders["thread"] = 512 if io_like else cpu_ceiling
+        ladders["asyncio"] = 512 if io_like else cpu_ceiling
+        if profile.picklable:
+            ladders["process"] = min(64, 4 * cpu_ceiling) if io_like else cpu_ceiling
+        else:
+            skipped.append(f"process: {profile.not_picklable_reason}")
+        if HAS_INTERPRETER_POOL and profile.picklable:
+            ladders["interpreter"] = cpu_ceiling
+        elif not HAS_INTERPRETER_POOL:
+            skipped.append("interpreter: sub-interpreter pools need CPython 3.14 or newer")
+    if wanted is not None:
+        for name in [n for n in ladders if n not in wanted and n != "serial"]:
+            del ladders[name]
+    trials = sum(1 + int(math.log2(top)) for top in ladders.values()) + 3
+    trial_s = min(1.0, max(0.05, 0.75 * budget_s / trials))
+    return Plan(ladders=ladders, skipped=tuple(skipped), trial_s=trial_s)
+
+
+@dataclass
+class Sweep:
+    """Runs the plan's trials, stopping each ladder when it flattens or the budget ends."""
+
+    job: Job
+    items: Sequence[Any]
+    profile: Profile
+    plan: Plan
+    deadline: float
+    start_method: str | None = None
+    on_trial: Callable[[str, int], None] | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def run(self) -> list[Measurement]:
+        serial = self._measure("serial", 1, self._batch_size(1 / self.profile.item_wall_s, 1, 1))
+        if serial is None:
+            return self.measurements
+        for backend, top in self.plan.ladders.items():
+            if backend != "serial":
+                self._climb(backend, top, serial.items_per_s)
+        self._repeat_best()
+        return self.measurements
+
+    def _climb(self, backend: str, top: int, serial_rate: float) -> None:
+        workers, previous = 1, None
+        while workers <= top:
+            expected = serial_rate if previous is None else previous.items_per_s * 2
+            chunk = self._chunksize(backend, workers)
+            result = self._measure(
+                backend, workers, self._batch_size(expected, workers, chunk), chunk
+            )
+            if result is None:
+                return
+            if previous is not None and result.items_per_s < _MIN_GAIN * previous.items_per_s:
+                return
+            previous, workers = result, workers * 2
+
+    def _repeat_best(self) -> None:
+        """Measure the fastest configuration, the fastest of another backend and the
+        serial baseline again: the pick rests on two runs, and their spread is the
+        noise figure."""
+        ranked = sorted(self.measurements, key=lambda m: m.items_per_s, reverse=True)
+        again_list = [ranked[0]]
+        again_list += [m for m in ranked if m.backend != ranked[0].backend][:1]
+        # The serial baseline again, last: speedups are against the mean of a run at
+        # the start and one at the end, so drift in machine speed cancels.
+        again_list += [m for m in self.measurements[:1] if m not in again_list]
+        for m in again_list:
+            again = self._measure(m.backend, m.workers, m.items, m.chunksize)
+            if again is None:
+                return
+            self.measurements[-1] = replace(again, repeat=1)
+
+    def _measure(
+        self, backend: str, workers: int, batch: int, chunksize: int = 1
+    ) -> Measurement | None:
+        expected = self.plan.trial_s + self._startup_guess(backend, workers)
+        if time.perf_counter() + expected > self.deadline:
+            self.notes.append(f"budget spent before {backend} x{workers}")
+            return None
+        if self.on_trial is not None:
+            self.on_trial(backend, workers)
+        items = [self.items[i % len(self.items)] for i in range(batch)]
+        result = trial(
+            self.job, backend, workers, items, chunksize=chunksize, start_method=self.start_method
+        )
+        self.measurements.append(result)
+        return result
+
+    def _batch_size(self, expected_rate: float, workers: int, chunk: int) -> int:
+        wanted = math.ceil(self.plan.trial_s * expected_rate)
+        return int(min(_MAX_BATCH, max(wanted, 4 * workers * chunk, 3)))
+
+    def _chunksize(self, backend: str, workers: int) -> int:
+        """Items per task for process-like pools: about 10 ms of work, so the fixed
+        cost of a round trip to a worker (tens of microseconds) stays under 1%."""
+        if backend not in ("process", "interpreter"):
+            return 1
+        return max(1, min(512, math.ceil(0.010 / max(self.profile.item_wall_s, 1e-7))))
+
+    def _startup_guess(self, backend: str, workers: int) -> float:
+        earlier = [m.startup_s + m.shutdown_s for m in self.measurements if m.backend == backend]
+        if earlier:
+            return max(earlier) * max(1.0, workers / max(1, self._last_workers(backend)))
+        return 0.05 * workers if backend in ("process", "interpreter") else 0.0
+
+    def _last_workers(self, backend: str) -> int:
+        return max(m.workers for m in self.measurements if m.backend == backend)
