@@ -69,6 +69,8 @@ class Sweep:
     deadline: float
     start_method: str | None = None
     on_trial: Callable[[str, int], None] | None = None
+    run_trial: Callable[..., Measurement] = trial
+    clock: Callable[[], float] = time.perf_counter
     measurements: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -116,13 +118,14 @@ class Sweep:
         self, backend: str, workers: int, batch: int, chunksize: int = 1
     ) -> Measurement | None:
         expected = self.plan.trial_s + self._startup_guess(backend, workers)
-        if time.perf_counter() + expected > self.deadline:
-            self.notes.append(f"budget spent before {backend} x{workers}")
+        if self.clock() + expected > self.deadline:
+            if not self.notes:
+                self.notes.append(f"budget spent before {backend} x{workers}")
             return None
         if self.on_trial is not None:
             self.on_trial(backend, workers)
         items = [self.items[i % len(self.items)] for i in range(batch)]
-        result = trial(
+        result = self.run_trial(
             self.job, backend, workers, items, chunksize=chunksize, start_method=self.start_method
         )
         self.measurements.append(result)

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from gilwise._errors import UserCodeFailed
+from gilwise.advise._backends import Job
+from gilwise.advise._profile import (
+    _function_picklable,
+    _gil_evidence,
+    _pickle_costs,
+    first_call,
+    profile,
+)
+from tests.advise import workloads
+
+
+@pytest.mark.parametrize(
+    ("cpu_fraction", "cores_used", "speedup", "cores", "expected"),
+    [
+        (1.0, 1.02, 1.0, 2, (False, pytest.approx(1 / 1.02))),  # pure Python: GIL-bound
+        (1.0, 1.95, 1.9, 2, (True, None)),  # hashlib on big buffers: parallel
+        (1.0, 1.5, 1.5, 4, (True, pytest.approx(1 / 1.5))),  # partly parallel
+        (1.0, 1.0, 1.0, 1, (None, None)),  # one core: cannot tell
+        (0.02, 0.04, 1.95, 2, (True, None)),  # sleeping: waits overlap
+        (0.02, 0.04, 1.0, 2, (False, None)),  # waiting on a shared lock: no overlap
+    ],
+)
+def test_gil_evidence(
+    cpu_fraction: float,
+    cores_used: float,
+    speedup: float,
+    cores: float,
+    expected: tuple[Any, Any],
+) -> None:
+    threads = min(4, max(2, int(cores)))
+    assert _gil_evidence(cpu_fraction, cores_used, speedup, threads, cores) == expected
+
+
+def _local() -> Job:
+    def inner(x: int) -> int:
+        return x
+
+    return Job(inner, False)
+
+
+@pytest.mark.parametrize(
+    ("job", "words"),
+    [
+        (Job(lambda x: x, False), "lambda"),
+        (_local(), "inside a function"),
+        (Job(workloads.anap, True), "event loop"),
+    ],
+)
+def test_functions_a_process_pool_cannot_send_name_the_fix(job: Job, words: str) -> None:
+    ok, reason = _function_picklable(job)
+    assert not ok
+    assert reason is not None
+    assert words in reason
+
+
+def test_module_functions_and_partials_can_be_sent() -> None:
+    assert _function_picklable(Job(workloads.square, False)) == (True, None)
+    assert _function_picklable(Job(functools.partial(workloads.spin, 10), False)) == (True, None)
+
+
+def test_pickle_costs_count_both_directions() -> None:
+    item_bytes, result_bytes, seconds, problem = _pickle_costs(
+        Job(workloads.square, False), b"x" * 10_000, 5
+    )
+    assert item_bytes is not None
+    assert item_bytes > 10_000
+    assert result_bytes is not None
+    assert result_bytes < 100
+    assert seconds is not None
+    assert seconds > 0
+    assert problem is None
+
+
+def test_unpicklable_items_rule_out_processes() -> None:
+    *_, problem = _pickle_costs(Job(workloads.square, False), lambda: 1, None)
+    assert problem is not None
+    assert "cannot be pickled" in problem
+
+
+def test_the_first_call_raising_is_the_users_error_with_their_traceback() -> None:
+    with pytest.raises(UserCodeFailed) as caught:
+        first_call(Job(workloads.fail_on_three, False), 3)
+    text = str(caught.value)
+    assert "workloads.py" in text
+    assert "ValueError: three is not allowed" in text
+    assert "_profile.py" not in text
+
+
+@pytest.mark.timeout(60)
+def test_a_later_item_raising_is_reported_too() -> None:
+    job = Job(workloads.fail_on_three, False)
+    with pytest.raises(UserCodeFailed, match="three is not allowed"):
+        profile(job, [1, 2, 3], cores=2, first_call_s=0.0, first_result=1, seconds=0.05)
+
+
+@pytest.mark.timeout(60)
+def test_profile_of_real_functions_tells_computing_from_waiting() -> None:
+    computing = profile(
+        Job(workloads.spin, False),
+        [20_000],
+        cores=2,
+        first_call_s=0.0,
+        first_result=1,
+        seconds=0.2,
+    )
+    waiting = profile(
+        Job(workloads.nap, False), [1], cores=2, first_call_s=0.0, first_result=1, seconds=0.2
+    )
+    # Wide margins: a loaded 2-core machine still separates arithmetic from sleep.
+    assert computing.cpu_fraction > 0.5
+    assert waiting.cpu_fraction < 0.3
+    assert waiting.releases_gil is True
+    assert computing.picklable
+    assert waiting.picklable
+
+
+@pytest.mark.timeout(60)
+def test_profile_of_a_coroutine_function() -> None:
+    result = profile(
+        Job(workloads.anap, True), [1], cores=2, first_call_s=0.0, first_result=1, seconds=0.05
+    )
+    assert result.is_coroutine
+    assert result.parallel_cpu_cores is None
+    assert not result.picklable

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gilwise.advise._backends import Job
+from gilwise.advise._report import Measurement
+from gilwise.advise._sweep import Plan, Sweep, plan
+from tests.advise import workloads
+from tests.advise.factories import a_measurement, a_profile
+
+
+@pytest.mark.parametrize(
+    ("changes", "backends", "skipped_words"),
+    [
+        ({}, {"serial", "thread", "asyncio", "process"}, "interpreter"),
+        ({"is_coroutine": True}, {"serial", "asyncio"}, "coroutine"),
+        (
+            {"picklable": False, "not_picklable_reason": "it is a lambda"},
+            {"serial", "thread", "asyncio"},
+            "lambda",
+        ),
+    ],
+)
+def test_plan_picks_backends_by_what_the_function_is(
+    changes: dict[str, Any], backends: set[str], skipped_words: str
+) -> None:
+    the_plan = plan(a_profile(**changes), cores=2, budget_s=20, wanted=None)
+    assert set(the_plan.ladders) - {"interpreter"} == backends
+    assert any(skipped_words in s for s in the_plan.skipped) or "interpreter" in the_plan.ladders
+
+
+def test_waiting_functions_climb_to_hundreds_of_threads_computing_ones_to_twice_the_cores() -> None:
+    waiting = plan(a_profile(cpu_fraction=0.01), cores=2, budget_s=20, wanted=None)
+    computing = plan(a_profile(), cores=2, budget_s=20, wanted=None)
+    assert waiting.ladders["thread"] == 512
+    assert computing.ladders["thread"] == computing.ladders["process"] == 4
+
+
+def test_wanted_backends_keep_serial_as_the_baseline() -> None:
+    the_plan = plan(a_profile(), cores=2, budget_s=20, wanted=["process"])
+    assert set(the_plan.ladders) == {"serial", "process"}
+
+
+class FakeTrials:
+    """Throughput by backend and workers, and a clock that advances per trial."""
+
+    def __init__(self, rates: dict[str, Any], seconds_per_trial: float = 1.0) -> None:
+        self.rates = rates
+        self.now = 0.0
+        self.seconds = seconds_per_trial
+        self.calls: list[tuple[str, int]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def __call__(
+        self, job: Job, backend: str, workers: int, items: list[Any], **kw: Any
+    ) -> Measurement:
+        self.calls.append((backend, workers))
+        self.now += self.seconds
+        return a_measurement(
+            backend,
+            workers,
+            self.rates[backend](workers),
+            items=len(items),
+            chunksize=kw["chunksize"],
+        )
+
+
+def _sweep(fake: FakeTrials, ladders: dict[str, int], deadline: float = 1e9) -> Sweep:
+    return Sweep(
+        job=Job(workloads.square, False),
+        items=[1, 2, 3],
+        profile=a_profile(item_wall_s=0.001),
+        plan=Plan(ladders=ladders, skipped=(), trial_s=0.1),
+        deadline=deadline,
+        run_trial=fake,
+        clock=fake.clock,
+    )
+
+
+def test_climbing_stops_when_doubling_gains_under_ten_percent() -> None:
+    fake = FakeTrials({"serial": lambda n: 100.0, "thread": lambda n: 100.0 * min(n, 8)})
+    sweep = _sweep(fake, {"serial": 1, "thread": 512})
+    sweep.run()
+    climbed = [w for b, w in fake.calls if b == "thread"]
+    assert climbed[:5] == [1, 2, 4, 8, 16]
+    assert 32 not in climbed
+
+
+def test_climbing_stops_at_the_ceiling() -> None:
+    fake = FakeTrials({"serial": lambda n: 100.0, "process": lambda n: 100.0 * n})
+    _sweep(fake, {"serial": 1, "process": 4}).run()
+    assert [w for b, w in fake.calls if b == "process"][:3] == [1, 2, 4]
+    assert max(w for b, w in fake.calls if b == "process") == 4
+
+
+def test_the_best_two_backends_and_the_baseline_are_measured_again() -> None:
+    fake = FakeTrials(
+        {"serial": lambda n: 100.0, "thread": lambda n: 150.0, "process": lambda n: 90.0 * n}
+    )
+    measurements = _sweep(fake, {"serial": 1, "thread": 2, "process": 4}).run()
+    repeats = [(m.backend, m.workers) for m in measurements if m.repeat]
+    assert repeats == [("process", 4), ("thread", 1), ("serial", 1)]
+
+
+def test_the_budget_ends_the_sweep_and_says_so() -> None:
+    fake = FakeTrials({"serial": lambda n: 100.0, "thread": lambda n: 100.0 * n})
+    sweep = _sweep(fake, {"serial": 1, "thread": 512}, deadline=3.05)
+    sweep.run()
+    assert len(fake.calls) == 3
+    assert sweep.notes == ["budget spent before thread x4"]
+
+
+def test_process_chunks_aim_at_ten_milliseconds_of_work() -> None:
+    fake = FakeTrials({"serial": lambda n: 1e5, "process": lambda n: 1e5 * n})
+    sweep = _sweep(fake, {"serial": 1, "process": 2})
+    sweep.profile = a_profile(item_wall_s=1e-5)
+    measurements = sweep.run()
+    assert {m.chunksize for m in measurements if m.backend == "process"} == {512}
+    assert {m.chunksize for m in measurements if m.backend == "serial"} == {1}
