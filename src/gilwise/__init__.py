@@ -53,7 +53,7 @@ _REPORT_TYPES = frozenset(
         "Latency",
         "LineStat",
         "LoopReport",
-    "Measurement",
+        "Measurement",
         "ProcessReport",
         "Report",
         "Stall",

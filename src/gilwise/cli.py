@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     _add_advise(commands)
+    tour = commands.add_parser(
+        "tour",
+        help="prove the core lessons of Python concurrency live on this machine",
+        description="Measure, on this machine, what the GIL means for CPU work, I/O, C "
+        "extensions, event loops, pickling, latency and races: about a minute.",
+    )
+    tour.add_argument("--quick", action="store_true", help="shorter runs, about 15 seconds")
+    tour.add_argument("--only", metavar="N,N", help="run only these lessons, by number (e.g. 1,4)")
+    tour.add_argument("--json", metavar="PATH", help="write the findings as JSON to PATH")
     return parser
 
 
@@ -119,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(args)
     if options.command == "advise":
         return _advise(options)
+    if options.command == "tour":
+        return _tour(parser, options)
     parser.print_help(sys.stderr)
     return 2
 
@@ -157,6 +168,22 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
             json_path=options.json,
             quiet=options.quiet,
         )
+    except GilwiseError as exc:
+        print(f"gilwise: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
+    from .commands import take_tour
+
+    only = None
+    if options.only:
+        try:
+            only = [int(n) for n in options.only.split(",") if n.strip()]
+        except ValueError:
+            parser.error(f"tour: --only takes lesson numbers like 1,4, not {options.only!r}")
+    try:
+        return take_tour(quick=options.quick, only=only, json_path=options.json)
     except GilwiseError as exc:
         print(f"gilwise: {exc}", file=sys.stderr)
         return exc.exit_code

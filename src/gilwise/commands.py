@@ -102,3 +102,35 @@ def _progress(quiet: bool, budget: float) -> Iterator[Callable[[str, int], None]
             status.update(f"measuring {backend} x{workers} ({elapsed:.0f} of {budget:g} s)")
 
         yield on_trial
+
+
+def take_tour(*, quick: bool, only: list[int] | None, json_path: str | None) -> int:
+    """Run the tour, printing each lesson as soon as it is measured."""
+    from .report._tour_terminal import closing, console, lesson_panel
+    from .tour._tour import run_tour, select
+
+    select(only)  # bad lesson numbers fail before anything runs
+    out = console()
+    out.print(
+        "[bold]gilwise tour[/bold]: each claim about Python concurrency, measured on this "
+        "machine now."
+    )
+    status = out.status("warming up") if sys.stdout.isatty() else contextlib.nullcontext()
+    with status as spinner:
+
+        def on_lesson(number: int, title: str) -> None:
+            if spinner is not None:
+                spinner.update(f"lesson {number}: {title}")
+
+        report = run_tour(
+            quick=quick,
+            only=only,
+            on_lesson=on_lesson,
+            on_result=lambda result: out.print(lesson_panel(result)),
+        )
+    out.print(closing(report))
+    if json_path:
+        from .monitor._report import write_atomic
+
+        write_atomic(json_path, report.to_json() + "\n")
+    return 0

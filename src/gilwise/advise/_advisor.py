@@ -14,7 +14,7 @@ from .._version import __version__
 from ..monitor._cpu import core_budget
 from ..monitor._report import python_description
 from . import _recommend
-from ._backends import Job
+from ._backends import Job, settle_cpu
 from ._profile import first_call, profile
 from ._report import BACKENDS, SCHEMA, AdviceReport, Recommendation
 from ._sweep import Sweep, plan
@@ -40,7 +40,7 @@ def run_advice(
     sample = _sample(items)
     job = Job(fn=fn, is_coroutine=inspect.iscoroutinefunction(fn), ref=ref)
     cores = core_budget().usable
-    _settle_cpu(min(1.5, 0.075 * budget))
+    settle_cpu(min(1.5, 0.075 * budget))
     first_s, first_result = first_call(job, sample[0])
     probe_s = min(0.5, max(0.05, 0.04 * budget))
     _check_budget_fits(first_s, budget)
@@ -79,18 +79,6 @@ def run_advice(
         skipped=the_plan.skipped,
         budget_notes=tuple(sweep.notes),
     )
-
-
-def _settle_cpu(seconds: float) -> None:
-    """Keep one core busy for a moment before measuring anything.
-
-    Many machines (laptops, cloud VMs) run a core slowly for a second or more after
-    it was idle; without this the first configuration measured, the serial baseline,
-    looks slower than it is. Seen on the 2-core CI VM: twice as slow for 1.4 s.
-    """
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        sum(range(1000))
 
 
 def _check_options(budget: float, backends: Sequence[str] | None, start_method: str | None) -> None:

@@ -205,3 +205,15 @@ def load_ref(ref: str) -> Callable[..., Any]:
     from ._target import load_callable
 
     return load_callable(ref)
+
+
+def settle_cpu(seconds: float) -> None:
+    """Keep one core busy for a moment before measuring anything.
+
+    Many machines (laptops, cloud VMs) run a core slowly for a second or more after
+    it was idle; without this the first configuration measured, the serial baseline,
+    looks slower than it is. Seen on the 2-core CI VM: twice as slow for 1.4 s.
+    """
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(range(1000))

@@ -24,8 +24,8 @@ _BACKEND_WORDS = {
 
 
 def with_speedups(measurements: Sequence[Measurement]) -> list[Measurement]:
-    """Fill each measurement's speedup against the mean serial throughput."""
-    serial = _mean_rates(measurements).get(("serial", 1))
+    """Fill each measurement's speedup against the best serial throughput."""
+    serial = _best_rates(measurements).get(("serial", 1))
     if not serial:
         return list(measurements)
     return [dataclasses.replace(m, speedup=m.items_per_s / serial) for m in measurements]
@@ -49,7 +49,7 @@ def choose(
     measurement noise of it (at least 3%, at most 8%) counts as equally fast, and the
     simplest of those wins: fewer moving parts, then fewer workers.
     """
-    rates = _mean_rates(measurements)
+    rates = _best_rates(measurements)
     best = max(rates.values())
     tolerance = min(0.08, max(0.03, noise_level or 0.0))
     contenders = [key for key, rate in rates.items() if rate >= best * (1 - tolerance)]
@@ -66,7 +66,7 @@ def models(measurements: Sequence[Measurement], cores: float, computes: bool) ->
     past it, the flattening shows this machine's size, not the code's limits; and
     only for those is a prediction at more cores meaningful.
     """
-    rates = _mean_rates(measurements)
+    rates = _best_rates(measurements)
     out = []
     limit = max(1, math.floor(cores))
     predict_at = sorted({2 * limit, 4 * limit, 16, 64}) if computes else []
@@ -83,17 +83,20 @@ def models(measurements: Sequence[Measurement], cores: float, computes: bool) ->
     return out
 
 
-def _mean_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
-    runs: dict[tuple[str, int], list[float]] = defaultdict(list)
+def _best_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
+    """Each configuration's best throughput: noise (other load, a CPU clocked down)
+    only ever slows a run, so the best run is the closest to the true figure."""
+    best: dict[tuple[str, int], float] = {}
     for m in measurements:
-        runs[(m.backend, m.workers)].append(m.items_per_s)
-    return {key: sum(r) / len(r) for key, r in runs.items()}
+        key = (m.backend, m.workers)
+        best[key] = max(best.get(key, 0.0), m.items_per_s)
+    return best
 
 
 def best_per_backend(measurements: Sequence[Measurement]) -> dict[str, tuple[int, float]]:
-    """Each backend's fastest worker count and its mean items per second."""
+    """Each backend's fastest worker count and its best items per second."""
     best: dict[str, tuple[int, float]] = {}
-    for (backend, workers), rate in _mean_rates(measurements).items():
+    for (backend, workers), rate in _best_rates(measurements).items():
         if backend not in best or rate > best[backend][1]:
             best[backend] = (workers, rate)
     return best

@@ -105,8 +105,8 @@ class Sweep:
         ranked = sorted(self.measurements, key=lambda m: m.items_per_s, reverse=True)
         again_list = [ranked[0]]
         again_list += [m for m in ranked if m.backend != ranked[0].backend][:1]
-        # The serial baseline again, last: speedups are against the mean of a run at
-        # the start and one at the end, so drift in machine speed cancels.
+        # The serial baseline again, last: speedups are against the better of a run
+        # at the start and one at the end, so a machine slow at first does not inflate them.
         again_list += [m for m in self.measurements[:1] if m not in again_list]
         for m in again_list:
             again = self._measure(m.backend, m.workers, m.items, m.chunksize)

@@ -1,0 +1,1 @@
+"""``gilwise tour``: the lessons of a concurrency talk, measured live on this machine."""

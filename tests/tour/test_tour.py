@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gilwise._errors import InvalidOption
+from gilwise.report._tour_terminal import closing, lesson_panel
+from gilwise.tour._lesson import Finding, LessonResult, Row
+from gilwise.tour._tour import LESSONS, TourReport, run_tour, select
+from gilwise.tour.lessons import blocked_loop, race
+
+
+def test_every_lesson_has_a_title_a_claim_and_a_runner() -> None:
+    assert len(LESSONS) == 8
+    for lesson in LESSONS:
+        assert lesson.TITLE
+        assert lesson.CLAIM.endswith(".")
+        assert callable(lesson.run)
+
+
+@pytest.mark.parametrize("only", [[0], [9], [1, 12]])
+def test_unknown_lesson_numbers_are_refused(only: list[int]) -> None:
+    with pytest.raises(InvalidOption, match="numbered 1 to 8"):
+        select(only)
+
+
+def test_a_subset_keeps_the_lesson_numbers() -> None:
+    assert [n for n, _ in select([7, 4])] == [4, 7]
+
+
+@pytest.fixture(scope="module")
+def loop_and_race() -> TourReport:
+    return run_tour(quick=True, only=[4, 7])
+
+
+@pytest.mark.timeout(120)
+def test_a_blocking_call_is_caught_by_the_monitor_with_its_line(loop_and_race: TourReport) -> None:
+    lesson = loop_and_race.lessons[0]
+    assert lesson.key == "blocked_loop"
+    blocked, fixed = lesson.finding.rows
+    # The blocking call sleeps 200 ms; wide margins for a loaded machine.
+    assert blocked.value >= 100
+    assert fixed.value < blocked.value
+    line = (
+        Path(blocked_loop.__file__)
+        .read_text()
+        .splitlines()
+        .index("    time.sleep(BLOCK_S)  # a blocking call, as a legacy client library would make")
+    )
+    assert f"blocked_loop.py:{line + 1}" in lesson.finding.measured
+
+
+@pytest.mark.timeout(120)
+def test_the_locked_counter_is_exact(loop_and_race: TourReport) -> None:
+    lesson = loop_and_race.lessons[1]
+    unsafe, safe = lesson.finding.rows
+    expected = race.THREADS * 300
+    assert safe.value == expected
+    assert unsafe.value <= expected
+
+
+@pytest.mark.timeout(120)
+def test_the_tour_report_round_trips_through_json(loop_and_race: TourReport) -> None:
+    data = json.loads(loop_and_race.to_json())
+    assert data["schema"] == "gilwise.tour/1"
+    assert TourReport.from_dict(data) == loop_and_race
+
+
+def _result(label: str, held: bool | None) -> LessonResult:
+    finding = Finding(
+        rows=(Row(label, 1.5, "x"),),
+        measured="measured [red]here[/red]",
+        meaning="means",
+        check="gilwise run x.py",
+        held=held,
+    )
+    return LessonResult(1, "k", "Title [bold]", "A claim.", 0.1, finding)
+
+
+@pytest.mark.parametrize(
+    ("held", "words"),
+    [(True, "held here"), (False, "did NOT hold here"), (None, "not shown on this machine")],
+)
+def test_panels_say_whether_the_claim_held_and_escape_markup(held: bool | None, words: str) -> None:
+    console = Console(record=True, width=200)
+    console.print(lesson_panel(_result("<script>[bold]x[/bold]", held)))
+    text = console.export_text()
+    assert words in text
+    assert "<script>[bold]x[/bold]" in text
+    assert "measured [red]here[/red]" in text
+
+
+def test_closing_line_lists_claims_that_did_not_hold() -> None:
+    report = TourReport(
+        "gilwise.tour/1", "0", "cpython", 2.0, True, 1.0, (_result("a", True), _result("b", False))
+    )
+    console = Console(record=True, width=200)
+    console.print(closing(report))
+    text = console.export_text()
+    assert "1 of 2 claims held" in text
+    assert "Did not hold: 1" in text
+
+
+def _tour(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gilwise", "tour", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+@pytest.mark.timeout(150)
+def test_the_command_prints_lessons_and_writes_json(tmp_path: Path) -> None:
+    done = _tour("--quick", "--only", "7", "--json", "tour.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "A race" in done.stdout
+    assert json.loads((tmp_path / "tour.json").read_text())["lessons"][0]["number"] == 7
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("only", "words"), [("9", "no lesson 9"), ("x", "lesson numbers")])
+def test_the_command_refuses_bad_lesson_numbers(tmp_path: Path, only: str, words: str) -> None:
+    done = _tour("--only", only, cwd=tmp_path)
+    assert done.returncode == 2
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
