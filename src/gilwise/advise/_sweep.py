@@ -80,14 +80,14 @@ class Sweep:
             return self.measurements
         for backend, top in self.plan.ladders.items():
             if backend != "serial":
-                self._climb(backend, top, serial.items_per_s)
+                self._climb(backend, top)
         self._repeat_best()
         return self.measurements
 
-    def _climb(self, backend: str, top: int, serial_rate: float) -> None:
+    def _climb(self, backend: str, top: int) -> None:
         workers, previous = 1, None
         while workers <= top:
-            expected = serial_rate if previous is None else previous.items_per_s * 2
+            expected = self._first_rate(backend) if previous is None else previous.items_per_s * 2
             chunk = self._chunksize(backend, workers)
             result = self._measure(
                 backend, workers, self._batch_size(expected, workers, chunk), chunk
@@ -130,6 +130,16 @@ class Sweep:
         )
         self.measurements.append(result)
         return result
+
+    def _first_rate(self, backend: str) -> float:
+        """Items/s to size a backend's first batch: one worker pays the call plus the
+        hand-off (about 30 µs to a thread, the pickle round trip and ~100 µs to a
+        process), so a 2 MiB argument does not get a batch sized for a 1 µs call."""
+        p = self.profile
+        overhead = 30e-6 if backend in ("thread", "asyncio") else 0.0
+        if backend in ("process", "interpreter"):
+            overhead = (p.pickle_s or 0.0) + 100e-6
+        return 1.0 / (p.item_wall_s + overhead)
 
     def _batch_size(self, expected_rate: float, workers: int, chunk: int) -> int:
         wanted = math.ceil(self.plan.trial_s * expected_rate)
