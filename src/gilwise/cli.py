@@ -121,6 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gilwise`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
+    try:
+        return _dispatch(parser, args)
+    except GilwiseError as exc:
+        # Errors gilwise raises on purpose are one line; anything else is a bug and keeps
+        # its traceback.
+        print(f"gilwise: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: list[str]) -> int:
     if args and args[0] == "run":
         own, program = _split_run_args(args[1:])
         options = parser.parse_args(["run", *own])
@@ -138,19 +148,15 @@ def _advise(options: argparse.Namespace) -> int:
     from .commands import advise_function
 
     backends = None if options.backends is None else options.backends.split(",")
-    try:
-        return advise_function(
-            target=options.target,
-            inputs=options.inputs,
-            budget=options.budget,
-            backends=[b.strip() for b in backends if b.strip()] if backends else None,
-            start_method=options.start_method,
-            json_path=options.json,
-            quiet=options.quiet,
-        )
-    except GilwiseError as exc:
-        print(f"gilwise: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return advise_function(
+        target=options.target,
+        inputs=options.inputs,
+        budget=options.budget,
+        backends=[b.strip() for b in backends if b.strip()] if backends else None,
+        start_method=options.start_method,
+        json_path=options.json,
+        quiet=options.quiet,
+    )
 
 
 def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: list[str]) -> int:
@@ -158,19 +164,15 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
 
     if options.module is None and not program:
         parser.error("run: give a script to run, or -m MODULE")
-    try:
-        return run_program(
-            script=None if options.module else program[0],
-            module=options.module,
-            args=program if options.module else program[1:],
-            interval=options.interval,
-            stall_ms=options.stall_ms,
-            json_path=options.json,
-            quiet=options.quiet,
-        )
-    except GilwiseError as exc:
-        print(f"gilwise: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_program(
+        script=None if options.module else program[0],
+        module=options.module,
+        args=program if options.module else program[1:],
+        interval=options.interval,
+        stall_ms=options.stall_ms,
+        json_path=options.json,
+        quiet=options.quiet,
+    )
 
 
 def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
@@ -182,8 +184,4 @@ def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
             only = [int(n) for n in options.only.split(",") if n.strip()]
         except ValueError:
             parser.error(f"tour: --only takes lesson numbers like 1,4, not {options.only!r}")
-    try:
-        return take_tour(quick=options.quick, only=only, json_path=options.json)
-    except GilwiseError as exc:
-        print(f"gilwise: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return take_tour(quick=options.quick, only=only, json_path=options.json)

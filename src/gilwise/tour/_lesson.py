@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..advise._backends import Job, trial
@@ -60,7 +60,6 @@ class Context:
 
     cores: float
     quick: bool
-    notes: list[str] = field(default_factory=list)
 
     @property
     def workers(self) -> int:
