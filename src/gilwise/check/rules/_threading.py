@@ -1,0 +1,350 @@
+"""GW2xx: threading — locks, conditions, threads and shared state."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from .._context import Context
+from .._names import dotted, walk_scope
+from .._rule import Hit, Rule
+
+_LOCK_KINDS = frozenset({"thread_lock", "thread_condition"})
+_LOCKISH_NAMES = ("lock", "mutex", "sem")
+# Methods that implement a lock-like protocol acquire in one place and release in another.
+_PROTOCOL_METHODS = frozenset({"__enter__", "__aenter__", "acquire", "lock", "__init__"})
+
+
+def _looks_like_lock(node: ast.AST, ctx: Context) -> bool:
+    kind = ctx.kind(node)
+    if kind is not None:
+        return kind in _LOCK_KINDS
+    name = (dotted(node) or "").rsplit(".", 1)[-1].lower()
+    return any(part in name for part in _LOCKISH_NAMES)
+
+
+class AcquireWithoutRelease(Rule):
+    """
+    ## What it does
+    Finds `lock.acquire()` on a threading lock, condition or semaphore that is not
+    followed by a `try`/`finally` releasing it.
+
+    ## Why is this bad?
+    If anything between `acquire()` and `release()` raises, the lock stays held and every
+    other thread that needs it waits forever: a deadlock that shows up only on the error
+    path. `with lock:` releases on every path.
+
+    ## Example
+    ```python
+    import threading
+
+    lock = threading.Lock()
+
+    def add(items, item):
+        lock.acquire()
+        items.append(item)
+        lock.release()
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    lock = threading.Lock()
+
+    def add(items, item):
+        with lock:
+            items.append(item)
+    ```
+    """
+
+    code = "GW201"
+    name = "acquire-without-with"
+    nodes = (ast.Call,)
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "acquire"):
+            return
+        if isinstance(ctx.parent, ast.Await) or not _looks_like_lock(func.value, ctx):
+            return
+        scope = ctx.function()
+        if scope is not None and getattr(scope, "name", "") in _PROTOCOL_METHODS:
+            return
+        if not _released_in_finally(func.value, scope or ctx.ancestors[0], node):
+            yield (
+                node,
+                f"{dotted(func)}() without 'with' or try/finally: if the code after it raises, "
+                "the lock is never released and other threads wait forever; use "
+                f"'with {dotted(func.value)}:'",
+            )
+
+
+def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
+    """Whether a ``try`` at or after the acquire releases ``lock`` in its ``finally``."""
+    name = dotted(lock)
+    for node in walk_scope(scope):
+        if not isinstance(node, ast.Try) or node.lineno < acquire.lineno - 1:
+            continue
+        for stmt in node.finalbody:
+            for inner in [stmt, *walk_scope(stmt)]:
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Attribute)
+                    and inner.func.attr == "release"
+                    and dotted(inner.func.value) == name
+                ):
+                    return True
+    return False
+
+
+class ConditionWaitOutsideLoop(Rule):
+    """
+    ## What it does
+    Finds `Condition.wait()` (threading or asyncio) that is not inside a `while` loop.
+
+    ## Why is this bad?
+    `wait()` can return when the condition the code waits for is not true: another
+    waiter may have been woken first and consumed the item, `notify_all()` wakes
+    everyone, and a timeout returns regardless. Code after a bare `wait()` then acts
+    on state that is not there.
+
+    ## Example
+    ```python
+    import threading
+
+    ready = threading.Condition()
+    items = []
+
+    def take():
+        with ready:
+            if not items:
+                ready.wait()
+            return items.pop()
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    ready = threading.Condition()
+    items = []
+
+    def take():
+        with ready:
+            ready.wait_for(lambda: items)
+            return items.pop()
+    ```
+    """
+
+    code = "GW202"
+    name = "condition-wait-outside-loop"
+    nodes = (ast.Call,)
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "wait"):
+            return
+        if ctx.kind(func.value) not in {"thread_condition", "async_condition"}:
+            return
+        if not ctx.inside(ast.While):
+            yield (
+                node,
+                f"{dotted(func)}() outside a 'while' loop: it can return while the awaited "
+                "state is still false (another waiter took it, notify_all, timeout); loop on "
+                "the predicate or use wait_for()",
+            )
+
+
+class ThreadNeverJoined(Rule):
+    """
+    ## What it does
+    Finds a non-daemon `threading.Thread` that is started and never joined, kept nowhere
+    that could join it later.
+
+    ## Why is this bad?
+    Nothing learns when the thread ends or whether it failed (its exception is only
+    printed), and the program cannot exit until it finishes. Join it, or use a
+    `ThreadPoolExecutor`, whose futures carry results and exceptions.
+
+    ## Example
+    ```python
+    import threading
+
+    def handle(request):
+        ...
+
+    def serve(request):
+        worker = threading.Thread(target=handle, args=(request,))
+        worker.start()
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    def handle(request):
+        ...
+
+    def serve(request):
+        worker = threading.Thread(target=handle, args=(request,))
+        worker.start()
+        worker.join()
+    ```
+    """
+
+    code = "GW203"
+    name = "thread-never-joined"
+    nodes = (ast.Call,)
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "start"):
+            return
+        thread = func.value
+        if isinstance(thread, ast.Call):
+            if ctx.kind(thread) == "thread" and not _is_daemon(thread):
+                yield node, self._message("this thread")
+            return
+        if not isinstance(thread, ast.Name) or ctx.kind(thread) != "thread":
+            return
+        scope = ctx.function() or ctx.ancestors[0]
+        if self._managed(thread.id, scope):
+            return
+        yield node, self._message(f"thread '{thread.id}'")
+
+    @staticmethod
+    def _message(what: str) -> str:
+        return (
+            f"{what} is started and never joined: its failure goes unnoticed and the program "
+            "cannot exit until it ends; keep it and call join(), or use a ThreadPoolExecutor"
+        )
+
+    @staticmethod
+    def _managed(name: str, scope: ast.AST) -> bool:
+        """Joined, made a daemon, or handed elsewhere (returned, stored, passed on)."""
+        for node in walk_scope(scope):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id == name:
+                    if isinstance(node.value, ast.Call) and _is_daemon(node.value):
+                        return True
+                    continue
+                if dotted(target) == f"{name}.daemon":
+                    return True
+            if isinstance(node, ast.Attribute) and dotted(node.value) == name:
+                if node.attr in {"join", "setDaemon"}:
+                    return True
+                continue
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                if not _is_attribute_receiver(node, scope):
+                    return True
+        return False
+
+
+def _is_attribute_receiver(name: ast.Name, scope: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Attribute) and n.value is name for n in walk_scope(scope)
+    )
+
+
+def _is_daemon(call: ast.Call) -> bool:
+    return any(
+        k.arg == "daemon" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
+
+
+class UnlockedGlobalUpdate(Rule):
+    """
+    ## What it does
+    Finds a read-modify-write of a module-level variable (`counter += 1`,
+    `totals[key] += n`) inside a function that runs in threads (a `Thread` target or a
+    function submitted to a thread pool in the same module), outside any `with lock:`.
+
+    ## Why is this bad?
+    `+=` reads the value, computes, and writes it back. The GIL can switch threads
+    between the read and the write, so two threads read the same old value and one
+    update is lost. It happens rarely, which is what makes it expensive to find.
+
+    ## Example
+    ```python
+    import threading
+
+    hits = 0
+
+    def count():
+        global hits
+        hits += 1
+
+    threading.Thread(target=count, daemon=True).start()
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    hits = 0
+    hits_lock = threading.Lock()
+
+    def count():
+        global hits
+        with hits_lock:
+            hits += 1
+
+    threading.Thread(target=count, daemon=True).start()
+    ```
+    """
+
+    code = "GW204"
+    name = "unlocked-global-update-in-thread"
+    nodes = (ast.AugAssign,)
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        assert isinstance(node, ast.AugAssign)
+        function = ctx.function()
+        if not isinstance(function, ast.FunctionDef):
+            return
+        if function.name not in ctx.facts.thread_targets or _under_lock(ctx):
+            return
+        shared = _shared_global(node.target, function)
+        if shared is not None:
+            yield (
+                node,
+                f"'{shared}' is updated in place from thread function '{function.name}' "
+                "without a lock: two threads can read the same old value and lose an "
+                "update; wrap it in 'with some_lock:'",
+            )
+
+
+def _under_lock(ctx: Context) -> bool:
+    return any(
+        isinstance(node, ast.With)
+        and any(_looks_like_lock(item.context_expr, ctx) for item in node.items)
+        for node in ctx.ancestors
+    )
+
+
+def _shared_global(target: ast.AST, function: ast.FunctionDef) -> str | None:
+    """The module-level name a target writes to, if it is one."""
+    declared = {
+        name for n in walk_scope(function) if isinstance(n, ast.Global) for name in n.names
+    }
+    if isinstance(target, ast.Name):
+        return target.id if target.id in declared else None
+    base = target
+    while isinstance(base, (ast.Subscript, ast.Attribute)):
+        base = base.value
+    if not isinstance(base, ast.Name) or base.id in {"self", "cls"}:
+        return None
+    assigned_locally = any(
+        isinstance(n, ast.Name) and n.id == base.id and isinstance(n.ctx, ast.Store)
+        for n in walk_scope(function)
+    )
+    parameters = {a.arg for a in [*function.args.args, *function.args.kwonlyargs]}
+    if assigned_locally or base.id in parameters:
+        return None
+    return dotted(target) if isinstance(target, ast.Attribute) else base.id
