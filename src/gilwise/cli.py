@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     _add_advise(commands)
+    _add_check(commands)
     tour = commands.add_parser(
         "tour",
         help="prove the core lessons of Python concurrency live on this machine",
@@ -92,6 +94,40 @@ def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     advise.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="find concurrency pitfalls in source code (asyncio, threading, multiprocessing)",
+        description="Check Python files for concurrency pitfalls: blocking calls in "
+        "coroutines, dropped tasks and futures, unjoined threads, unpicklable process tasks, "
+        "pools at import time. Exit 1 when something is found, 0 when clean, 2 on usage errors.",
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default .)")
+    check.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "github"],
+        default="text",
+        help="output format (default text: path:line:col: CODE message)",
+    )
+    check.add_argument("--select", metavar="CODES", help="only these codes or prefixes (GW1,GW301)")
+    check.add_argument("--ignore", metavar="CODES", help="skip these codes or prefixes")
+    check.add_argument(
+        "--exclude", metavar="PATTERNS", help="more gitignore-style patterns to skip (a,b)"
+    )
+    check.add_argument(
+        "--no-respect-gitignore",
+        action="store_true",
+        help="check files that .gitignore lists too",
+    )
+    check.add_argument("--config", metavar="PATH", help="read [tool.gilwise.check] from PATH")
+    check.add_argument("--output", metavar="PATH", help="write the report to PATH, not stdout")
+    check.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when problems are found"
+    )
+    check.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    check.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+
+
 def _split_run_args(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split ``run``'s own options from the program and its arguments.
 
@@ -123,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         return _dispatch(parser, args)
+    except BrokenPipeError:
+        # Output piped into `head` or a pager that quit: stop quietly, like other CLIs.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (python flushes it at exit)
+        return 1
     except GilwiseError as exc:
         # Errors gilwise raises on purpose are one line; anything else is a bug and keeps
         # its traceback.
@@ -140,6 +180,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: list[str]) -> int:
         return _advise(options)
     if options.command == "tour":
         return _tour(parser, options)
+    if options.command == "check":
+        return _check(options)
     parser.print_help(sys.stderr)
     return 2
 
@@ -185,3 +227,27 @@ def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
         except ValueError:
             parser.error(f"tour: --only takes lesson numbers like 1,4, not {options.only!r}")
     return take_tour(quick=options.quick, only=only, json_path=options.json)
+
+
+def _check(options: argparse.Namespace) -> int:
+    from .commands import check_code, explain_rule, list_rules
+
+    if options.explain:
+        return explain_rule(options.explain)
+    if options.list_rules:
+        return list_rules()
+    return check_code(
+        paths=options.paths,
+        output_format=options.format,
+        select=_codes(options.select),
+        ignore=_codes(options.ignore),
+        exclude=_codes(options.exclude),
+        respect_gitignore=not options.no_respect_gitignore,
+        config_path=options.config,
+        output=options.output,
+        exit_zero=options.exit_zero,
+    )
+
+
+def _codes(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from .monitor import MonitorConfig
 from .monitor._runner import Session, module_target, script_target
@@ -133,4 +134,83 @@ def take_tour(*, quick: bool, only: list[int] | None, json_path: str | None) -> 
         from .monitor._report import write_atomic
 
         write_atomic(json_path, report.to_json() + "\n")
+    return 0
+
+
+def check_code(
+    *,
+    paths: list[str],
+    output_format: str,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    exclude: list[str] | None,
+    respect_gitignore: bool,
+    config_path: str | None,
+    output: str | None,
+    exit_zero: bool,
+) -> int:
+    """Check the paths; 1 when anything is found (unless ``exit_zero``), else 0."""
+    import dataclasses
+    from pathlib import Path
+
+    from .check._config import load_config, validate_codes
+    from .check._runner import check_paths
+    from .report._check import render
+
+    config = load_config(Path.cwd(), Path(config_path) if config_path else None)
+    config = dataclasses.replace(
+        config,
+        select=validate_codes(tuple(select), "--select") if select else config.select,
+        ignore=config.ignore + validate_codes(tuple(ignore or ()), "--ignore"),
+        exclude=config.exclude + tuple(exclude or ()),
+        respect_gitignore=config.respect_gitignore and respect_gitignore,
+    )
+    result = check_paths(paths, config)
+    for warning in result.warnings:
+        print(f"gilwise: warning: {warning}", file=sys.stderr)
+    if output:
+        with _output_file(output) as out:
+            render(result, output_format, out)
+    else:
+        render(result, output_format)
+    return 1 if result.findings and not exit_zero else 0
+
+
+@contextlib.contextmanager
+def _output_file(path: str) -> Iterator[TextIO]:
+    from ._errors import InvalidOption
+
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            yield out
+    except OSError as exc:
+        raise InvalidOption(f"cannot write {path}: {exc.strerror or exc}; check --output") from exc
+
+
+def explain_rule(code: str) -> int:
+    """Print one rule's documentation page."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from ._errors import InvalidOption
+    from .check._rule import registered_rules, rule_page
+
+    rule = registered_rules().get(code.strip().upper())
+    if rule is None:
+        raise InvalidOption(f"no rule {code!r}; 'gilwise check --list-rules' lists them")
+    page = rule_page(rule)
+    console = Console()
+    if console.is_terminal:
+        console.print(Markdown(page))
+    else:
+        print(page, end="")
+    return 0
+
+
+def list_rules() -> int:
+    """Print every rule's code, name and summary."""
+    from .check._rule import registered_rules
+
+    for rule in registered_rules().values():
+        print(f"{rule.code}  {rule.name:<36} {rule.summary()}")
     return 0

@@ -19,13 +19,9 @@ from ._rule import Hit, Rule, registered_rules
 # Python's own line breaks; str.splitlines() also splits on form feeds and more.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-#: Codes of findings about a file rather than a rule; always registered.
+#: Codes of findings about a whole file (documented in rules/_files.py).
 PARSE_ERROR = "GW001"
 READ_ERROR = "GW002"
-META_CODES = {
-    PARSE_ERROR: "the file cannot be parsed, so nothing in it was checked",
-    READ_ERROR: "the file cannot be read, so nothing in it was checked",
-}
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ def check_source(
     suppressed = suppressions(text)
     findings = [
         finding
-        for code, hit in _hits(tree, rules)
+        for code, hit in rule_hits(tree, rules)
         if not is_suppressed(suppressed, (finding := _finding(path, lines, code, hit)).line, code)
     ]
     return sorted(set(findings))
@@ -108,7 +104,8 @@ def _decode(source: str | bytes) -> str:
         return source.decode("utf-8", errors="replace")
 
 
-def _hits(tree: ast.Module, rules: Iterable[Rule]) -> list[tuple[str, Hit]]:
+def rule_hits(tree: ast.Module, rules: Iterable[Rule]) -> list[tuple[str, Hit]]:
+    """Every rule's hits in ``tree``, as (code, hit), in walk order."""
     dispatch: defaultdict[type[ast.AST], list[Rule]] = defaultdict(list)
     for rule in rules:
         for node_type in rule.nodes:

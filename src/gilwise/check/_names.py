@@ -36,8 +36,8 @@ _KIND_OF_CALL = {
     "threading.Timer": "thread",
     "threading.Lock": "thread_lock",
     "threading.RLock": "thread_lock",
-    "threading.Semaphore": "thread_lock",
-    "threading.BoundedSemaphore": "thread_lock",
+    "threading.Semaphore": "thread_semaphore",
+    "threading.BoundedSemaphore": "thread_semaphore",
     "threading.Condition": "thread_condition",
     "threading.Event": "thread_event",
     "queue.Queue": "thread_queue",
@@ -73,6 +73,12 @@ def dotted(node: ast.AST) -> str | None:
         base = dotted(node.value)
         return None if base is None else f"{base}.{node.attr}"
     return None
+
+
+def callee(call: ast.Call, limit: int = 40) -> str:
+    """The called expression as written, shortened: ``Path(name).read_text``."""
+    text = dotted(call.func) or ast.unparse(call.func)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def walk_scope(node: ast.AST) -> Iterator[ast.AST]:

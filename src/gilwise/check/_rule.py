@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from ._context import Context
@@ -44,10 +44,10 @@ class Rule:
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the ``What it does`` section."""
-        lines = cls.documentation().splitlines()
-        start = lines.index("## What it does") + 1
-        return next(line for line in lines[start:] if line.strip())
+        """The first sentence of the ``What it does`` section, on one line."""
+        section = cls.documentation().split("## What it does", 1)[1].strip()
+        paragraph = " ".join(section.split("\n\n", 1)[0].split())
+        return paragraph.split(". ", 1)[0].rstrip(".") + "."
 
 
 def registered_rules() -> dict[str, type[Rule]]:
@@ -55,3 +55,23 @@ def registered_rules() -> dict[str, type[Rule]]:
     from . import rules  # noqa: F401  (importing the families registers them)
 
     return dict(sorted(_REGISTRY.items()))
+
+
+def rule_page(rule: type[Rule]) -> str:
+    """The rule's documentation page, as ``--explain`` prints it and docs/rules/ holds it."""
+    return f"# {rule.code}: {rule.name}\n\n{rule.documentation()}\n"
+
+
+def index_page(rules: Iterable[type[Rule]]) -> str:
+    """The table of every rule, for docs/rules/README.md."""
+    lines = [
+        "# gilwise check rules",
+        "",
+        "Generated from the rules' docstrings by `scripts/generate_rule_docs.py`;",
+        "`gilwise check --explain CODE` prints the same pages.",
+        "",
+        "| Code | Name | What it finds |",
+        "|---|---|---|",
+    ]
+    lines += [f"| [{r.code}]({r.code}.md) | {r.name} | {r.summary()} |" for r in rules]
+    return "\n".join(lines) + "\n"

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import _asyncio, _executors, _multiprocessing, _threading
+from . import _asyncio, _executors, _files, _multiprocessing, _threading
 
-__all__ = ["_asyncio", "_executors", "_multiprocessing", "_threading"]
+__all__ = ["_asyncio", "_executors", "_files", "_multiprocessing", "_threading"]

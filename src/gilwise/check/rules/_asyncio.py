@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import ClassVar
 
 from .._context import Context
-from .._names import dotted, walk_scope
+from .._names import callee, dotted, walk_scope
 from .._rule import Hit, Rule
 
 _HTTP_FUNCTIONS = frozenset(
@@ -96,7 +97,7 @@ def _blocking_call(node: ast.AST, ctx: Context) -> ast.Call | None:
 
 
 def _name(call: ast.Call) -> str:
-    return dotted(call.func) or "this call"
+    return callee(call)
 
 
 class BlockingSleep(Rule):
@@ -444,9 +445,7 @@ class CoroutineNotAwaited(Rule):
         if isinstance(func, ast.Name):
             return func.id in ctx.facts.async_functions and func.id not in ctx.facts.imports
         if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
-            owner = next(
-                (n for n in reversed(ctx.ancestors) if isinstance(n, ast.ClassDef)), None
-            )
+            owner = next((n for n in reversed(ctx.ancestors) if isinstance(n, ast.ClassDef)), None)
             return owner is not None and func.attr in ctx.facts.async_methods.get(
                 owner.name, frozenset()
             )
@@ -598,8 +597,9 @@ class ThreadingPrimitiveInAsync(Rule):
     name = "threading-primitive-in-async"
     nodes = (ast.Call, ast.With)
 
-    _WAITS = {
+    _WAITS: ClassVar[dict[str, set[str]]] = {
         "thread_lock": {"acquire"},
+        "thread_semaphore": {"acquire"},
         "thread_condition": {"acquire", "wait", "wait_for"},
         "thread_event": {"wait"},
         "thread_queue": {"get", "put", "join"},
@@ -626,7 +626,11 @@ class ThreadingPrimitiveInAsync(Rule):
         if not ctx.in_async_def():
             return
         for item in node.items:
-            if ctx.kind(item.context_expr) not in {"thread_lock", "thread_condition"}:
+            if ctx.kind(item.context_expr) not in {
+                "thread_lock",
+                "thread_condition",
+                "thread_semaphore",
+            }:
                 continue
             if any(_awaits(stmt) for stmt in node.body):
                 yield (
@@ -645,7 +649,9 @@ def _may_block(call: ast.Call) -> bool:
             return bool(value.value)
         if keyword.arg == "timeout" and isinstance(value, ast.Constant) and value.value == 0:
             return False
-    return not (call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False)
+    return not (
+        call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False
+    )
 
 
 class CancelledErrorSwallowed(Rule):
@@ -721,8 +727,7 @@ class CancelledErrorSwallowed(Rule):
     @staticmethod
     def _reraises(handler: ast.ExceptHandler) -> bool:
         return any(
-            isinstance(n, ast.Raise)
-            or (isinstance(n, ast.Attribute) and n.attr == "uncancel")
+            isinstance(n, ast.Raise) or (isinstance(n, ast.Attribute) and n.attr == "uncancel")
             for stmt in handler.body
             for n in [stmt, *walk_scope(stmt)]
         )

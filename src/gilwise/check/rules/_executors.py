@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context
-from .._names import EXECUTOR_KINDS, dotted
+from .._names import EXECUTOR_KINDS, callee
 from .._rule import Hit, Rule
 
 _RESULT_METHODS = frozenset({"submit", "apply_async", "map_async", "starmap_async"})
@@ -56,16 +56,12 @@ class FutureNeverRead(Rule):
         func = node.func
         if not isinstance(func, ast.Attribute):
             return
-        submits = func.attr in _RESULT_METHODS and ctx.facts.is_executor(
-            func.value, ctx.scope()
-        )
-        runs_in_executor = func.attr == "run_in_executor" and not isinstance(
-            ctx.parent, ast.Await
-        )
+        submits = func.attr in _RESULT_METHODS and ctx.facts.is_executor(func.value, ctx.scope())
+        runs_in_executor = func.attr == "run_in_executor" and not isinstance(ctx.parent, ast.Await)
         if (submits or runs_in_executor) and ctx.is_discarded(node):
             yield (
                 node,
-                f"the future from {dotted(func) or func.attr}() is never read: if the task "
+                f"the future from {callee(node)}() is never read: if the task "
                 "raises, the exception is silently lost; keep the future and call result() "
                 "(or use as_completed / wait)",
             )
@@ -117,7 +113,7 @@ class MapNeverConsumed(Rule):
         if lazy and ctx.facts.is_executor(func.value, ctx.scope()) and ctx.is_discarded(node):
             yield (
                 node,
-                f"the results of {dotted(func)}() are never read: exceptions from the tasks "
+                f"the results of {callee(node)}() are never read: exceptions from the tasks "
                 "are lost and nothing waits for them; iterate the results (for example "
                 "'for _ in ...: pass')",
             )
@@ -167,6 +163,6 @@ class ExecutorInLoop(Rule):
         if ctx.kind(node) in EXECUTOR_KINDS and ctx.in_loop():
             yield (
                 node,
-                f"{dotted(node.func)}() is created inside a loop: each pass starts and stops "
+                f"{callee(node)}() is created inside a loop: each pass starts and stops "
                 "its workers; create it once before the loop and reuse it",
             )

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context, is_main_guard
-from .._names import PROCESS_POOL_KINDS, dotted, walk_scope
+from .._names import PROCESS_POOL_KINDS, callee, dotted, walk_scope
 from .._rule import Hit, Rule
 
 _STARTS_PROCESSES = frozenset({"process_executor", "process_pool", "process"})
@@ -70,7 +70,7 @@ class PoolAtImportTime(Rule):
         if ctx.kind(node) in _STARTS_PROCESSES and ctx.runs_at_import():
             yield (
                 node,
-                f"{dotted(node.func)}() runs at import time: with the spawn and forkserver start "
+                f"{callee(node)}() runs at import time: with the spawn and forkserver start "
                 "methods each worker imports this module again and tries to start it too; move "
                 "it under 'if __name__ == \"__main__\":' or into a function",
             )
@@ -152,11 +152,7 @@ class UnpicklableTask(Rule):
 
 def _partial_target(node: ast.AST, ctx: Context) -> ast.AST:
     """The function inside ``functools.partial(f, ...)``, else the node itself."""
-    if (
-        isinstance(node, ast.Call)
-        and ctx.qualname(node.func) == "functools.partial"
-        and node.args
-    ):
+    if isinstance(node, ast.Call) and ctx.qualname(node.func) == "functools.partial" and node.args:
         return node.args[0]
     return node
 

@@ -6,13 +6,13 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context
-from .._names import dotted, walk_scope
+from .._names import callee, dotted, walk_scope
 from .._rule import Hit, Rule
 
 _LOCK_KINDS = frozenset({"thread_lock", "thread_condition"})
-_LOCKISH_NAMES = ("lock", "mutex", "sem")
-# Methods that implement a lock-like protocol acquire in one place and release in another.
-_PROTOCOL_METHODS = frozenset({"__enter__", "__aenter__", "acquire", "lock", "__init__"})
+# Semaphores are left out on purpose: they often count signals (acquire in one thread,
+# release in another), where try/finally would be wrong.
+_LOCKISH_NAMES = ("lock", "mutex")
 
 
 def _looks_like_lock(node: ast.AST, ctx: Context) -> bool:
@@ -26,8 +26,8 @@ def _looks_like_lock(node: ast.AST, ctx: Context) -> bool:
 class AcquireWithoutRelease(Rule):
     """
     ## What it does
-    Finds `lock.acquire()` on a threading lock, condition or semaphore that is not
-    followed by a `try`/`finally` releasing it.
+    Finds `lock.acquire()` on a threading lock or condition that is not followed by a
+    `try`/`finally` releasing it.
 
     ## Why is this bad?
     If anything between `acquire()` and `release()` raises, the lock stays held and every
@@ -69,16 +69,68 @@ class AcquireWithoutRelease(Rule):
             return
         if isinstance(ctx.parent, ast.Await) or not _looks_like_lock(func.value, ctx):
             return
-        scope = ctx.function()
-        if scope is not None and getattr(scope, "name", "") in _PROTOCOL_METHODS:
+        function = ctx.function()
+        if _implements_locking(function) or _released_at_once(node, ctx):
             return
-        if not _released_in_finally(func.value, scope or ctx.ancestors[0], node):
-            yield (
-                node,
-                f"{dotted(func)}() without 'with' or try/finally: if the code after it raises, "
-                "the lock is never released and other threads wait forever; use "
-                f"'with {dotted(func.value)}:'",
-            )
+        scope = function or ctx.ancestors[0]
+        if _created_here(func.value, scope, node) or _released_in_finally(func.value, scope, node):
+            return
+        yield (
+            node,
+            f"{callee(node)}() without 'with' or try/finally: if the code after it raises, "
+            "the lock is never released and other threads wait forever; use "
+            f"'with {dotted(func.value)}:'",
+        )
+
+
+def _implements_locking(scope: ast.AST | None) -> bool:
+    """Methods that implement a lock protocol acquire here and release elsewhere."""
+    name = getattr(scope, "name", "")
+    return name in {"__enter__", "__aenter__", "__init__", "acquire", "lock"} or name.startswith(
+        "_acquire"
+    )
+
+
+def _released_at_once(acquire: ast.Call, ctx: Context) -> bool:
+    """``lock.acquire(); lock.release()`` waits for a holder; nothing in between can raise."""
+    lock = dotted(acquire.func.value) if isinstance(acquire.func, ast.Attribute) else None
+    holder = ctx.parent
+    if isinstance(holder, ast.If) and holder.test is acquire:
+        following = holder.body[0]
+    elif isinstance(holder, ast.Expr):
+        block = _block_of(holder, ctx)
+        if block is None or block.index(holder) + 1 >= len(block):
+            return False
+        following = block[block.index(holder) + 1]
+    else:
+        return False
+    return (
+        isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Call)
+        and isinstance(following.value.func, ast.Attribute)
+        and following.value.func.attr == "release"
+        and dotted(following.value.func.value) == lock
+    )
+
+
+def _block_of(statement: ast.stmt, ctx: Context) -> list[ast.stmt] | None:
+    container = ctx.ancestors[-2] if len(ctx.ancestors) >= 2 else None
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(container, field, None)
+        if isinstance(block, list) and any(s is statement for s in block):
+            return block
+    return None
+
+
+def _created_here(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
+    """A lock made in this function and acquired to be held as a signal, released elsewhere."""
+    name = dotted(lock)
+    return any(
+        isinstance(n, ast.Assign)
+        and n.lineno < acquire.lineno
+        and any(dotted(t) == name for t in n.targets)
+        for n in walk_scope(scope)
+    )
 
 
 def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
@@ -152,7 +204,7 @@ class ConditionWaitOutsideLoop(Rule):
         if not ctx.inside(ast.While):
             yield (
                 node,
-                f"{dotted(func)}() outside a 'while' loop: it can return while the awaited "
+                f"{callee(node)}() outside a 'while' loop: it can return while the awaited "
                 "state is still false (another waiter took it, notify_all, timeout); loop on "
                 "the predicate or use wait_for()",
             )
@@ -239,16 +291,18 @@ class ThreadNeverJoined(Rule):
                 if node.attr in {"join", "setDaemon"}:
                     return True
                 continue
-            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
-                if not _is_attribute_receiver(node, scope):
-                    return True
+            if (
+                isinstance(node, ast.Name)
+                and node.id == name
+                and isinstance(node.ctx, ast.Load)
+                and not _is_attribute_receiver(node, scope)
+            ):
+                return True
         return False
 
 
 def _is_attribute_receiver(name: ast.Name, scope: ast.AST) -> bool:
-    return any(
-        isinstance(n, ast.Attribute) and n.value is name for n in walk_scope(scope)
-    )
+    return any(isinstance(n, ast.Attribute) and n.value is name for n in walk_scope(scope))
 
 
 def _is_daemon(call: ast.Call) -> bool:
@@ -330,9 +384,7 @@ def _under_lock(ctx: Context) -> bool:
 
 def _shared_global(target: ast.AST, function: ast.FunctionDef) -> str | None:
     """The module-level name a target writes to, if it is one."""
-    declared = {
-        name for n in walk_scope(function) if isinstance(n, ast.Global) for name in n.names
-    }
+    declared = {name for n in walk_scope(function) if isinstance(n, ast.Global) for name in n.names}
     if isinstance(target, ast.Name):
         return target.id if target.id in declared else None
     base = target

@@ -1,0 +1,150 @@
+"""Which files to check: walk directories, skip what is excluded or gitignored, survive loops."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from .._errors import TargetNotFound
+
+#: Directories no project wants checked (ruff's defaults, roughly).
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "node_modules",
+    "build",
+    "dist",
+    "site-packages",
+)
+_SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass
+class Discovery:
+    """The files found and what went wrong finding them."""
+
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Ignore:
+    base: Path
+    spec: pathspec.GitIgnoreSpec
+
+    def matches(self, path: Path, is_dir: bool) -> bool:
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        return self.spec.match_file(relative + "/" if is_dir else relative)
+
+
+def discover(
+    paths: Iterable[Path], root: Path, exclude: Iterable[str], respect_gitignore: bool
+) -> Discovery:
+    """Every Python file under ``paths``; files named explicitly are always checked."""
+    found = Discovery()
+    # Absolute but not resolved: a symlinked folder keeps the name it was reached by.
+    configured = _Ignore(
+        _absolute(root), pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+    )
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            raise TargetNotFound(f"no such file or directory: {given}; check the path")
+        path = _absolute(given)
+        if path.is_dir():
+            inherited = list(_parent_gitignores(path)) if respect_gitignore else []
+            found.files.extend(
+                _walk(path, [configured, *inherited], respect_gitignore, found.warnings)
+            )
+        else:
+            found.files.append(path)
+    found.files = list(dict.fromkeys(found.files))
+    return found
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def _walk(
+    top: Path, ignores: list[_Ignore], respect_gitignore: bool, warnings: list[str]
+) -> Iterator[Path]:
+    visited: set[tuple[int, int]] = set()
+    todo: list[tuple[Path, list[_Ignore]]] = [(top, ignores)]
+    while todo:
+        directory, active = todo.pop()
+        try:
+            status = directory.stat()
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            warnings.append(f"cannot read directory {directory}: {exc.strerror or exc}")
+            continue
+        identity = (status.st_dev, status.st_ino)
+        if identity in visited:
+            warnings.append(f"skipped {directory}: a symlink loop leads back to a checked folder")
+            continue
+        visited.add(identity)
+        if respect_gitignore and (directory / ".gitignore").is_file():
+            active = [*active, _gitignore(directory)]
+        subdirectories = []
+        for entry in entries:
+            path = Path(entry.path)
+            is_dir = _is_dir(entry)
+            if any(rule.matches(path, is_dir) for rule in active):
+                continue
+            if is_dir:
+                subdirectories.append(path)
+            elif entry.name.endswith(_SOURCE_SUFFIXES) and _is_file(entry):
+                yield path
+        todo.extend((sub, active) for sub in reversed(subdirectories))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _gitignore(directory: Path) -> _Ignore:
+    try:
+        lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        lines = ""
+    return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines.splitlines()))
+
+
+def _parent_gitignores(path: Path) -> Iterator[_Ignore]:
+    """.gitignore files above ``path`` up to the repository root."""
+    for directory in path.parents:
+        if (directory / ".gitignore").is_file():
+            ignore = _gitignore(directory)
+            # A folder named on the command line is checked even if a parent ignores it.
+            if not ignore.matches(path, is_dir=True):
+                yield ignore
+        if (directory / ".git").exists():
+            return

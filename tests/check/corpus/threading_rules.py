@@ -1,0 +1,90 @@
+# Labelled corpus: see asyncio_blocking.py for the markers.
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+lock = threading.Lock()
+ready = threading.Condition()
+items = []
+counter = 0
+totals = {}
+
+
+def bad_acquire():
+    lock.acquire()  # expect: GW201
+    items.append(1)
+    lock.release()
+
+
+def good_acquire():
+    lock.acquire()  # ok: GW201
+    try:
+        items.append(1)
+    finally:
+        lock.release()
+
+
+def probe():
+    if lock.acquire(blocking=False):  # ok: GW201  (released at once)
+        lock.release()
+
+
+class Guard:
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        self._lock.acquire()  # ok: GW201  (implements the protocol)
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def bad_wait():
+    with ready:
+        if not items:
+            ready.wait()  # expect: GW202
+        return items.pop()
+
+
+def good_wait():
+    with ready:
+        while not items:
+            ready.wait()  # ok: GW202
+        ready.wait_for(lambda: items)  # ok: GW202
+        return items.pop()
+
+
+def work():
+    global counter
+    counter += 1  # expect: GW204
+    totals["n"] += 1  # expect: GW204
+    with lock:
+        counter += 1  # ok: GW204
+    local = 0
+    local += 1  # ok: GW204
+
+
+def not_a_thread_target():
+    global counter
+    counter += 1  # ok: GW204
+
+
+def threads():
+    worker = threading.Thread(target=work)
+    worker.start()  # expect: GW203
+    threading.Thread(target=work).start()  # expect: GW203
+    joined = threading.Thread(target=work)
+    joined.start()  # ok: GW203
+    joined.join()
+    daemon = threading.Thread(target=work, daemon=True)
+    daemon.start()  # ok: GW203
+    threading.Thread(target=work, daemon=True).start()  # ok: GW203
+    kept = threading.Thread(target=work)
+    kept.start()  # ok: GW203  (returned: the caller joins it)
+    return kept
+
+
+def pool():
+    with ThreadPoolExecutor() as executor:
+        return executor.submit(work)
