@@ -9,7 +9,9 @@ Example:
 
 from __future__ import annotations
 
+from ._config import CheckConfig
 from ._engine import Selection, check_source
 from ._finding import CheckResult, Finding
+from ._runner import check_paths
 
-__all__ = ["CheckResult", "Finding", "Selection", "check_source"]
+__all__ = ["CheckConfig", "CheckResult", "Finding", "Selection", "check_paths", "check_source"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pathspec
 
-from ._config import CheckConfig
+from ._config import CheckConfig, load_config
 from ._engine import Selection, check_source, read_error
 from ._finding import CheckResult, Finding
 from ._paths import discover
@@ -17,14 +17,21 @@ from ._paths import discover
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]], config: CheckConfig) -> CheckResult:
+def check_paths(
+    paths: Iterable[str | os.PathLike[str]] = (), config: CheckConfig | None = None
+) -> CheckResult:
     """Check every Python file under ``paths`` (default: the current directory).
 
+    Without ``config``, options come from the nearest pyproject.toml's
+    ``[tool.gilwise.check]``, as on the command line.
+
     Example:
-        >>> result = check_paths(["src"], CheckConfig())  # doctest: +SKIP
-        >>> result.files_checked > 0  # doctest: +SKIP
-        True
+        >>> import gilwise
+        >>> result = gilwise.check_paths(["src/gilwise/check"])
+        >>> [f.code for f in result.findings], result.files_checked > 0
+        ([], True)
     """
+    config = config or load_config(Path.cwd())
     given = [Path(p) for p in paths] or [Path(".")]
     found = discover(given, config.root, config.exclude, config.respect_gitignore)
     selection = Selection(config.select, config.ignore)

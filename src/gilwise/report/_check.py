@@ -24,7 +24,9 @@ def render_text(result: CheckResult, out: TextIO, color: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, no_color=not color, soft_wrap=True)
+    console = Console(
+        file=out, highlight=False, force_terminal=color, no_color=not color, soft_wrap=True
+    )
     for finding in result.findings:
         line = Text()
         line.append(f"{finding.location()}:", style="bold")

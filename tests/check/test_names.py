@@ -1,0 +1,105 @@
+"""Name resolution: imports, aliases and the kinds of objects, through spelling."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from gilwise.check._names import ModuleFacts
+
+
+def _last_call(source: str) -> tuple[ModuleFacts, ast.Call]:
+    tree = ast.parse(source)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    return ModuleFacts.of(tree), max(calls, key=lambda c: (c.lineno, c.col_offset))
+
+
+@pytest.mark.parametrize(
+    ("source", "qualname"),
+    [
+        ("import time\ntime.sleep(1)", "time.sleep"),
+        ("import time as t\nt.sleep(1)", "time.sleep"),
+        ("from time import sleep\nsleep(1)", "time.sleep"),
+        ("from time import sleep as nap\nnap(1)", "time.sleep"),
+        ("import urllib.request\nurllib.request.urlopen(u)", "urllib.request.urlopen"),
+        ("import os.path as p\np.join(a)", "os.path.join"),
+        ("from concurrent import futures\nfutures.wait(fs)", "concurrent.futures.wait"),
+        ("open(x)", "builtins.open"),
+        ("def open(x): pass\nopen(x)", None),
+        ("from . import sleep\nsleep(1)", None),
+        ("sleep(1)", None),
+        (
+            "import multiprocessing as mp\nctx = mp.get_context()\nctx.Pool()",
+            "multiprocessing.Pool",
+        ),
+    ],
+)
+def test_qualified_names_see_through_imports(source: str, qualname: str | None) -> None:
+    facts, call = _last_call(source)
+    assert facts.qualname(call.func) == qualname
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "kind"),
+    [
+        (
+            "from concurrent.futures import ThreadPoolExecutor as T\nex = T()",
+            "ex",
+            "thread_executor",
+        ),
+        (
+            "import concurrent.futures as cf\nwith cf.ProcessPoolExecutor() as p: pass",
+            "p",
+            "process_executor",
+        ),
+        (
+            "import multiprocessing as mp\nc = mp.get_context('spawn')\np = c.Pool()",
+            "p",
+            "process_pool",
+        ),
+        ("import threading\nlock = threading.RLock()", "lock", "thread_lock"),
+        ("import threading\nx = threading.Lock()\nx = threading.Event()", "x", None),
+        ("import threading\nx: threading.Event = threading.Event()", "x", "thread_event"),
+    ],
+)
+def test_kinds_of_module_level_names(source: str, name: str, kind: str | None) -> None:
+    facts = ModuleFacts.of(ast.parse(source))
+    assert facts.kind(ast.Name(id=name)) == kind
+
+
+def test_kinds_are_per_function_scope() -> None:
+    source = (
+        "import threading, queue\n"
+        "def a():\n    q = queue.Queue()\n"
+        "def b():\n    q = threading.Event()\n"
+    )
+    tree = ast.parse(source)
+    facts = ModuleFacts.of(tree)
+    a, b = tree.body[1], tree.body[2]
+    assert facts.kind(ast.Name(id="q"), a) == "thread_queue"
+    assert facts.kind(ast.Name(id="q"), b) == "thread_event"
+    assert facts.kind(ast.Name(id="q")) is None
+
+
+def test_self_attributes_are_known_across_methods() -> None:
+    source = (
+        "import concurrent.futures as cf\n"
+        "class S:\n"
+        "    def __init__(self):\n        self.pool = cf.ThreadPoolExecutor()\n"
+        "    def run(self):\n        self.pool.submit(f)\n"
+    )
+    tree = ast.parse(source)
+    facts = ModuleFacts.of(tree)
+    assert facts.kind(ast.parse("self.pool", mode="eval").body, tree.body[1]) == "thread_executor"
+
+
+def test_thread_targets_come_from_threads_and_thread_pools() -> None:
+    source = (
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        "threading.Thread(target=a).start()\n"
+        "with ThreadPoolExecutor() as ex:\n    ex.submit(b)\n"
+    )
+    facts = ModuleFacts.of(ast.parse(source))
+    assert facts.thread_targets == {"a", "b"}
+    assert facts.starts_threads
