@@ -15,9 +15,11 @@ Example:
 from __future__ import annotations
 
 from ._errors import (
+    ExtraNotInstalled,
     GilwiseError,
     InputsInvalid,
     InvalidOption,
+    MetricsExportFailed,
     MonitorAlreadyRunning,
     MonitorNotRunning,
     TargetInvalid,
@@ -25,13 +27,14 @@ from ._errors import (
     UserCodeFailed,
 )
 from ._version import __version__
-from ._watch import Watch, start, stop, watch
 from .advise import advise
-from .monitor import Monitor, MonitorConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._watch import Watch, start, stop, watch
     from .advise._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
+    from .integrations import OpenTelemetryExporter, PrometheusExporter
+    from .monitor import Monitor, MonitorConfig
     from .monitor._report import (
         Frame,
         GilReport,
@@ -68,8 +71,26 @@ _ADVICE_TYPES = frozenset(
     {"AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel"}
 )
 
+# The monitor loads on first use too: the pytest plugin, imported by every pytest run
+# where gilwise is installed, must cost nothing until --gilwise asks for it.
+_WATCH_NAMES = frozenset({"Watch", "start", "stop", "watch"})
+_MONITOR_NAMES = frozenset({"Monitor", "MonitorConfig"})
+_EXPORTER_NAMES = frozenset({"OpenTelemetryExporter", "PrometheusExporter"})
+
 
 def __getattr__(name: str) -> object:
+    if name in _WATCH_NAMES:
+        from . import _watch
+
+        return getattr(_watch, name)
+    if name in _MONITOR_NAMES:
+        from . import monitor
+
+        return getattr(monitor, name)
+    if name in _EXPORTER_NAMES:
+        from . import integrations
+
+        return getattr(integrations, name)
     # Report classes load on first use, so `gilwise run` starts the program sooner.
     if name in _REPORT_TYPES:
         from .monitor import _report
@@ -84,6 +105,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AdviceReport",
+    "ExtraNotInstalled",
     "Frame",
     "GilReport",
     "GilwiseError",
@@ -93,12 +115,15 @@ __all__ = [
     "LineStat",
     "LoopReport",
     "Measurement",
+    "MetricsExportFailed",
     "Monitor",
     "MonitorAlreadyRunning",
     "MonitorConfig",
     "MonitorNotRunning",
+    "OpenTelemetryExporter",
     "ProcessReport",
     "Profile",
+    "PrometheusExporter",
     "Recommendation",
     "Report",
     "ScalingModel",

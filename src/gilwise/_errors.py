@@ -49,3 +49,14 @@ class UserCodeFailed(GilwiseError):
     """
 
     exit_code = 1
+
+
+class ExtraNotInstalled(GilwiseError):
+    """An integration needs an optional dependency that is not installed.
+
+    The message names the extra to install, e.g. ``pip install gilwise[prometheus]``.
+    """
+
+
+class MetricsExportFailed(GilwiseError):
+    """A metrics exporter could not start (a port in use, a registry that has gilwise)."""

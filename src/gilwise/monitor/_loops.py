@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, FrameType
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 #: Stalls kept per loop with their stacks (the longest ones); all are counted.
 MAX_STALLS_KEPT = 100
+
+#: Finished stalls waiting to be logged, per loop; older ones are only counted.
+MAX_STALLS_PENDING = 16
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class LoopWatch:
         self.stalls: list[StallRecord] = []
         self.stalls_total = 0
         self.stalled_seconds = 0.0
+        self._fresh: deque[StallRecord] = deque(maxlen=MAX_STALLS_PENDING)
+        self._fresh_total = 0
 
     def loop(self) -> Any | None:
         return self._ref()
@@ -159,9 +164,21 @@ class LoopWatch:
         stack, samples = self._current.culprit_stack() if self._current else ((), 0)
         self.stalls_total += 1
         self.stalled_seconds += duration
-        self.stalls.append(StallRecord(duration, started_at, samples, stack))
+        record = StallRecord(duration, started_at, samples, stack)
+        self.stalls.append(record)
         if len(self.stalls) > MAX_STALLS_KEPT:
             self.stalls.remove(min(self.stalls, key=lambda s: s.duration))
+        self._fresh.append(record)
+        self._fresh_total += 1
+
+    def take_fresh_stalls(self) -> tuple[list[StallRecord], int]:
+        """Stalls finished since the last call, and how many more finished but were not kept."""
+        with self._lock:
+            fresh = list(self._fresh)
+            missed = self._fresh_total - len(fresh)
+            self._fresh.clear()
+            self._fresh_total = 0
+            return fresh, missed
 
     def close(self, now: float) -> None:
         """Stop watching; a stall still going on is recorded up to ``now``."""

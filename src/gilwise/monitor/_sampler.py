@@ -45,6 +45,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the report classes load only when a report is built
     from typing import Any
 
+    from ._loops import StallRecord
     from ._report import (
         Latency,
         LineStat,
@@ -54,6 +55,8 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
         ThreadReport,
         TimelinePoint,
     )
+    from ._stall_log import StallLog
+    from ._statistics import MonitorStatistics
 
 #: A wake-up later than this means the sampler queued for the GIL (timer slack and
 #: scheduling alone stay well under it on an idle machine: ~0.05-0.1 ms measured here).
@@ -82,6 +85,8 @@ class MonitorConfig:
     loop_scan_every: int = 5
     max_threads_kept: int = 64
     max_timeline_points: int = 1800
+    #: Stalls written to the ``gilwise`` logger, at most this many a minute (0: none).
+    stall_logs_per_minute: float = 0.0
 
     def __post_init__(self) -> None:
         if not (0.0005 <= self.interval_s <= 10.0):
@@ -92,6 +97,11 @@ class MonitorConfig:
         if not (1.0 <= self.stall_ms <= 600_000):
             raise InvalidOption(
                 f"stall threshold must be between 1 ms and 10 minutes, got {self.stall_ms}; try 100"
+            )
+        if not (0.0 <= self.stall_logs_per_minute <= 60_000):
+            raise InvalidOption(
+                "stall logs per minute must be between 0 (off) and 60000, "
+                f"got {self.stall_logs_per_minute}; try 6"
             )
 
 
@@ -177,6 +187,9 @@ class Monitor:
         self._last_wake_cost = 0.0
         self._foreign: set[int] = set()
         self._closed_loops: list[LoopWatch] = []
+        self._stall_log: StallLog | None = None
+        self._stalls_to_log: list[tuple[LoopWatch, StallRecord]] = []
+        self._stalls_missed = 0
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -210,6 +223,12 @@ class Monitor:
             self._errors["fork"] = "forked child: sampling stopped at fork (it runs in the parent)"
         joined = self._stop_thread()
         report = self.report(exit_code=exit_code, command=command, final=True)
+        try:
+            self._log_stalls(final=True)
+        except Exception as exc:  # a broken log handler must not lose the report
+            report = report.with_updates(
+                monitor_errors=(*report.monitor_errors, f"stall log: {type(exc).__name__}: {exc}")
+            )
         if not joined:
             report = report.with_updates(
                 monitor_errors=(*report.monitor_errors, "sampler thread did not stop in time")
@@ -268,6 +287,9 @@ class Monitor:
         try:
             with self._lock:
                 self._tick(now)
+            if self._stalls_to_log or self._stalls_missed:
+                # Outside the lock: a slow log handler must not hold up report() callers.
+                self._log_stalls()
         except Exception as exc:  # the monitor must never take the program down
             key = type(exc).__name__
             self._errors.setdefault(key, f"{key}: {exc}")
@@ -396,6 +418,12 @@ class Monitor:
     def _watch_loop(self, loop: Any, ident: int) -> None:
         if id(loop) in self._loops and self._loops[id(loop)].loop() is loop:
             return
+        if ident not in self._names:
+            # Added by add_loop before the first tick named the threads: a loop's thread
+            # name labels its metrics, so look it up now.
+            for t in self.sources.threads():
+                if t.ident == ident:
+                    self._names[ident] = (t.native_id, t.name)
         _, name = self._names.get(ident, (None, f"thread-{ident}"))
         self._loops[id(loop)] = LoopWatch(
             loop,
@@ -417,6 +445,41 @@ class Monitor:
                 watch.close(now)
                 self._closed_loops.append(watch)
                 del self._loops[key]
+            if self.config.stall_logs_per_minute > 0:
+                self._collect_stalls_to_log(watch)
+
+    def _collect_stalls_to_log(self, watch: LoopWatch) -> None:
+        fresh, missed = watch.take_fresh_stalls()
+        self._stalls_missed += missed
+        self._stalls_to_log.extend((watch, record) for record in fresh)
+        if len(self._stalls_to_log) > 64:  # logging fell behind: count the oldest only
+            self._stalls_missed += len(self._stalls_to_log) - 64
+            del self._stalls_to_log[:-64]
+
+    def _log_stalls(self, final: bool = False) -> None:
+        if self.config.stall_logs_per_minute <= 0:
+            return
+        with self._lock:
+            if final:
+                for watch in [*self._loops.values(), *self._closed_loops]:
+                    self._collect_stalls_to_log(watch)
+            pending, self._stalls_to_log = self._stalls_to_log, []
+            missed, self._stalls_missed = self._stalls_missed, 0
+        if self._stall_log is None:
+            if not (pending or missed):
+                return
+            from ._stall_log import StallLog
+
+            self._stall_log = StallLog(self.config.stall_logs_per_minute, self.sources.clock)
+        stall_log = self._stall_log
+        stall_log.missed(missed)
+        resolver = FrameResolver()
+        for watch, record in pending:
+            stall_log.offer(
+                _stall(record, resolver, self._started), watch.thread_name, watch.loop_class
+            )
+        if final:
+            stall_log.flush()
 
     def _gil_window_due(self, now: float) -> bool:
         # Under heavy GIL contention the sampler itself gets few turns; a window closes
@@ -478,6 +541,45 @@ class Monitor:
         timeline.started = now
         timeline.process_cpu = cpu
         timeline.waits = []
+
+    # -- live figures ------------------------------------------------------------------
+
+    def statistics(self) -> MonitorStatistics:
+        """The figures so far, cheap enough for every metrics scrape (no report is built).
+
+        Example:
+            >>> m = Monitor()
+            >>> m.begin()
+            >>> m.statistics().loops
+            ()
+        """
+        from ._statistics import LoopStatistics, MonitorStatistics
+
+        with self._lock:
+            loops = tuple(
+                LoopStatistics(
+                    loop_class=w.loop_class,
+                    thread_name=w.thread_name,
+                    closed=closed,
+                    lag=w.lag.snapshot(),
+                    stalls_total=w.stalls_total,
+                    stalled_seconds=w.stalled_seconds,
+                )
+                for closed, watches in ((False, self._loops.values()), (True, self._closed_loops))
+                for w in watches
+            )
+            return MonitorStatistics(
+                uptime_seconds=max(0.0, self.sources.clock() - self._started),
+                samples=self._ticks,
+                monitor_cpu_seconds=self._monitor_cpu,
+                threads_alive=len(self._accounts),
+                gil_wait=self._probe.snapshot(),
+                gil_observed_seconds=self._gil.window_time,
+                gil_contended_seconds=self._gil.any_wait_time,
+                gil_waiting_thread_seconds=self._gil.wait_thread_seconds,
+                loops=loops,
+                errors=len(self._errors),
+            )
 
     # -- the report ---------------------------------------------------------------------
 
