@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from ._errors import GilwiseError
 from ._version import __version__
 
-_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json"}
+_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json", "--html"}
+_HTML_HELP = "write a self-contained HTML report with charts to PATH (needs gilwise[html])"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         help="an event loop that does not come back for this long is stalled (default 100)",
     )
     run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    run.add_argument("--html", metavar="PATH", help=_HTML_HELP)
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     _add_advise(commands)
@@ -56,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="shorter runs, about 15 seconds")
     tour.add_argument("--only", metavar="N,N", help="run only these lessons, by number (e.g. 1,4)")
     tour.add_argument("--json", metavar="PATH", help="write the findings as JSON to PATH")
+    tour.add_argument("--html", metavar="PATH", help=_HTML_HELP)
     return parser
 
 
@@ -91,6 +94,7 @@ def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="multiprocessing start method for the process pool (default: the platform's)",
     )
     advise.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    advise.add_argument("--html", metavar="PATH", help=_HTML_HELP)
     advise.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -197,6 +201,7 @@ def _advise(options: argparse.Namespace) -> int:
         backends=[b.strip() for b in backends if b.strip()] if backends else None,
         start_method=options.start_method,
         json_path=options.json,
+        html_path=options.html,
         quiet=options.quiet,
     )
 
@@ -213,6 +218,7 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
         interval=options.interval,
         stall_ms=options.stall_ms,
         json_path=options.json,
+        html_path=options.html,
         quiet=options.quiet,
     )
 
@@ -226,7 +232,7 @@ def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
             only = [int(n) for n in options.only.split(",") if n.strip()]
         except ValueError:
             parser.error(f"tour: --only takes lesson numbers like 1,4, not {options.only!r}")
-    return take_tour(quick=options.quick, only=only, json_path=options.json)
+    return take_tour(quick=options.quick, only=only, json_path=options.json, html_path=options.html)
 
 
 def _check(options: argparse.Namespace) -> int:

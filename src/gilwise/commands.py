@@ -25,11 +25,16 @@ def run_program(
     interval: float,
     stall_ms: float,
     json_path: str | None,
+    html_path: str | None,
     quiet: bool,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
     config = MonitorConfig(interval_s=interval, stall_ms=stall_ms)
     target = module_target(module) if module else script_target(script or "")
+    if html_path:
+        from .report._html import require_html
+
+        require_html()
 
     def finish(report: Report) -> None:
         # Renderers (and rich) load only now, so the program does not pay for them.
@@ -40,6 +45,15 @@ def run_program(
                 write_json(report, json_path)
             except OSError as exc:
                 print(f"gilwise: could not write {json_path}: {exc}", file=sys.stderr)
+        if html_path:
+            from ._errors import GilwiseError
+            from .report._html_run import run_html
+
+            # The program has run: a report that cannot be written must not hide its result.
+            try:
+                _write(html_path, run_html(report))
+            except GilwiseError as exc:
+                print(f"gilwise: {exc}", file=sys.stderr)
         if not quiet:
             from .report._terminal import render_summary
 
@@ -56,11 +70,17 @@ def advise_function(
     backends: list[str] | None,
     start_method: str | None,
     json_path: str | None,
+    html_path: str | None,
     quiet: bool,
 ) -> int:
     """Load the user's function and items, run the advisor and print its answer."""
     from .advise._advisor import MAX_ITEMS, run_advice
     from .advise._target import load_callable, load_items
+
+    if html_path:
+        from .report._html import require_html
+
+        require_html()
 
     fn = load_callable(target)
     items, _ = load_items(inputs, MAX_ITEMS)
@@ -75,9 +95,11 @@ def advise_function(
             on_trial=on_trial,
         )
     if json_path:
-        from .monitor._report import write_atomic
+        _write(json_path, report.to_json() + "\n")
+    if html_path:
+        from .report._html_advise import advice_html
 
-        write_atomic(json_path, report.to_json() + "\n")
+        _write(html_path, advice_html(report))
     if not quiet:
         from .report._advise_terminal import render_advice
 
@@ -105,12 +127,18 @@ def _progress(quiet: bool, budget: float) -> Iterator[Callable[[str, int], None]
         yield on_trial
 
 
-def take_tour(*, quick: bool, only: list[int] | None, json_path: str | None) -> int:
+def take_tour(
+    *, quick: bool, only: list[int] | None, json_path: str | None, html_path: str | None
+) -> int:
     """Run the tour, printing each lesson as soon as it is measured."""
     from .report._tour_terminal import closing, console, lesson_panel
     from .tour._tour import run_tour, select
 
     select(only)  # bad lesson numbers fail before anything runs
+    if html_path:
+        from .report._html import require_html
+
+        require_html()
     out = console()
     out.print(
         "[bold]gilwise tour[/bold]: each claim about Python concurrency, measured on this "
@@ -131,10 +159,24 @@ def take_tour(*, quick: bool, only: list[int] | None, json_path: str | None) -> 
         )
     out.print(closing(report))
     if json_path:
-        from .monitor._report import write_atomic
+        _write(json_path, report.to_json() + "\n")
+    if html_path:
+        from .report._html_tour import tour_html
 
-        write_atomic(json_path, report.to_json() + "\n")
+        _write(html_path, tour_html(report))
+        out.print(f"HTML report: {html_path}")
     return 0
+
+
+def _write(path: str, text: str) -> None:
+    """Write a report file whole, or raise a one-line error naming the path."""
+    from ._errors import InvalidOption
+    from .monitor._report import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise InvalidOption(f"cannot write {path}: {exc.strerror or exc}; check the path") from exc
 
 
 def check_code(
