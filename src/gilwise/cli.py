@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ._errors import GilwiseError
 from ._version import __version__
 
-_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json", "--html"}
+_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json", "--html", "--trace"}
 _HTML_HELP = "write a self-contained HTML report with charts to PATH (needs gilwise[html])"
 
 
@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
     run.add_argument("--html", metavar="PATH", help=_HTML_HELP)
+    run.add_argument(
+        "--trace",
+        metavar="PATH",
+        help="write a Chrome/Perfetto trace (a track per thread, stalls as slices) to PATH; "
+        "open it at ui.perfetto.dev",
+    )
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     _add_advise(commands)
@@ -219,6 +225,7 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
         stall_ms=options.stall_ms,
         json_path=options.json,
         html_path=options.html,
+        trace_path=options.trace,
         quiet=options.quiet,
     )
 

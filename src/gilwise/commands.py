@@ -26,10 +26,11 @@ def run_program(
     stall_ms: float,
     json_path: str | None,
     html_path: str | None,
+    trace_path: str | None,
     quiet: bool,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
-    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms)
+    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path))
     target = module_target(module) if module else script_target(script or "")
     if html_path:
         from .report._html import require_html
@@ -45,15 +46,15 @@ def run_program(
                 write_json(report, json_path)
             except OSError as exc:
                 print(f"gilwise: could not write {json_path}: {exc}", file=sys.stderr)
+        # The program has run: a report that cannot be written must not hide its result.
         if html_path:
-            from ._errors import GilwiseError
             from .report._html_run import run_html
 
-            # The program has run: a report that cannot be written must not hide its result.
-            try:
-                _write(html_path, run_html(report))
-            except GilwiseError as exc:
-                print(f"gilwise: {exc}", file=sys.stderr)
+            _write_or_warn(html_path, lambda: run_html(report))
+        if trace_path:
+            from .report._trace import trace_json
+
+            _write_or_warn(trace_path, lambda: trace_json(report))
         if not quiet:
             from .report._terminal import render_summary
 
@@ -166,6 +167,15 @@ def take_tour(
         _write(html_path, tour_html(report))
         out.print(f"HTML report: {html_path}")
     return 0
+
+
+def _write_or_warn(path: str, render: Callable[[], str]) -> None:
+    from ._errors import GilwiseError
+
+    try:
+        _write(path, render())
+    except GilwiseError as exc:
+        print(f"gilwise: {exc}", file=sys.stderr)
 
 
 def _write(path: str, text: str) -> None:

@@ -158,6 +158,24 @@ class TimelinePoint:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A stretch of one thread's samples in the same state and innermost function.
+
+    Recorded only when asked for (``gilwise run --trace``); times are seconds since the
+    monitor started.
+    """
+
+    thread_ident: int
+    thread_name: str
+    state: str
+    start_s: float
+    end_s: float
+    file: str
+    line: int
+    function: str
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one monitoring session measured (JSON schema ``gilwise.run/1``)."""
 
@@ -179,6 +197,7 @@ class Report:
     exit_code: int | None = None
     complete: bool = True
     monitor_errors: tuple[str, ...] = field(default_factory=tuple)
+    spans: tuple[Span, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""

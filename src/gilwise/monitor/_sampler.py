@@ -29,6 +29,7 @@ from ._cpu import (
 from ._gil import GilTotals, ThreadAccount
 from ._histogram import LatencyHistogram
 from ._loops import LoopFinder, LoopWatch
+from ._spans import SpanRecorder, resolved_spans
 from ._stacks import (
     CallSites,
     FrameResolver,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
         LineStat,
         LoopReport,
         Report,
+        Span,
         Stall,
         ThreadReport,
         TimelinePoint,
@@ -87,6 +89,9 @@ class MonitorConfig:
     max_timeline_points: int = 1800
     #: Stalls written to the ``gilwise`` logger, at most this many a minute (0: none).
     stall_logs_per_minute: float = 0.0
+    #: Keep per-thread spans for a trace file (``gilwise run --trace``), at most ``max_spans``.
+    record_spans: bool = False
+    max_spans: int = 200_000
 
     def __post_init__(self) -> None:
         if not (0.0005 <= self.interval_s <= 10.0):
@@ -190,6 +195,7 @@ class Monitor:
         self._stall_log: StallLog | None = None
         self._stalls_to_log: list[tuple[LoopWatch, StallRecord]] = []
         self._stalls_missed = 0
+        self._spans = SpanRecorder(self.config.max_spans) if self.config.record_spans else None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -316,7 +322,7 @@ class Monitor:
             if ident == own:
                 continue
             seen += 1
-            self._sample_thread(ident, frame, dt)
+            self._sample_thread(ident, frame, dt, now)
             if scan_loops:
                 self._discover_loop(ident, frame)
         self._max_alive = max(self._max_alive, seen)
@@ -345,7 +351,7 @@ class Monitor:
                 self._names[t.ident] = (t.native_id, t.name)
         self._foreign.update(ident for ident in frames if ident not in known)
 
-    def _sample_thread(self, ident: int, frame: FrameType, dt: float) -> None:
+    def _sample_thread(self, ident: int, frame: FrameType, dt: float, now: float) -> None:
         native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         account = self._accounts.get(ident)
         if account is not None and account.native_id is None:
@@ -368,10 +374,14 @@ class Monitor:
         )
         account.observe(dt, self.sources.thread_cpu(ident, native_id), state)
         account.table.add(state, stack)
+        if self._spans is not None:
+            self._spans.record(ident, state, stack, now, self.config.interval_s)
 
     def _retire_threads(self, frames: dict[int, FrameType]) -> None:
         gone = [ident for ident in self._accounts if ident not in frames]
         for ident in gone:
+            if self._spans is not None:
+                self._spans.thread_ended(ident)
             self._finish(self._accounts.pop(ident))
             self._names.pop(ident, None)
             self._foreign.discard(ident)
@@ -643,6 +653,16 @@ class Monitor:
             method=GIL_METHOD,
         )
         timeline = tuple(self._timeline.points) if self._timeline else ()
+        errors = dict(self._errors)
+        spans: tuple[Span, ...] = ()
+        if self._spans is not None:
+            names = {a.ident: a.name for a in accounts}
+            spans = resolved_spans(self._spans, resolver, self._started, names)
+            if self._spans.dropped:
+                errors["spans"] = (
+                    f"the trace keeps the first {self._spans.max_spans:,} spans; "
+                    f"{self._spans.dropped:,} later ones were dropped"
+                )
         report = Report(
             schema=SCHEMA,
             gilwise_version=__version__,
@@ -663,7 +683,8 @@ class Monitor:
             timeline=timeline,
             exit_code=exit_code,
             complete=complete,
-            monitor_errors=tuple(self._errors.values()),
+            monitor_errors=tuple(errors.values()),
+            spans=spans,
         )
         return report.with_updates(verdicts=verdicts_for(report))
 
