@@ -48,6 +48,16 @@ if TYPE_CHECKING:
         TimelinePoint,
         Verdict,
     )
+    from .pool import (
+        ItemTimeout,
+        MapIterator,
+        MapStatistics,
+        PoisonItem,
+        Pool,
+        WorkersFailed,
+        amap,
+        pmap,
+    )
 
 _REPORT_TYPES = frozenset(
     {
@@ -76,9 +86,26 @@ _ADVICE_TYPES = frozenset(
 _WATCH_NAMES = frozenset({"Watch", "start", "stop", "watch"})
 _MONITOR_NAMES = frozenset({"Monitor", "MonitorConfig"})
 _EXPORTER_NAMES = frozenset({"OpenTelemetryExporter", "PrometheusExporter"})
+# The parallel map loads on first use: it imports multiprocessing and rich.
+_POOL_NAMES = frozenset(
+    {
+        "ItemTimeout",
+        "MapIterator",
+        "MapStatistics",
+        "PoisonItem",
+        "Pool",
+        "WorkersFailed",
+        "amap",
+        "pmap",
+    }
+)
 
 
 def __getattr__(name: str) -> object:
+    if name in _POOL_NAMES:
+        from . import pool
+
+        return getattr(pool, name)
     if name in _WATCH_NAMES:
         from . import _watch
 
@@ -111,9 +138,12 @@ __all__ = [
     "GilwiseError",
     "InputsInvalid",
     "InvalidOption",
+    "ItemTimeout",
     "Latency",
     "LineStat",
     "LoopReport",
+    "MapIterator",
+    "MapStatistics",
     "Measurement",
     "MetricsExportFailed",
     "Monitor",
@@ -121,6 +151,8 @@ __all__ = [
     "MonitorConfig",
     "MonitorNotRunning",
     "OpenTelemetryExporter",
+    "PoisonItem",
+    "Pool",
     "ProcessReport",
     "Profile",
     "PrometheusExporter",
@@ -135,8 +167,11 @@ __all__ = [
     "UserCodeFailed",
     "Verdict",
     "Watch",
+    "WorkersFailed",
     "__version__",
     "advise",
+    "amap",
+    "pmap",
     "start",
     "stop",
     "watch",

@@ -60,3 +60,23 @@ class ExtraNotInstalled(GilwiseError):
 
 class MetricsExportFailed(GilwiseError):
     """A metrics exporter could not start (a port in use, a registry that has gilwise)."""
+
+
+class ItemTimeout(GilwiseError, TimeoutError):
+    """One item of a parallel map ran longer than its ``timeout``.
+
+    What happened to the call depends on the backend: a process worker is killed and
+    replaced, a thread is abandoned (it runs on, its result is dropped), an asyncio task
+    or a dask future is cancelled. The message says which and what to do.
+    """
+
+
+class PoisonItem(GilwiseError):
+    """One item of a parallel map killed a worker process three times; it is not retried."""
+
+    #: The index of the item in the input.
+    index: int | None = None
+
+
+class WorkersFailed(GilwiseError):
+    """Worker processes keep dying before they run an item (an import or start-up failure)."""

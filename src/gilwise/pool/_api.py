@@ -1,0 +1,599 @@
+"""``pmap``, ``amap`` and ``Pool``: one parallel-map API over every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import operator
+import time
+import weakref
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from .._errors import InvalidOption
+from ._engine import REFRESH_S, Driver, IterFeed, MapOptions, MapState
+from ._progress import ProgressBar, progress_bar
+from ._registry import NAMES, make_backend
+from ._types import Backend, MapStatistics, OnError, ProgressMode, RunSettings
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+logger = logging.getLogger("gilwise")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to run one map: which backend, and the options its backend reads."""
+
+    backend: str
+    workers: int | None
+    chunksize: int | None
+    timeout: float | None
+    progress: ProgressMode
+    start_method: str | None
+    blas_threads: int | None
+    client: Any
+
+
+def _check_options(
+    workers: int | None,
+    chunksize: int | None,
+    buffersize: int | None,
+    timeout: float | None,
+    retries: int,
+    backoff: float,
+    on_error: str,
+    ordered: bool,
+) -> None:
+    """Raise ``InvalidOption`` naming the fix for the first option out of range."""
+    for name, value in (("workers", workers), ("chunksize", chunksize), ("buffersize", buffersize)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InvalidOption(f"{name}={value!r}: give a positive whole number, or None")
+    if timeout is not None and not timeout > 0:
+        raise InvalidOption(f"timeout={timeout!r}: give seconds above 0, or None for no limit")
+    if retries < 0 or backoff < 0:
+        raise InvalidOption("retries and backoff cannot be negative: give 0 or more")
+    if on_error not in ("raise", "collect", "return"):
+        raise InvalidOption(f"on_error={on_error!r}: use 'raise', 'collect' or 'return'")
+    if not isinstance(ordered, bool):
+        raise InvalidOption(f"ordered={ordered!r}: give True or False")
+
+
+def _backend_name(backend: Any) -> tuple[str, Any]:
+    """The backend's short name, and the dask client when a ``distributed.Client`` was given."""
+    if isinstance(backend, str):
+        if backend != "auto" and backend not in NAMES:
+            raise InvalidOption(
+                f"unknown backend {backend!r}; use one of auto, {', '.join(NAMES)}, "
+                "or pass a distributed.Client"
+            )
+        return backend, None
+    if type(backend).__name__ == "Client" and type(backend).__module__.startswith("distributed"):
+        return "dask", backend
+    raise InvalidOption(f"backend={backend!r}: give a backend name or a distributed.Client")
+
+
+class MapIterator(Iterator[R], Generic[R]):
+    """The results of ``pmap``; also a context manager that stops the map on exit.
+
+    ``backend`` and ``reason`` say what runs the map and why (``auto`` decides on
+    first use). ``close()`` stops the map: queued items are dropped, process workers
+    busy on it are killed, threads are left to finish their current call.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Any], R],
+        items: Iterable[Any],
+        options: MapOptions,
+        plan: _Plan,
+        *,
+        shared: Backend | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        self._fn = fn
+        self._items: Iterable[Any] | None = items
+        self._options = options
+        self._plan = plan
+        self._shared = shared
+        self._on_done = on_done
+        self._backend: Backend | None = None
+        self._state: MapState | None = None
+        self._driver: Driver | None = None
+        self._batch: list[Any] = []
+        self._pos = 0
+        self._last_refresh = 0.0
+        self._progress: ProgressBar | None = None
+        self._finished = False
+        self._reason = ""
+        self._chosen = plan.backend if plan.backend != "auto" else ""
+
+    # -- what runs it ----------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """The backend's name (after ``auto`` chose one)."""
+        self._start()
+        return self._chosen
+
+    @property
+    def reason(self) -> str:
+        """Why this backend: the caller's choice, or ``auto``'s measured reason."""
+        self._start()
+        return self._reason
+
+    @property
+    def workers(self) -> int:
+        self._start()
+        return self._backend.workers if self._backend else 0
+
+    @property
+    def progress(self) -> ProgressBar | None:
+        """The progress bar, when one is shown."""
+        return self._progress
+
+    def statistics(self) -> MapStatistics:
+        """Counts so far: items pulled, submitted, completed, failed, retried, yielded."""
+        state, backend = self._state, self._backend
+        return MapStatistics(
+            backend=self._chosen or self._plan.backend,
+            workers=backend.workers if backend else 0,
+            pulled=state.pulled if state else 0,
+            submitted=state.submitted if state else 0,
+            completed=state.completed if state else 0,
+            failed=state.failed if state else 0,
+            retried=state.retried if state else 0,
+            timed_out=state.timed_out if state else 0,
+            yielded=state.yielded - state.outside() if state else 0,
+            in_flight=state.in_flight if state else 0,
+            held=state.held + state.outside() if state else 0,
+            worker_deaths=backend.deaths() if backend else 0,
+            chunksize=backend.chunksize() if backend else 0,
+        )
+
+    # -- running ---------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._state is not None or self._finished:
+            return
+        items, self._items = self._items, None
+        assert items is not None
+        total = operator.length_hint(items, -1)
+        self._progress = progress_bar(
+            self._plan.progress, None if total < 0 else total, f"pmap {_name(self._fn)}"
+        )
+        backend = self._shared
+        # Weak references: the state must not keep the iterator alive, so a map
+        # dropped unread is collected at once (and its workers stopped) by refcount.
+        me = weakref.ref(self)
+
+        def default_buffersize() -> int:
+            it = me()
+            return _default_buffersize(it._backend if it else None)
+
+        def outside() -> int:
+            it = me()
+            return len(it._batch) - it._pos if it else 0
+
+        state = MapState(
+            IterFeed(iter(items)),
+            self._options,
+            default_buffersize=default_buffersize,
+            progress=self._progress,
+        )
+        state.outside = outside  # type: ignore[method-assign]
+        self._state = state
+        try:
+            if self._plan.backend == "auto":
+                from ._auto import calibrate
+
+                choice = calibrate(state, self._fn, self._plan.timeout)
+                self._chosen, self._reason = choice.backend, choice.reason
+            else:
+                self._chosen = self._plan.backend
+                self._reason = f"backend={self._chosen!r} was asked for"
+            if backend is None:
+                backend = make_backend(
+                    self._chosen,
+                    self._plan.workers,
+                    start_method=self._plan.start_method,
+                    blas_threads=self._plan.blas_threads,
+                    client=self._plan.client,
+                )
+            self._backend = backend
+            logger.info(
+                "pmap %s: backend=%s workers=%d: %s",
+                _name(self._fn),
+                self._chosen,
+                backend.workers,
+                self._reason,
+            )
+            backend.begin(
+                RunSettings(
+                    self._fn, self._plan.timeout, self._plan.chunksize, self._options.buffersize
+                )
+            )
+        except BaseException:
+            self._finish(abandon=True)
+            raise
+        self._driver = Driver(state, backend)
+
+    def __iter__(self) -> MapIterator[R]:
+        return self
+
+    def __next__(self) -> R:
+        # The fast path: a result from the batch in hand. Tiny tasks make this the
+        # cost per item, so it stays a few attribute reads.
+        pos = self._pos
+        if pos < len(self._batch):
+            self._pos = pos + 1
+            value: R = self._batch[pos]
+            if pos & 15 == 15:
+                self._maybe_refresh()
+            return value
+        return self._next_batch()
+
+    def _maybe_refresh(self) -> None:
+        # A consumer slow on a large batch must not leave workers idle or deadlines
+        # unchecked: look at the backend every few milliseconds while it reads.
+        now = time.monotonic()
+        if now - self._last_refresh > REFRESH_S and self._driver is not None:
+            self._last_refresh = now
+            try:
+                self._driver.refresh()
+            except BaseException:
+                self._finish(abandon=True)
+                raise
+
+    def _next_batch(self) -> R:
+        if self._finished:
+            raise StopIteration
+        self._start()
+        assert self._driver is not None
+        try:
+            self._batch, self._pos = self._driver.next_batch(), 1
+        except StopIteration:
+            self._batch, self._pos = [], 0
+            self._finish(abandon=False)
+            raise
+        except BaseException:
+            self._batch, self._pos = [], 0
+            self._finish(abandon=True)
+            raise
+        self._last_refresh = time.monotonic()
+        try:
+            self._driver.feed()
+        except BaseException:
+            self._finish(abandon=True)
+            raise
+        value: R = self._batch[0]
+        return value
+
+    def close(self) -> None:
+        """Stop the map and release what it holds; idempotent."""
+        if not self._finished:
+            self._finish(abandon=True)
+
+    def _finish(self, *, abandon: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._driver = None
+        self._batch, self._pos = [], 0
+        try:
+            if self._backend is not None:
+                self._backend.end(abandon=abandon)
+                if self._shared is None:
+                    self._backend.close()
+        finally:
+            if self._progress is not None:
+                self._progress.close()
+            if self._on_done is not None:
+                self._on_done()
+
+    def __enter__(self) -> MapIterator[R]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A map dropped unread must not leave workers running.
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+
+def _default_buffersize(backend: Backend | None) -> int:
+    """In flight plus unread when the caller sets no bound: enough to keep workers busy."""
+    if backend is None:
+        # While auto calibrates: room for its serial calls and its threads' probe.
+        return 256
+    return max(16, 4 * backend.workers * backend.chunksize())
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def pmap(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    backend: str | Any = "auto",
+    workers: int | None = None,
+    ordered: bool = True,
+    chunksize: int | None = None,
+    buffersize: int | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+    backoff: float = 0.1,
+    on_error: OnError = "raise",
+    progress: ProgressMode = False,
+    start_method: str | None = None,
+    blas_threads: int | None = 1,
+) -> MapIterator[R]:
+    """Map ``fn`` over ``items`` in parallel; iterate the result to get ``fn(item)`` each.
+
+    ``items`` may be an endless iterator: at most ``buffersize`` items are in flight
+    or done but unread at any time. See docs/pmap.md for each option per backend.
+
+    Example:
+        >>> import gilwise
+        >>> list(gilwise.pmap(abs, [-1, -2, 3], backend="thread", workers=2))
+        [1, 2, 3]
+    """
+    _check_options(workers, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+    name, client = _backend_name(backend)
+    options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
+    plan = _Plan(name, workers, chunksize, timeout, progress, start_method, blas_threads, client)
+    if name == "auto" and inspect.iscoroutinefunction(fn):
+        plan = _Plan("asyncio", workers, chunksize, timeout, progress, start_method, None, None)
+    return MapIterator(fn, items, options, plan)
+
+
+def _as_tuple(
+    retry_on: type[BaseException] | tuple[type[BaseException], ...],
+) -> tuple[type[BaseException], ...]:
+    return retry_on if isinstance(retry_on, tuple) else (retry_on,)
+
+
+class Pool:
+    """Workers kept across maps: ``with Pool("process") as pool: pool.map(fn, items)``.
+
+    One map runs at a time; a map left unread is stopped when the next one starts
+    or the pool closes.
+
+    Example:
+        >>> import gilwise
+        >>> with gilwise.Pool("thread", workers=2) as pool:
+        ...     list(pool.map(abs, [-1, 2])), list(pool.map(str, [3]))
+        ([1, 2], ['3'])
+    """
+
+    def __init__(
+        self,
+        backend: str | Any = "thread",
+        *,
+        workers: int | None = None,
+        start_method: str | None = None,
+        blas_threads: int | None = 1,
+    ) -> None:
+        _check_options(workers, None, None, None, 0, 0.0, "raise", True)
+        name, client = _backend_name(backend)
+        if name == "auto":
+            raise InvalidOption(
+                "Pool needs a concrete backend: pass 'thread', 'process', 'asyncio', "
+                "'serial' or 'dask' (pmap(..., backend='auto') picks one per call)"
+            )
+        self._name = name
+        self._backend = make_backend(
+            name, workers, start_method=start_method, blas_threads=blas_threads, client=client
+        )
+        self._current: MapIterator[Any] | None = None
+        self._closed = False
+        self._start_method = start_method
+
+    @property
+    def workers(self) -> int:
+        return self._backend.workers
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        ordered: bool = True,
+        chunksize: int | None = None,
+        buffersize: int | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+        backoff: float = 0.1,
+        on_error: OnError = "raise",
+        progress: ProgressMode = False,
+    ) -> MapIterator[R]:
+        """``pmap`` on this pool's workers."""
+        if self._closed:
+            raise InvalidOption("this Pool is closed; create a new one")
+        _check_options(None, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+        if self._current is not None:
+            self._current.close()
+        options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
+        plan = _Plan(self._name, None, chunksize, timeout, progress, None, None, None)
+        it: MapIterator[R] = MapIterator(
+            fn, items, options, plan, shared=self._backend, on_done=self._map_done
+        )
+        self._current = it
+        return it
+
+    def _map_done(self) -> None:
+        self._current = None
+
+    def close(self) -> None:
+        """Stop any running map and release the workers; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._current is not None:
+            self._current.close()
+        self._backend.close()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncMapIterator(AsyncIterator[R], Generic[R]):
+    """The results of ``amap``, for ``async for``; ``aclose()`` stops the map."""
+
+    def __init__(
+        self,
+        results: AsyncIterator[R],
+        backend: str,
+        reason: str,
+        inner: MapIterator[Any] | None = None,
+    ) -> None:
+        self._results = results
+        self._backend = backend
+        self._reason = reason
+        self._inner = inner
+
+    @property
+    def backend(self) -> str:
+        """The backend's name (a blocking map under ``auto``: known after the first result)."""
+        if self._inner is not None and self._inner._chosen:
+            return self._inner._chosen
+        return self._backend
+
+    @property
+    def reason(self) -> str:
+        if self._inner is not None and self._inner._reason:
+            return self._inner._reason
+        return self._reason
+
+    def __aiter__(self) -> AsyncMapIterator[R]:
+        return self
+
+    async def __anext__(self) -> R:
+        return await self._results.__anext__()
+
+    async def aclose(self) -> None:
+        closer = getattr(self._results, "aclose", None)
+        if closer is not None:
+            await closer()
+
+    async def __aenter__(self) -> AsyncMapIterator[R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def amap(
+    fn: Callable[[T], Any],
+    items: Iterable[T] | AsyncIterable[T],
+    *,
+    backend: str | Any = "auto",
+    workers: int | None = None,
+    ordered: bool = True,
+    chunksize: int | None = None,
+    buffersize: int | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+    backoff: float = 0.1,
+    on_error: OnError = "raise",
+    progress: ProgressMode = False,
+    start_method: str | None = None,
+    blas_threads: int | None = 1,
+) -> AsyncMapIterator[Any]:
+    """``pmap`` for ``async for``: coroutine functions run as tasks on the running loop.
+
+    With ``backend="auto"`` a coroutine function runs on this event loop (asyncio) and
+    a blocking one is calibrated like ``pmap``. Other backends run as in ``pmap``, and
+    the loop awaits their results without blocking. ``items`` may be an async iterable.
+
+    Example:
+        >>> import asyncio, gilwise
+        >>> async def double(x):
+        ...     return 2 * x
+        >>> async def main():
+        ...     return [y async for y in gilwise.amap(double, [1, 2])]
+        >>> asyncio.run(main())
+        [2, 4]
+    """
+    _check_options(workers, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+    name, client = _backend_name(backend)
+    options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
+    if name == "asyncio" or (name == "auto" and inspect.iscoroutinefunction(fn)):
+        from ._asyncio import run_on_loop
+
+        results = run_on_loop(fn, items, options, workers, timeout, progress)
+        reason = (
+            "backend='asyncio' was asked for"
+            if name == "asyncio"
+            else "a coroutine function runs as tasks on the caller's event loop"
+        )
+        return AsyncMapIterator(results, "asyncio", reason)
+    plan = _Plan(name, workers, chunksize, timeout, progress, start_method, blas_threads, client)
+    loop_items: Iterable[Any]
+    if isinstance(items, AsyncIterable):
+        loop_items = _sync_bridge(items, asyncio.get_running_loop())
+    else:
+        loop_items = items
+    it: MapIterator[Any] = MapIterator(fn, loop_items, options, plan)
+    return AsyncMapIterator(_in_thread(it), name, "", inner=it)
+
+
+def _sync_bridge(items: AsyncIterable[Any], loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    """Pull an async iterable from a helper thread while the loop awaits that thread."""
+    source = items.__aiter__()
+    while True:
+        try:
+            yield asyncio.run_coroutine_threadsafe(_anext(source), loop).result()
+        except StopAsyncIteration:
+            return
+
+
+async def _anext(source: AsyncIterator[Any]) -> Any:
+    return await source.__anext__()
+
+
+async def _in_thread(it: MapIterator[Any]) -> AsyncIterator[Any]:
+    """Step a blocking map in a helper thread, one result at a time."""
+    done = object()
+    try:
+        while True:
+            value = await asyncio.to_thread(next, it, done)
+            if value is done:
+                return
+            yield value
+    finally:
+        await asyncio.to_thread(it.close)

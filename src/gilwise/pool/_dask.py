@@ -1,0 +1,167 @@
+"""The dask backend: chunks of items as ``distributed`` tasks, on a client you pass or a
+``LocalCluster`` started for the map on 127.0.0.1.
+
+Only ``capacity()`` chunks are submitted at a time, so ``buffersize`` holds on the
+cluster too: dask never sees the rest of the input. Chunks are sized like the
+process backend's (about 50 ms each, learnt from the first results). A per-item
+``timeout`` is enforced on the worker: the call runs in a helper thread there and is
+abandoned (its result dropped) when it passes the limit; dask cannot stop a running
+task.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._chunking import MAX_CHUNK, ChunkSizer
+from ._engine import failed
+from ._remote import pack_error, unpack_error
+from ._timeouts import timeout_error
+from ._types import ChunkDone, Outcome, RunSettings, Task
+
+# Imported by name so that mypy and a plain install need not have it: ImportError
+# here becomes "pip install gilwise[dask]" in the registry.
+distributed: Any = importlib.import_module("distributed")
+
+
+def run_chunk(
+    fn: Callable[[Any], Any], items: list[Any], timeout: float | None
+) -> tuple[list[Any], dict[int, Any], float]:
+    """On a dask worker: the chunk's values, its errors by position, and its compute time."""
+    started = time.perf_counter()
+    values: list[Any] = []
+    errors: dict[int, Any] = {}
+    for position, item in enumerate(items):
+        try:
+            values.append(fn(item) if timeout is None else _with_timeout(fn, item, timeout))
+        except _TimedOut:
+            values.append(None)
+            errors[position] = "timeout"
+        except Exception as exc:
+            values.append(None)
+            errors[position] = pack_error(exc)
+    return values, errors, time.perf_counter() - started
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _with_timeout(fn: Callable[[Any], Any], item: Any, timeout: float) -> Any:
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        return pool.submit(fn, item).result(timeout)
+    except concurrent.futures.TimeoutError:
+        raise _TimedOut from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+class DaskBackend:
+    name = "dask"
+
+    def __init__(self, workers: int | None, *, client: Any = None) -> None:
+        self._own = client is None
+        if client is None:
+            cluster = distributed.LocalCluster(
+                n_workers=workers or 2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
+            client = distributed.Client(cluster)
+        self._client = client
+        threads = sum(client.nthreads().values()) or 1
+        self.workers = workers or threads
+        self._futures: dict[Any, list[Task]] = {}
+        self._queue: list[Task] = []
+        self._settings: RunSettings | None = None
+        self._sizer = ChunkSizer(None)
+        self._remote_fn: Any = None
+
+    def begin(self, settings: RunSettings) -> None:
+        self._settings = settings
+        cap = MAX_CHUNK
+        if settings.buffersize is not None:
+            cap = max(1, settings.buffersize // (2 * self.workers))
+        self._sizer = ChunkSizer(settings.chunksize, cap=cap)
+        # Scatter the function once per map, not with every chunk.
+        self._remote_fn = self._client.scatter(settings.fn, broadcast=True, hash=False)
+
+    def capacity(self) -> int:
+        held = sum(len(tasks) for tasks in self._futures.values()) + len(self._queue)
+        return max(0, 2 * self.workers * self._sizer.size() - held)
+
+    def submit(self, tasks: list[Task]) -> None:
+        assert self._settings is not None
+        self._queue.extend(tasks)
+        size = self._sizer.size()
+        while self._queue:
+            chunk, self._queue = self._queue[:size], self._queue[size:]
+            future = self._client.submit(
+                run_chunk,
+                self._remote_fn,
+                [t.item for t in chunk],
+                self._settings.timeout,
+                pure=False,
+            )
+            self._futures[future] = chunk
+
+    def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
+        if not self._futures:
+            return []
+        try:
+            done = distributed.wait(
+                list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED"
+            ).done
+        except distributed.TimeoutError:
+            return []
+        out: list[Outcome | ChunkDone] = []
+        for future in done:
+            out.extend(self._outcomes(future, self._futures.pop(future)))
+        return out
+
+    def _outcomes(self, future: Any, chunk: list[Task]) -> list[Outcome | ChunkDone]:
+        try:
+            values, errors, elapsed = future.result()
+        except Exception as exc:
+            # The task itself failed (a worker lost too often): every item gets the error.
+            return [failed(task, exc) for task in chunk]
+        self._sizer.observe(len(values), elapsed)
+        if not errors:
+            return [ChunkDone(chunk, values)]
+        limit = self._settings.timeout if self._settings else None
+        out: list[Outcome | ChunkDone] = []
+        for k, task in enumerate(chunk):
+            if k not in errors:
+                out.append(Outcome(task, values[k]))
+            elif errors[k] == "timeout":
+                out.append(failed(task, timeout_error(task, limit or 0.0, "dask")))
+            else:
+                out.append(failed(task, unpack_error(errors[k])))
+        return out
+
+    def end(self, *, abandon: bool) -> None:
+        if self._futures:
+            self._client.cancel(list(self._futures))
+        self._futures.clear()
+        self._queue.clear()
+
+    def close(self) -> None:
+        self.end(abandon=True)
+        if self._own:
+            cluster = self._client.cluster
+            self._client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def chunksize(self) -> int:
+        return self._sizer.size()
+
+    def deaths(self) -> int:
+        return 0

@@ -1,0 +1,171 @@
+"""The thread backend: a small pool of daemon threads, one task (chunk size 1) at a time.
+
+Not ``ThreadPoolExecutor``: a thread whose item passes its ``timeout`` cannot be
+stopped, so it is abandoned (reported as ``ItemTimeout``, its eventual result
+dropped) and a new thread takes its place to keep ``workers`` threads working. The
+threads are daemons so that an abandoned call never holds up interpreter exit
+(``ThreadPoolExecutor`` joins its threads at exit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from ._engine import failed
+from ._timeouts import timeout_error
+from ._types import Outcome, RunSettings, Task
+
+
+@dataclass(frozen=True)
+class _Running:
+    task: Task
+    started: float
+    generation: int
+
+
+class ThreadBackend:
+    name = "thread"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._jobs: queue.SimpleQueue[tuple[int, RunSettings, Task] | None] = queue.SimpleQueue()
+        self._outcomes: queue.SimpleQueue[tuple[int, Outcome]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running: dict[int, _Running] = {}
+        self._tokens = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._generation = 0
+        self._in_flight = 0
+        self._settings: RunSettings | None = None
+
+    def begin(self, settings: RunSettings) -> None:
+        self._settings = settings
+        self._generation += 1
+        self._in_flight = 0
+        while len(self._threads) < self.workers:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(target=self._work, name="gilwise-thread", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            generation, settings, task = job
+            token = next(self._tokens)
+            with self._lock:
+                self._running[token] = _Running(task, time.monotonic(), generation)
+            try:
+                outcome = Outcome(task, settings.fn(task.item))
+            except BaseException as exc:
+                outcome = failed(task, exc)
+            with self._lock:
+                abandoned = self._running.pop(token, None) is None
+            if abandoned:
+                # Timed out: the parent reported it and started a thread in our place.
+                return
+            self._outcomes.put((generation, outcome))
+            del outcome
+
+    def capacity(self) -> int:
+        return max(0, 2 * self.workers - self._in_flight)
+
+    def submit(self, tasks: list[Task]) -> None:
+        assert self._settings is not None
+        for task in tasks:
+            self._jobs.put((self._generation, self._settings, task))
+        self._in_flight += len(tasks)
+
+    def poll(self, timeout: float | None) -> list[Outcome]:
+        wait = _earliest(timeout, self._next_deadline_in())
+        out = self._timed_out()
+        try:
+            if not out:
+                out.append(self._accept(self._outcomes.get(timeout=wait)))
+            while True:
+                out.append(self._accept(self._outcomes.get_nowait()))
+        except queue.Empty:
+            pass
+        out.extend(self._timed_out())
+        kept = [o for o in out if o is not _STALE]
+        self._in_flight -= len(kept)
+        return kept
+
+    def _accept(self, entry: tuple[int, Outcome]) -> Outcome:
+        generation, outcome = entry
+        return outcome if generation == self._generation else _STALE
+
+    def _next_deadline_in(self) -> float | None:
+        limit = self._settings.timeout if self._settings else None
+        if limit is None:
+            return None
+        with self._lock:
+            starts = [r.started for r in self._running.values() if r.generation == self._generation]
+        if not starts:
+            return None
+        return max(0.0, min(starts) + limit - time.monotonic())
+
+    def _timed_out(self) -> list[Outcome]:
+        limit = self._settings.timeout if self._settings else None
+        if limit is None:
+            return []
+        now = time.monotonic()
+        with self._lock:
+            late = [
+                token
+                for token, r in self._running.items()
+                if r.generation == self._generation and now - r.started > limit
+            ]
+            tasks = [self._running.pop(token).task for token in late]
+        for _ in tasks:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._start_thread()
+        return [failed(task, timeout_error(task, limit, "thread")) for task in tasks]
+
+    def end(self, *, abandon: bool) -> None:
+        # Calls already running cannot be stopped; their outcomes carry an old
+        # generation and are dropped. Queued ones are taken back.
+        self._generation += 1
+        self._drain_jobs()
+        self._in_flight = 0
+
+    def _drain_jobs(self) -> None:
+        try:
+            while True:
+                self._jobs.get_nowait()
+        except queue.Empty:
+            pass
+
+    def close(self) -> None:
+        self._drain_jobs()
+        for _ in self._threads:
+            self._jobs.put(None)
+        deadline = time.monotonic() + 1.0
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def chunksize(self) -> int:
+        return 1
+
+    def deaths(self) -> int:
+        return 0
+
+
+_STALE = Outcome(Task(-1, None))
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
