@@ -66,8 +66,8 @@ class ItemTimeout(GilwiseError, TimeoutError):
     """One item of a parallel map ran longer than its ``timeout``.
 
     What happened to the call depends on the backend: a process worker is killed and
-    replaced, a thread is abandoned (it runs on, its result is dropped), an asyncio task
-    or a dask future is cancelled. The message says which and what to do.
+    replaced, a thread (or a dask worker's call) is abandoned (it runs on, its result is
+    dropped), an asyncio task is cancelled. The message says which and what to do.
     """
 
 

@@ -1,0 +1,194 @@
+"""pmap against the pools people already use: tiny-task overhead, time to fail, flat memory.
+
+Every ratio is against baselines measured in the same run, on the same machine:
+``python benchmarks/pmap_overhead.py [--quick]``. Libraries that are not installed
+(joblib, mpire) are skipped. Each timing is the best of ``REPEATS`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from gilwise.pool import pmap
+
+REPEATS = 3
+WORKERS = min(4, os.cpu_count() or 1)
+
+
+def noop(x: int) -> int:
+    return x
+
+
+def fail_or_sleep(x: int) -> int:
+    if x == 0:
+        time.sleep(0.2)
+        raise ValueError("item 0 fails")
+    time.sleep(10)
+    return x
+
+
+def best(fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def overhead_rows(n: int) -> list[tuple[str, float]]:
+    items = range(n)
+    rows: list[tuple[str, float]] = []
+    chunk = max(1, n // (WORKERS * 4))
+
+    def ppe(chunksize: int) -> Callable[[], object]:
+        def run() -> object:
+            with cf.ProcessPoolExecutor(WORKERS) as ex:
+                return list(ex.map(noop, items, chunksize=chunksize))
+
+        return run
+
+    def mp_pool() -> object:
+        with multiprocessing.Pool(WORKERS) as pool:
+            return pool.map(noop, items)
+
+    rows.append(
+        (
+            "gilwise process (adaptive chunks)",
+            best(lambda: list(pmap(noop, items, backend="process", workers=WORKERS))),
+        )
+    )
+    rows.append((f"ProcessPoolExecutor.map chunksize={chunk}", best(ppe(chunk))))
+    if n <= 10_000:
+        rows.append(("ProcessPoolExecutor.map chunksize=1 (default)", best(ppe(1))))
+    rows.append(("multiprocessing.Pool.map (auto chunks)", best(mp_pool)))
+    try:
+        import joblib
+
+        rows.append(
+            (
+                "joblib Parallel (loky, batch_size=auto)",
+                best(
+                    lambda: joblib.Parallel(n_jobs=WORKERS)(joblib.delayed(noop)(i) for i in items)
+                ),
+            )
+        )
+    except ImportError:
+        pass
+    try:
+        import mpire
+
+        def run_mpire() -> object:
+            with mpire.WorkerPool(WORKERS) as pool:
+                return pool.map(noop, items, progress_bar=False)
+
+        rows.append(("mpire WorkerPool.map", best(run_mpire)))
+    except ImportError:
+        pass
+    rows.append(
+        ("gilwise thread", best(lambda: list(pmap(noop, items, backend="thread", workers=WORKERS))))
+    )
+
+    def tpe() -> object:
+        with cf.ThreadPoolExecutor(WORKERS) as ex:
+            return list(ex.map(noop, items))
+
+    rows.append(("ThreadPoolExecutor.map", best(tpe)))
+    rows.append(("plain loop (reference)", best(lambda: [noop(i) for i in items])))
+    return rows
+
+
+def time_to_raise() -> list[tuple[str, float]]:
+    rows = []
+    for backend in ("process", "thread"):
+        started = time.perf_counter()
+        with contextlib.suppress(ValueError):
+            list(
+                pmap(
+                    fail_or_sleep, range(WORKERS + 2), backend=backend, workers=WORKERS, chunksize=1
+                )
+            )
+        rows.append(
+            (f"gilwise {backend}: error raised and pool stopped", time.perf_counter() - started)
+        )
+    started = time.perf_counter()
+    try:
+        with cf.ProcessPoolExecutor(WORKERS) as ex:
+            list(ex.map(fail_or_sleep, range(WORKERS + 2)))
+    except ValueError:
+        pass
+    rows.append(
+        ("ProcessPoolExecutor.map in with: raised and exited", time.perf_counter() - started)
+    )
+    return rows
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def endless() -> Iterator[bytes]:
+    while True:
+        yield os.urandom(16) * 4096  # 64 KiB per item
+
+
+def flat_memory(backend: str, n: int) -> tuple[float, float, float]:
+    """RSS before, after a fifth and at the end of ``n`` items read by a slow consumer."""
+    before = rss_mib()
+    fifth = before
+    with pmap(len, endless(), backend=backend, workers=WORKERS, buffersize=64) as it:
+        for k, _ in enumerate(it, start=1):
+            time.sleep(0.0005)
+            if k == n // 5:
+                fifth = rss_mib()
+            if k == n:
+                break
+    return before, fifth, rss_mib()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1e4 items only")
+    args = parser.parse_args()
+    print(
+        f"# pmap overhead: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"workers={WORKERS}, best of {REPEATS}"
+    )
+    for n in (10_000,) if args.quick else (10_000, 100_000):
+        rows = overhead_rows(n)
+        ref = min(
+            s
+            for name, s in rows
+            if not name.startswith(("gilwise", "plain")) and "Thread" not in name
+        )
+        tref = dict(rows)["ThreadPoolExecutor.map"]
+        print(
+            f"\n## {n:,} no-op items "
+            "(ratio: time / best process baseline; threads / ThreadPoolExecutor)"
+        )
+        print(f"{'configuration':50} {'seconds':>9} {'ratio':>7}")
+        for name, seconds in rows:
+            base = tref if "hread" in name else ref
+            print(f"{name:50} {seconds:9.3f} {seconds / base:7.2f}")
+    print("\n## time from an error in one item to the call raising (other items sleep 10 s)")
+    for name, seconds in time_to_raise():
+        print(f"{name:50} {seconds:9.2f} s")
+    print("\n## endless input (64 KiB items), slow consumer, buffersize=64: RSS MiB")
+    print(f"{'backend':10} {'before':>8} {'at 1/5':>8} {'at end':>8}")
+    for backend in ("thread", "process"):
+        before, fifth, end = flat_memory(backend, 3000)
+        print(f"{backend:10} {before:8.1f} {fifth:8.1f} {end:8.1f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
