@@ -124,3 +124,26 @@ def test_import_line_for_files_modules_and_live_functions() -> None:
     assert _recommend.import_line_for("src/work.py:f", "x", "f") == "from work import f"
     assert _recommend.import_line_for("pkg.mod:C.m", "x", "C.m") == "from pkg.mod import C"
     assert _recommend.import_line_for(None, "pkg.mod", "f") == "from pkg.mod import f"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("backend", "name", "expected"),
+    [
+        ("serial", "square", [1, 4, 9]),
+        ("thread", "square", [1, 4, 9]),
+        ("process", "square", [1, 4, 9]),
+        ("asyncio", "square", [1, 4, 9]),
+        ("asyncio", "anap", [1, 2, 3]),
+    ],
+)
+def test_the_printed_pmap_code_runs_and_computes_the_results(
+    backend: str, name: str, expected: list[int]
+) -> None:
+    code = _recommend.pmap_code_for(
+        backend, 2, 3, f"from tests.advise.workloads import {name}", name
+    )
+    assert "gilwise.pmap(" in code
+    namespace: dict[str, object] = {"__name__": "__main__", "items": [1, 2, 3]}
+    exec(compile(code, "<advice>", "exec"), namespace)
+    assert namespace["results"] == expected

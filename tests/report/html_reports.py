@@ -97,7 +97,9 @@ def advice_report() -> AdviceReport:
         ),
         measurements=measurements,
         models=(ScalingModel("process", "usl", 0.05, 0.0, 0.99, 3, 20.0, ((4, 3.0), (8, 5.0))),),
-        recommendation=Recommendation("process", 2, 1, 180.0, 1.8, f"print({HOSTILE!r})"),
+        recommendation=Recommendation(
+            "process", 2, 1, 180.0, 1.8, f"print({HOSTILE!r})", f"# pmap {HOSTILE}"
+        ),
         explanation=(f"the function {HOSTILE} holds the GIL", "Use processes."),
     )
 

@@ -59,7 +59,8 @@ def run_advice(
         code = _recommend.blocking_asyncio_code(workers, import_line, name)
     else:
         code = _recommend.code_for(backend, workers, chunk, import_line, name)
-    recommendation = Recommendation(backend, workers, chunk, rate, speedup, code)
+    pmap_code = _recommend.pmap_code_for(backend, workers, chunk, import_line, name)
+    recommendation = Recommendation(backend, workers, chunk, rate, speedup, code, pmap_code)
     scaling = _recommend.models(measurements, cores, computes=prof.cpu_fraction >= 0.5)
     return AdviceReport(
         schema=SCHEMA,

@@ -241,6 +241,20 @@ def code_for(backend: str, workers: int, chunksize: int, import_line: str, name:
     return f"from concurrent.futures import {pool}\n\n{import_line}\n\n{body}"
 
 
+def pmap_code_for(backend: str, workers: int, chunksize: int, import_line: str, name: str) -> str:
+    """The same recommendation applied with ``gilwise.pmap`` (coroutines included)."""
+    options = [f'backend="{backend}"']
+    if backend != "serial":
+        options.append(f"workers={workers}")
+    if chunksize > 1:
+        options.append(f"chunksize={chunksize}")
+    call = f"results = list(gilwise.pmap({name}, items, {', '.join(options)}))\n"
+    if backend == "process":
+        # Process workers re-import the main module under spawn/forkserver.
+        call = f'if __name__ == "__main__":\n    {call}'
+    return f"import gilwise\n\n{import_line}\n\n{call}"
+
+
 def _asyncio_code(workers: int, import_line: str, name: str) -> str:
     return (
         "import asyncio\n\n"

@@ -87,7 +87,10 @@ class Recommendation:
     chunksize: int
     items_per_s: float
     speedup: float
+    #: Standard-library code (concurrent.futures or asyncio) that applies it.
     code: str
+    #: The same with ``gilwise.pmap``.
+    pmap_code: str = ""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,13 @@ def advice(report: AdviceReport) -> RenderableType:
     parts: list[RenderableType] = [head, Text("")]
     parts += [Text(f"• {line}") for line in report.explanation]
     parts += [Text(""), _table(report.measurements), _chart(report.measurements)]
-    parts += [Text("apply it:", style="bold"), Syntax(r.code, "python", background_color="default")]
+    parts.append(Text("apply it:", style="bold"))
+    if r.pmap_code:
+        parts += [
+            Syntax(r.pmap_code, "python", background_color="default"),
+            Text("or, with the standard library:", style="dim"),
+        ]
+    parts.append(Syntax(r.code, "python", background_color="default"))
     parts.append(Text(_footer(report), style="dim"))
     title = f"gilwise advise · {report.target}"
     return Panel(Group(*parts), title=escape(title), title_align="left", box=box.ROUNDED)
