@@ -102,4 +102,4 @@ def test_thread_targets_come_from_threads_and_thread_pools() -> None:
     )
     facts = ModuleFacts.of(ast.parse(source))
     assert facts.thread_targets == {"a", "b"}
-    assert facts.starts_threads
+    assert facts.thread_units == {"<module>"}

@@ -158,3 +158,26 @@ def test_a_bad_config_is_one_clear_error(project: Path, body: str, message: str)
 def test_an_explicit_config_path_must_exist(project: Path) -> None:
     with pytest.raises(ConfigInvalid, match="config file not found"):
         load_config(project, project / "other.toml")
+
+
+def test_a_named_folder_below_a_default_exclude_is_checked(project: Path) -> None:
+    inside = project / "lib" / "site-packages" / "dep"
+    inside.mkdir(parents=True)
+    (inside / "mod.py").write_text(BLOCKING)
+    (inside / "__pycache__").mkdir()
+    (inside / "__pycache__" / "mod.py").write_text(BLOCKING)
+    found = discover([inside], project, (), respect_gitignore=True)
+    assert _names(found.files, project) == {"lib/site-packages/dep/mod.py"}
+    assert discover([project / "lib"], project, (), True).files == []
+
+
+def test_a_named_folder_that_a_configured_exclude_covers_is_checked(project: Path) -> None:
+    found = discover([Path("pkg")], project, ("pkg/",), respect_gitignore=True)
+    assert _names(found.files, project) == {"pkg/a.py", "pkg/stub.pyi"}
+    assert discover([Path(".")], project, ("pkg/",), True).files == []
+
+
+def test_a_named_folder_with_nothing_to_check_is_a_warning(project: Path) -> None:
+    (project / "empty").mkdir()
+    found = discover([Path("empty")], project, (), respect_gitignore=True)
+    assert found.warnings == ["no Python files to check in empty (all excluded or none)"]

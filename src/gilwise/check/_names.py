@@ -130,8 +130,8 @@ class ModuleFacts:
     async_methods: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Names of module-level functions run in threads (Thread targets, thread-pool tasks).
     thread_targets: frozenset[str] = frozenset()
-    #: Whether the module starts threads anywhere (for the fork-with-threads rule).
-    starts_threads: bool = False
+    #: Top-level definitions (or ``<module>``) that start threads or thread pools.
+    thread_units: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, tree: ast.Module) -> ModuleFacts:
@@ -149,7 +149,7 @@ class ModuleFacts:
             if isinstance(c, ast.ClassDef)
         }
         facts.thread_targets = frozenset(facts._thread_targets(tree))
-        facts.starts_threads = facts._starts_threads(tree)
+        facts.thread_units = frozenset(facts._thread_units(tree))
         return facts
 
     # -- what a name or call means -------------------------------------------------
@@ -230,11 +230,30 @@ class ModuleFacts:
             ):
                 yield call.args[0].id
 
-    def _starts_threads(self, tree: ast.Module) -> bool:
-        return any(
-            self.kind(call, scope) in {"thread", "thread_executor", "thread_pool"}
-            for scope, call in _calls_with_scope(tree)
-        )
+    def _thread_units(self, tree: ast.Module) -> Iterator[str]:
+        todo: list[tuple[str, ast.AST]] = [("<module>", tree)]
+        while todo:
+            unit, node = todo.pop()
+            if isinstance(node, ast.Call) and self.kind(node) in {
+                "thread",
+                "thread_executor",
+                "thread_pool",
+            }:
+                yield unit
+            for child in ast.iter_child_nodes(node):
+                todo.append((unit if unit != "<module>" else _unit_name(child), child))
+
+
+def unit_of(ancestors: Iterable[ast.AST]) -> str:
+    """The outermost function or class around a node (looking through module-level ``if``
+    and ``try``), or ``<module>`` for code that runs at import."""
+    return next((_unit_name(n) for n in ancestors if _unit_name(n) != "<module>"), "<module>")
+
+
+def _unit_name(node: ast.AST) -> str:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name
+    return "<module>"
 
 
 def _bindings(tree: ast.Module) -> Iterator[tuple[ast.AST | None, ast.AST, ast.AST]]:

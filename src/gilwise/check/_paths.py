@@ -54,27 +54,42 @@ class _Ignore:
             return False
         return self.spec.match_file(relative + "/" if is_dir else relative)
 
+    def matches_folder_or_parent(self, folder: Path) -> bool:
+        """Whether ``folder`` or a folder between it and the base is excluded."""
+        return any(
+            self.matches(candidate, is_dir=True)
+            for candidate in [folder, *folder.parents]
+            if candidate != self.base and self.base in candidate.parents
+        )
+
 
 def discover(
     paths: Iterable[Path], root: Path, exclude: Iterable[str], respect_gitignore: bool
 ) -> Discovery:
     """Every Python file under ``paths``; files named explicitly are always checked."""
     found = Discovery()
+    defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
     # Absolute but not resolved: a symlinked folder keeps the name it was reached by.
-    configured = _Ignore(
-        _absolute(root), pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
-    )
+    configured = _Ignore(_absolute(root), pathspec.GitIgnoreSpec.from_lines(exclude))
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise TargetNotFound(f"no such file or directory: {given}; check the path")
         path = _absolute(given)
-        if path.is_dir():
-            inherited = list(_parent_gitignores(path)) if respect_gitignore else []
-            found.files.extend(
-                _walk(path, [configured, *inherited], respect_gitignore, found.warnings)
-            )
-        else:
+        if not path.is_dir():
             found.files.append(path)
+            continue
+        # The default excludes apply below the folder named, so naming a folder inside
+        # site-packages or build/ checks it; configured excludes apply from the config's
+        # folder unless they exclude the named folder itself.
+        ignores = [_Ignore(path, defaults)]
+        if not configured.matches_folder_or_parent(path):
+            ignores.append(configured)
+        if respect_gitignore:
+            ignores += _parent_gitignores(path)
+        before = len(found.files)
+        found.files.extend(_walk(path, ignores, respect_gitignore, found.warnings))
+        if len(found.files) == before:
+            found.warnings.append(f"no Python files to check in {given} (all excluded or none)")
     found.files = list(dict.fromkeys(found.files))
     return found
 
@@ -144,7 +159,7 @@ def _parent_gitignores(path: Path) -> Iterator[_Ignore]:
         if (directory / ".gitignore").is_file():
             ignore = _gitignore(directory)
             # A folder named on the command line is checked even if a parent ignores it.
-            if not ignore.matches(path, is_dir=True):
+            if not ignore.matches_folder_or_parent(path):
                 yield ignore
         if (directory / ".git").exists():
             return

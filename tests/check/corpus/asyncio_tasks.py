@@ -1,6 +1,7 @@
 # Labelled corpus: see asyncio_blocking.py for the markers.
 import asyncio
 from asyncio import create_task as spawn
+from typing import NoReturn
 
 background = set()
 
@@ -70,6 +71,33 @@ async def cancellation(queue):
         await queue.get()
     except Exception:  # ok: GW114  (Exception does not catch CancelledError)
         pass
+
+
+def _reraise(exc) -> NoReturn:
+    raise exc
+
+
+async def reraise_through_a_helper(queue):
+    try:
+        await queue.get()
+    except asyncio.CancelledError as exc:  # ok: GW114  (the helper never returns)
+        _reraise(exc)
+
+
+async def deferred_reraise(queue, errors):
+    try:
+        await queue.get()
+    except asyncio.CancelledError as exc:  # ok: GW114  (kept and raised later)
+        errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+async def logged_only(queue, log):
+    try:
+        await queue.get()
+    except asyncio.CancelledError as exc:  # expect: GW114
+        log.info("stopped: %s", exc)
 
 
 async def cancel_then_wait(worker):

@@ -71,3 +71,8 @@ if __name__ == "__main__":
 
     with ProcessPoolExecutor() as guarded:  # ok: GW301
         guarded.submit(main_only, 1).result()  # expect: GW302
+
+
+class ForkingMixIn:
+    def process_request(self):
+        return os.fork()  # ok: GW303  (threads start only in forks(), another unit)

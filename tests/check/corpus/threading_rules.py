@@ -1,9 +1,11 @@
 # Labelled corpus: see asyncio_blocking.py for the markers.
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 lock = threading.Lock()
 ready = threading.Condition()
+acondition = asyncio.Condition()
 items = []
 counter = 0
 totals = {}
@@ -21,6 +23,25 @@ def good_acquire():
         items.append(1)
     finally:
         lock.release()
+
+
+def held_for_good():
+    lock.acquire()  # ok: GW201  (no release in this function: a hand-off or a held flag)
+
+
+def wait_and_reacquire(cond):
+    cond.release()
+    try:
+        cond.wait_for_signal()
+    finally:
+        lock.acquire()  # ok: GW201  (re-acquired in finally for the caller)
+    lock.release()
+    lock.acquire()  # ok: GW201  (release, then re-acquire)
+
+
+def tornado_style(async_lock):
+    with (yield async_lock.acquire()):  # ok: GW201  (an async lock, released by the with)
+        pass
 
 
 def probe():
@@ -45,6 +66,26 @@ def bad_wait():
         if not items:
             ready.wait()  # expect: GW202
         return items.pop()
+
+
+def timed_wait_then_recheck(state):
+    with ready:
+        if not items:
+            ready.wait(5.0)  # ok: GW202  (the next statement re-checks)
+        if not items:
+            raise TimeoutError
+        if not ready.wait(1.0):  # ok: GW202  (its result is tested)
+            raise TimeoutError
+        return items.pop()
+
+
+async def nested_wait(acondition):
+    while not items:
+
+        async def _():
+            await acondition.wait()  # ok: GW202  (the loop around the call re-checks)
+
+        await _()
 
 
 def good_wait():

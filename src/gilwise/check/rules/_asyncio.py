@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import ipaddress
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -330,12 +331,38 @@ class BlockingSocket(Rule):
             and ctx.kind(call.func.value) == "socket"
             and not _made_non_blocking(call.func.value, ctx)
         )
-        if ctx.qualname(call.func) in _SOCKET_FUNCTIONS or is_socket_method:
+        name = ctx.qualname(call.func)
+        if name == "socket.getaddrinfo" and _numeric_lookup(call, ctx):
+            return
+        if name in _SOCKET_FUNCTIONS or is_socket_method:
             yield (
                 call,
                 f"{_name(call)}() blocks on the network inside 'async def'; use asyncio "
                 "streams (asyncio.open_connection) or loop.sock_* with a non-blocking socket",
             )
+
+
+def _numeric_lookup(call: ast.Call, ctx: Context) -> bool:
+    """``getaddrinfo`` told not to ask a resolver (AI_NUMERICHOST), or given an IP literal."""
+    host = call.args[0] if call.args else None
+    if isinstance(host, ast.Constant) and isinstance(host.value, str):
+        try:
+            ipaddress.ip_address(host.value)
+            return True
+        except ValueError:
+            pass
+    flags = next((k.value for k in call.keywords if k.arg == "flags"), None)
+    if flags is None and len(call.args) >= 6:
+        flags = call.args[5]
+    if flags is None:
+        return False
+    module = ctx.ancestors[0]
+    return "NUMERICHOST" in ast.unparse(flags) or any(
+        isinstance(stmt, ast.Assign)
+        and any(dotted(t) == dotted(flags) for t in stmt.targets)
+        and "NUMERICHOST" in ast.unparse(stmt.value)
+        for stmt in getattr(module, "body", [])
+    )
 
 
 def _made_non_blocking(sock: ast.AST, ctx: Context) -> bool:
@@ -695,6 +722,9 @@ class CancelledErrorSwallowed(Rule):
     name = "cancelled-error-swallowed"
     nodes = (ast.Try,)
 
+    def __init__(self) -> None:
+        self._never_return: tuple[ast.AST, frozenset[str]] | None = None
+
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.Try)
         if not ctx.in_async_def():
@@ -704,7 +734,7 @@ class CancelledErrorSwallowed(Rule):
             return
         for handler in node.handlers:
             catches = self._catches_cancellation(handler, ctx)
-            if catches and not self._reraises(handler):
+            if catches and not self._reraises(handler, ctx) and not _hands_on(handler):
                 yield (
                     handler,
                     f"{catches} is caught here and not re-raised: the task can no longer be "
@@ -720,17 +750,41 @@ class CancelledErrorSwallowed(Rule):
         for caught in types:
             if ctx.qualname(caught) in _CANCELLED:
                 return "CancelledError"
-            if isinstance(caught, ast.Name) and caught.id == "BaseException":
-                return "CancelledError (by 'except BaseException')"
+        # Catch-alls swallow asyncio's cancellation only where asyncio is used: trio's is
+        # level-triggered (the next checkpoint raises again).
+        uses_asyncio = any(q.split(".")[0] == "asyncio" for q in ctx.facts.imports.values())
+        if handler.type is None and uses_asyncio:
+            return "CancelledError (by a bare 'except:')"
+        if uses_asyncio and any(isinstance(c, ast.Name) and c.id == "BaseException" for c in types):
+            return "CancelledError (by 'except BaseException')"
         return None
 
-    @staticmethod
-    def _reraises(handler: ast.ExceptHandler) -> bool:
-        return any(
-            isinstance(n, ast.Raise) or (isinstance(n, ast.Attribute) and n.attr == "uncancel")
-            for stmt in handler.body
-            for n in [stmt, *walk_scope(stmt)]
+    def _reraises(self, handler: ast.ExceptHandler, ctx: Context) -> bool:
+        never_return = self._never_returning(ctx)
+        for stmt in handler.body:
+            for n in [stmt, *walk_scope(stmt)]:
+                if isinstance(n, ast.Raise) or (
+                    isinstance(n, ast.Attribute) and n.attr == "uncancel"
+                ):
+                    return True
+                if isinstance(n, ast.Call) and _called_name(n) in never_return:
+                    return True
+        return False
+
+    def _never_returning(self, ctx: Context) -> frozenset[str]:
+        """Functions and methods of this module annotated ``-> NoReturn`` (or ``Never``)."""
+        module = ctx.ancestors[0]
+        if self._never_return is not None and self._never_return[0] is module:
+            return self._never_return[1]
+        names = frozenset(
+            n.name
+            for n in ast.walk(module)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.returns is not None
+            and ast.unparse(n.returns).rsplit(".", 1)[-1] in {"NoReturn", "Never"}
         )
+        self._never_return = (module, names)
+        return names
 
     @staticmethod
     def _awaits_cancelled_task(awaits: list[ast.Await], ctx: Context) -> bool:
@@ -746,6 +800,41 @@ class CancelledErrorSwallowed(Rule):
         }
         awaited = {dotted(a.value) for a in awaits}
         return None not in awaited and awaited <= cancelled
+
+
+_LOGGING_CALLS = frozenset(
+    {"print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
+        return func.attr
+    return None
+
+
+def _hands_on(handler: ast.ExceptHandler) -> bool:
+    """The handler passes the caught exception on (stores it, hands it to a call) to be
+    raised or delivered elsewhere, e.g. ``errors.append(exc)`` then ``raise errors[0]``,
+    or ``waiter.set_exception(exc)``. Logging it is not handing it on."""
+    if handler.name is None:
+        return False
+    for stmt in handler.body:
+        for n in [stmt, *walk_scope(stmt)]:
+            if isinstance(n, (ast.Assign, ast.AnnAssign)) and _is_name(n.value, handler.name):
+                return True
+            if isinstance(n, ast.Call) and any(_is_name(a, handler.name) for a in n.args):
+                callee_name = n.func.attr if isinstance(n.func, ast.Attribute) else dotted(n.func)
+                if callee_name not in _LOGGING_CALLS:
+                    return True
+    return False
+
+
+def _is_name(node: ast.AST | None, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def _awaits(stmt: ast.AST) -> list[ast.Await]:

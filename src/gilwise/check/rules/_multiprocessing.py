@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context, is_main_guard
-from .._names import PROCESS_POOL_KINDS, callee, dotted, walk_scope
+from .._names import PROCESS_POOL_KINDS, callee, dotted, unit_of, walk_scope
 from .._rule import Hit, Rule
 
 _STARTS_PROCESSES = frozenset({"process_executor", "process_pool", "process"})
@@ -182,8 +182,9 @@ def _unpicklable(node: ast.AST, ctx: Context) -> str | None:
 class ForkWithThreads(Rule):
     """
     ## What it does
-    Finds `os.fork()`, or the `fork` start method chosen explicitly, in a module that also
-    starts threads or thread pools.
+    Finds `os.fork()`, or the `fork` start method chosen explicitly, where threads or
+    thread pools are started too: in the same top-level class or function, or anywhere in
+    the module when the fork method is chosen at module level.
 
     ## Why is this bad?
     `fork()` copies the process with only the calling thread. Any lock another thread
@@ -220,7 +221,7 @@ class ForkWithThreads(Rule):
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.Call)
-        if not ctx.facts.starts_threads:
+        if not _threads_near(ctx):
             return
         name = ctx.qualname(node.func)
         forks = name in {"os.fork", "os.forkpty"} or (
@@ -236,6 +237,14 @@ class ForkWithThreads(Rule):
                 "threads held at that moment and can deadlock; use the 'spawn' or 'forkserver' "
                 "start method",
             )
+
+
+def _threads_near(ctx: Context) -> bool:
+    """Whether threads start where this fork could see them: in the same top-level class
+    or function, or in module-level code (two alternative mixins in one module are not)."""
+    units = ctx.facts.thread_units
+    here = unit_of(ctx.ancestors)
+    return bool(units) if here == "<module>" else bool(units & {here, "<module>"})
 
 
 class JoinBeforeDrainingQueue(Rule):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 
 from .._context import Context
@@ -10,6 +11,8 @@ from .._names import callee, dotted, walk_scope
 from .._rule import Hit, Rule
 
 _LOCK_KINDS = frozenset({"thread_lock", "thread_condition"})
+# An acquire under await/yield belongs to an async lock (asyncio, tornado, anyio).
+_SUSPENDS = (ast.Await, ast.Yield, ast.YieldFrom)
 # Semaphores are left out on purpose: they often count signals (acquire in one thread,
 # release in another), where try/finally would be wrong.
 _LOCKISH_NAMES = ("lock", "mutex")
@@ -67,13 +70,18 @@ class AcquireWithoutRelease(Rule):
         func = node.func
         if not (isinstance(func, ast.Attribute) and func.attr == "acquire"):
             return
-        if isinstance(ctx.parent, ast.Await) or not _looks_like_lock(func.value, ctx):
+        if isinstance(ctx.parent, _SUSPENDS) or not _looks_like_lock(func.value, ctx):
             return
         function = ctx.function()
-        if _implements_locking(function) or _released_at_once(node, ctx):
+        if _implements_locking(function) or _released_at_once(node, ctx) or _in_finally(ctx):
             return
         scope = function or ctx.ancestors[0]
-        if _created_here(func.value, scope, node) or _released_in_finally(func.value, scope, node):
+        releases = _release_lines(func.value, scope)
+        # No release here: the lock is held on purpose or handed off; a release before the
+        # acquire: release, wait, re-acquire for the caller. Neither is this rule's case.
+        if not releases or min(releases) < node.lineno:
+            return
+        if _released_in_finally(func.value, scope, node):
             return
         yield (
             node,
@@ -122,15 +130,23 @@ def _block_of(statement: ast.stmt, ctx: Context) -> list[ast.stmt] | None:
     return None
 
 
-def _created_here(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
-    """A lock made in this function and acquired to be held as a signal, released elsewhere."""
-    name = dotted(lock)
+def _in_finally(ctx: Context) -> bool:
     return any(
-        isinstance(n, ast.Assign)
-        and n.lineno < acquire.lineno
-        and any(dotted(t) == name for t in n.targets)
-        for n in walk_scope(scope)
+        isinstance(node, ast.Try) and any(stmt is inner for stmt in node.finalbody)
+        for node, inner in itertools.pairwise(ctx.ancestors)
     )
+
+
+def _release_lines(lock: ast.AST, scope: ast.AST) -> list[int]:
+    name = dotted(lock)
+    return [
+        n.lineno
+        for n in walk_scope(scope)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "release"
+        and dotted(n.func.value) == name
+    ]
 
 
 def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
@@ -201,13 +217,49 @@ class ConditionWaitOutsideLoop(Rule):
             return
         if ctx.kind(func.value) not in {"thread_condition", "async_condition"}:
             return
-        if not ctx.inside(ast.While):
+        # A loop around a nested function that waits re-checks too (``while x: await _()``).
+        in_loop = any(isinstance(n, ast.While) for n in ctx.ancestors)
+        if not in_loop and not _timed_wait_then_checked(node, ctx):
             yield (
                 node,
                 f"{callee(node)}() outside a 'while' loop: it can return while the awaited "
                 "state is still false (another waiter took it, notify_all, timeout); loop on "
                 "the predicate or use wait_for()",
             )
+
+
+def _timed_wait_then_checked(wait: ast.Call, ctx: Context) -> bool:
+    """``cond.wait(timeout)`` whose result or following ``if`` re-checks the state.
+
+    ``Future.result(timeout)`` waits once and then tests every state it could be in,
+    raising TimeoutError otherwise: correct when the notified state never reverts.
+    """
+    if not wait.args and not any(k.arg == "timeout" for k in wait.keywords):
+        return False
+    holder = ctx.parent
+    if isinstance(holder, (ast.If, ast.UnaryOp, ast.BoolOp, ast.Compare)):
+        return True  # the wait's own result is tested
+    return isinstance(holder, ast.Expr) and isinstance(_next_statement(ctx), ast.If)
+
+
+def _next_statement(ctx: Context) -> ast.stmt | None:
+    """The statement that runs after the one holding the node: its next sibling, or, at
+    the end of an ``if``/``with`` block, the statement after that ``if``/``with``."""
+    chain = ctx.ancestors
+    for depth in range(len(chain) - 1, 0, -1):
+        statement, container = chain[depth], chain[depth - 1]
+        if not isinstance(statement, ast.stmt):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(container, field, None)
+            if isinstance(block, list) and any(s is statement for s in block):
+                position = next(i for i, s in enumerate(block) if s is statement)
+                if position + 1 < len(block):
+                    following: ast.stmt = block[position + 1]
+                    return following
+        if not isinstance(container, (ast.If, ast.With, ast.AsyncWith)):
+            return None
+    return None
 
 
 class ThreadNeverJoined(Rule):
