@@ -145,7 +145,7 @@ _STATE = pytest.StashKey[_TestState]()
 
 
 @dataclass(frozen=True)
-class TestFigures:
+class WatchedTest:
     """What one test's monitor measured, as carried on its teardown report."""
 
     nodeid: str
@@ -166,7 +166,7 @@ class GilwisePlugin:
         self._limit = limit
         self._top = top
         self._rootdir = rootdir
-        self._figures: list[TestFigures] = []
+        self._figures: list[WatchedTest] = []
         self._problems: dict[str, int] = {}
         self._warned: dict[str, int] = {}
         self._stall_failures = 0
@@ -484,7 +484,7 @@ def _properties(report: Report, rootdir: str) -> list[tuple[str, object]]:
     return [(_PREFIX + key, value) for key, value in values.items()]
 
 
-def _figures_from(report: pytest.TestReport) -> TestFigures | None:
+def _figures_from(report: pytest.TestReport) -> WatchedTest | None:
     values = {
         name[len(_PREFIX) :]: value
         for name, value in report.user_properties
@@ -493,7 +493,7 @@ def _figures_from(report: pytest.TestReport) -> TestFigures | None:
     if "loops" not in values:
         return None
     try:
-        return TestFigures(
+        return WatchedTest(
             nodeid=report.nodeid,
             loops=int(_number(values["loops"])),
             max_lag_ms=_number(values["max_lag_ms"]),
@@ -519,7 +519,7 @@ def _optional_number(value: object) -> float | None:
 
 
 def summary_lines(
-    figures: list[TestFigures],
+    figures: list[WatchedTest],
     limit: Limit | None,
     top: int,
     problems: dict[str, int],
