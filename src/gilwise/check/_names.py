@@ -60,9 +60,20 @@ _KIND_OF_CALL = {
     "pathlib.PurePath": "path",
 }
 
+_ASYNC_FRAMEWORKS = frozenset({"asyncio", "tornado", "anyio", "trio", "curio"})
+
 EXECUTOR_KINDS = frozenset({"thread_executor", "process_executor", "process_pool", "thread_pool"})
 PROCESS_POOL_KINDS = frozenset({"process_executor", "process_pool"})
 THREAD_POOL_KINDS = frozenset({"thread_executor", "thread_pool"})
+
+
+def _foreign_kind(qualname: str) -> str | None:
+    """Locks of async frameworks: known not to be threading locks, whatever their name."""
+    if qualname.split(".")[0] in _ASYNC_FRAMEWORKS and qualname.endswith(
+        ("Lock", "Semaphore", "Condition", "Event")
+    ):
+        return "async_primitive"
+    return None
 
 
 def dotted(node: ast.AST) -> str | None:
@@ -175,7 +186,7 @@ class ModuleFacts:
         """What kind of object ``node`` evaluates to (``"process_pool"``, ...), if known."""
         if isinstance(node, ast.Call):
             name = self.qualname(node.func, scope)
-            return None if name is None else _KIND_OF_CALL.get(name)
+            return None if name is None else _KIND_OF_CALL.get(name, _foreign_kind(name))
         name = dotted(node)
         if name is None:
             return None

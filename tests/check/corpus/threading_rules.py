@@ -79,6 +79,30 @@ def timed_wait_then_recheck(state):
         return items.pop()
 
 
+def timed_wait_then_unrelated_check(log):
+    with ready:
+        if not items:
+            ready.wait(5.0)  # expect: GW202  (the next if does not re-test items)
+        if log:
+            log.append("woke")
+        return items.pop()
+
+
+async def nested_wait_not_called_in_loop(acondition):
+    async def _():
+        await acondition.wait()  # expect: GW202
+
+    while not items:
+        items.append(1)
+    await _()
+
+
+def async_framework_locks(tornado_lock):
+    # The task is dropped (GW111), but the acquire is an awaitable: an async lock.
+    asyncio.ensure_future(tornado_lock.acquire())  # expect: GW111  # ok: GW201
+    tornado_lock.release()
+
+
 async def nested_wait(acondition):
     while not items:
 

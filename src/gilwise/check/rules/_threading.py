@@ -70,7 +70,9 @@ class AcquireWithoutRelease(Rule):
         func = node.func
         if not (isinstance(func, ast.Attribute) and func.attr == "acquire"):
             return
-        if isinstance(ctx.parent, _SUSPENDS) or not _looks_like_lock(func.value, ctx):
+        # Under await/yield, or handed to another call (ensure_future(lock.acquire())), the
+        # acquire returns an awaitable: an async lock.
+        if isinstance(ctx.parent, (*_SUSPENDS, ast.Call)) or not _looks_like_lock(func.value, ctx):
             return
         function = ctx.function()
         if _implements_locking(function) or _released_at_once(node, ctx) or _in_finally(ctx):
@@ -217,9 +219,7 @@ class ConditionWaitOutsideLoop(Rule):
             return
         if ctx.kind(func.value) not in {"thread_condition", "async_condition"}:
             return
-        # A loop around a nested function that waits re-checks too (``while x: await _()``).
-        in_loop = any(isinstance(n, ast.While) for n in ctx.ancestors)
-        if not in_loop and not _timed_wait_then_checked(node, ctx):
+        if not _in_a_loop_that_rechecks(ctx) and not _timed_wait_then_checked(node, ctx):
             yield (
                 node,
                 f"{callee(node)}() outside a 'while' loop: it can return while the awaited "
@@ -239,7 +239,48 @@ def _timed_wait_then_checked(wait: ast.Call, ctx: Context) -> bool:
     holder = ctx.parent
     if isinstance(holder, (ast.If, ast.UnaryOp, ast.BoolOp, ast.Compare)):
         return True  # the wait's own result is tested
-    return isinstance(holder, ast.Expr) and isinstance(_next_statement(ctx), ast.If)
+    following = _next_statement(ctx) if isinstance(holder, ast.Expr) else None
+    if not isinstance(following, ast.If):
+        return False
+    # The following test must look at what the guard before the wait looked at.
+    return bool(_names_in(following.test) & _guard_names(ctx))
+
+
+def _in_a_loop_that_rechecks(ctx: Context) -> bool:
+    """A ``while`` around the wait in its function, or around a call of the nested
+    function that waits (``while not ready: await _()`` with ``_`` defined in the loop)."""
+    function = ctx.function()
+    for node in reversed(ctx.ancestors):
+        if isinstance(node, ast.While):
+            if function is None or node in ctx.ancestors[ctx.ancestors.index(function) :]:
+                return True
+            name = getattr(function, "name", None)
+            return any(isinstance(n, ast.Call) and dotted(n.func) == name for n in ast.walk(node))
+    return False
+
+
+def _guard_names(ctx: Context) -> set[str]:
+    """Names tested by the ``if`` statements that lead to the node: the enclosing ones
+    and the ones just before it in the same block."""
+    names: set[str] = set()
+    for node, inner in itertools.pairwise([*ctx.ancestors, None]):
+        if isinstance(node, ast.If) and inner is not node.test:
+            names |= _names_in(node.test)
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and inner in body:
+            earlier = body[: body.index(inner)]
+            for stmt in earlier:
+                if isinstance(stmt, ast.If):
+                    names |= _names_in(stmt.test)
+    return names
+
+
+def _names_in(test: ast.AST) -> set[str]:
+    return {
+        name
+        for n in ast.walk(test)
+        if isinstance(n, (ast.Name, ast.Attribute)) and (name := dotted(n)) is not None
+    }
 
 
 def _next_statement(ctx: Context) -> ast.stmt | None:
