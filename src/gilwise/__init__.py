@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from ._errors import (
+    ConfigInvalid,
     ExtraNotInstalled,
     GilwiseError,
     InputsInvalid,
@@ -33,6 +34,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._watch import Watch, start, stop, watch
     from .advise._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
+    from .check import CheckConfig, CheckResult, Finding, check_paths, check_source
     from .integrations import OpenTelemetryExporter, PrometheusExporter
     from .monitor import Monitor, MonitorConfig
     from .monitor._report import (
@@ -86,6 +88,7 @@ _ADVICE_TYPES = frozenset(
 _WATCH_NAMES = frozenset({"Watch", "start", "stop", "watch"})
 _MONITOR_NAMES = frozenset({"Monitor", "MonitorConfig"})
 _EXPORTER_NAMES = frozenset({"OpenTelemetryExporter", "PrometheusExporter"})
+_CHECK_NAMES = frozenset({"CheckConfig", "CheckResult", "Finding", "check_paths", "check_source"})
 # The parallel map loads on first use: it imports multiprocessing and rich.
 _POOL_NAMES = frozenset(
     {
@@ -106,6 +109,10 @@ def __getattr__(name: str) -> object:
         from . import pool
 
         return getattr(pool, name)
+    if name in _CHECK_NAMES:
+        from . import check
+
+        return getattr(check, name)
     if name in _WATCH_NAMES:
         from . import _watch
 
@@ -132,7 +139,11 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AdviceReport",
+    "CheckConfig",
+    "CheckResult",
+    "ConfigInvalid",
     "ExtraNotInstalled",
+    "Finding",
     "Frame",
     "GilReport",
     "GilwiseError",
@@ -171,6 +182,8 @@ __all__ = [
     "__version__",
     "advise",
     "amap",
+    "check_paths",
+    "check_source",
     "pmap",
     "start",
     "stop",

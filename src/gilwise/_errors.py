@@ -51,6 +51,10 @@ class UserCodeFailed(GilwiseError):
     exit_code = 1
 
 
+class ConfigInvalid(GilwiseError):
+    """A ``[tool.gilwise.*]`` table in pyproject.toml (or an option) is not understood."""
+
+
 class ExtraNotInstalled(GilwiseError):
     """An integration needs an optional dependency that is not installed.
 
