@@ -29,6 +29,8 @@ class Rule:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            return  # a shared base of several rules, not a rule
         if cls.code in _REGISTRY:
             raise TypeError(f"rule code {cls.code} is used twice")
         _REGISTRY[cls.code] = cls

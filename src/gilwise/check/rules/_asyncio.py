@@ -101,7 +101,26 @@ def _name(call: ast.Call) -> str:
     return callee(call)
 
 
-class BlockingSleep(Rule):
+class _BlockingCall(Rule):
+    """GW101-GW106: a call that waits, made directly on the event loop (not awaited)."""
+
+    nodes = (ast.Call,)
+    #: Qualified names of the calls that block.
+    blocking: ClassVar[frozenset[str]]
+    #: The rest of the message after "name()": what is wrong and what to use instead.
+    problem: ClassVar[str]
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        call = _blocking_call(node, ctx)
+        if call is not None and self.matches(call, ctx):
+            yield call, f"{_name(call)}() {self.problem}"
+
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        """Whether ``call`` is one of this rule's blocking calls."""
+        return ctx.qualname(call.func) in self.blocking
+
+
+class BlockingSleep(_BlockingCall):
     """
     ## What it does
     Finds `time.sleep()` called inside `async def`.
@@ -130,19 +149,11 @@ class BlockingSleep(Rule):
 
     code = "GW101"
     name = "blocking-sleep-in-async"
-    nodes = (ast.Call,)
-
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is not None and ctx.qualname(call.func) == "time.sleep":
-            yield (
-                call,
-                "time.sleep() inside 'async def' blocks the event loop; "
-                "use 'await asyncio.sleep(...)'",
-            )
+    blocking = frozenset({"time.sleep"})
+    problem = "inside 'async def' blocks the event loop; use 'await asyncio.sleep(...)'"
 
 
-class BlockingHttp(Rule):
+class BlockingHttp(_BlockingCall):
     """
     ## What it does
     Finds synchronous HTTP clients used inside `async def`: `requests`, `urllib.request`,
@@ -173,28 +184,22 @@ class BlockingHttp(Rule):
 
     code = "GW102"
     name = "blocking-http-in-async"
-    nodes = (ast.Call,)
+    blocking = _HTTP_FUNCTIONS
+    problem = (
+        "is a blocking HTTP call inside 'async def': it stalls the event loop until the "
+        "server answers; use an async client (httpx.AsyncClient, aiohttp) or "
+        "'await asyncio.to_thread(...)'"
+    )
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is None:
-            return
-        name = ctx.qualname(call.func)
-        is_client_call = (
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        return super().matches(call, ctx) or (
             isinstance(call.func, ast.Attribute)
             and call.func.attr in _HTTP_METHODS
             and ctx.kind(call.func.value) == "sync_http_client"
         )
-        if name in _HTTP_FUNCTIONS or is_client_call:
-            yield (
-                call,
-                f"{_name(call)}() is a blocking HTTP call inside 'async def': it stalls the "
-                "event loop until the server answers; use an async client (httpx.AsyncClient, "
-                "aiohttp) or 'await asyncio.to_thread(...)'",
-            )
 
 
-class BlockingSubprocess(Rule):
+class BlockingSubprocess(_BlockingCall):
     """
     ## What it does
     Finds `subprocess` calls, `os.system`, `os.popen`, `os.wait*` and `os.spawn*` inside
@@ -224,19 +229,14 @@ class BlockingSubprocess(Rule):
 
     code = "GW103"
     name = "blocking-subprocess-in-async"
-    nodes = (ast.Call,)
-
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is not None and ctx.qualname(call.func) in _SUBPROCESS:
-            yield (
-                call,
-                f"{_name(call)}() waits for a child process inside 'async def', blocking the "
-                "event loop; use 'await asyncio.create_subprocess_exec(...)'",
-            )
+    blocking = _SUBPROCESS
+    problem = (
+        "waits for a child process inside 'async def', blocking the event loop; "
+        "use 'await asyncio.create_subprocess_exec(...)'"
+    )
 
 
-class BlockingFileIO(Rule):
+class BlockingFileIO(_BlockingCall):
     """
     ## What it does
     Finds file I/O inside `async def`: `open()`, `pathlib.Path` reads and writes, and
@@ -266,26 +266,21 @@ class BlockingFileIO(Rule):
 
     code = "GW104"
     name = "blocking-file-io-in-async"
-    nodes = (ast.Call,)
+    blocking = _FILE_IO
+    problem = (
+        "does blocking file I/O inside 'async def'; "
+        "use 'await asyncio.to_thread(...)' (or anyio.Path / aiofiles)"
+    )
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is None:
-            return
-        is_path_io = (
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        return super().matches(call, ctx) or (
             isinstance(call.func, ast.Attribute)
             and call.func.attr in _PATH_IO_METHODS
             and ctx.kind(call.func.value) == "path"
         )
-        if ctx.qualname(call.func) in _FILE_IO or is_path_io:
-            yield (
-                call,
-                f"{_name(call)}() does blocking file I/O inside 'async def'; "
-                "use 'await asyncio.to_thread(...)' (or anyio.Path / aiofiles)",
-            )
 
 
-class BlockingSocket(Rule):
+class BlockingSocket(_BlockingCall):
     """
     ## What it does
     Finds blocking socket and DNS calls inside `async def`: `socket.create_connection`,
@@ -319,27 +314,21 @@ class BlockingSocket(Rule):
 
     code = "GW105"
     name = "blocking-socket-in-async"
-    nodes = (ast.Call,)
+    blocking = _SOCKET_FUNCTIONS
+    problem = (
+        "blocks on the network inside 'async def'; use asyncio streams "
+        "(asyncio.open_connection) or loop.sock_* with a non-blocking socket"
+    )
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is None:
-            return
-        is_socket_method = (
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        if ctx.qualname(call.func) == "socket.getaddrinfo" and _numeric_lookup(call, ctx):
+            return False
+        return super().matches(call, ctx) or (
             isinstance(call.func, ast.Attribute)
             and call.func.attr in _SOCKET_METHODS
             and ctx.kind(call.func.value) == "socket"
             and not _made_non_blocking(call.func.value, ctx)
         )
-        name = ctx.qualname(call.func)
-        if name == "socket.getaddrinfo" and _numeric_lookup(call, ctx):
-            return
-        if name in _SOCKET_FUNCTIONS or is_socket_method:
-            yield (
-                call,
-                f"{_name(call)}() blocks on the network inside 'async def'; use asyncio "
-                "streams (asyncio.open_connection) or loop.sock_* with a non-blocking socket",
-            )
 
 
 def _numeric_lookup(call: ast.Call, ctx: Context) -> bool:
@@ -377,7 +366,7 @@ def _made_non_blocking(sock: ast.AST, ctx: Context) -> bool:
     )
 
 
-class BlockingInput(Rule):
+class BlockingInput(_BlockingCall):
     """
     ## What it does
     Finds `input()` and reads from `sys.stdin` inside `async def`.
@@ -402,16 +391,11 @@ class BlockingInput(Rule):
 
     code = "GW106"
     name = "blocking-input-in-async"
-    nodes = (ast.Call,)
-
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
-        call = _blocking_call(node, ctx)
-        if call is not None and ctx.qualname(call.func) in _STDIN:
-            yield (
-                call,
-                f"{_name(call)}() waits for the terminal inside 'async def', blocking the "
-                "event loop; use 'await asyncio.to_thread(input, ...)'",
-            )
+    blocking = _STDIN
+    problem = (
+        "waits for the terminal inside 'async def', blocking the event loop; "
+        "use 'await asyncio.to_thread(input, ...)'"
+    )
 
 
 class CoroutineNotAwaited(Rule):
