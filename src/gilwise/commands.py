@@ -264,5 +264,6 @@ def list_rules() -> int:
     from .check._rule import registered_rules
 
     for rule in registered_rules().values():
-        print(f"{rule.code}  {rule.name:<36} {rule.summary()}")
+        opt_in = " (opt-in: select it by code)" if rule.opt_in else ""
+        print(f"{rule.code}  {rule.name:<36} {rule.summary()}{opt_in}")
     return 0

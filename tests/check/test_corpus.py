@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gilwise.check import check_source
+from gilwise.check import Selection, check_source
 from gilwise.check._rule import registered_rules
 
 CORPUS = Path(__file__).parent / "corpus"
 _MARK = re.compile(r"#\s*(expect|ok):((?:\s+GW\d{3})+)")
 _FILE_CODES = {"GW001", "GW002"}
+#: Every rule, the opt-in ones included.
+EVERYTHING = Selection(("GW", *(r.code for r in registered_rules().values() if r.opt_in)))
 
 
 def _marks(path: Path, kind: str) -> set[tuple[int, str]]:
@@ -26,7 +28,7 @@ def _marks(path: Path, kind: str) -> set[tuple[int, str]]:
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.py")), ids=lambda p: p.stem)
 def test_corpus_file_reports_exactly_the_marked_lines(path: Path) -> None:
-    found = {(f.line, f.code) for f in check_source(path.read_bytes(), str(path))}
+    found = {(f.line, f.code) for f in check_source(path.read_bytes(), str(path), EVERYTHING)}
     assert found == _marks(path, "expect")
 
 
@@ -37,3 +39,11 @@ def test_every_rule_has_a_positive_and_a_negative_example_in_the_corpus() -> Non
     rule_codes = set(registered_rules()) - _FILE_CODES
     assert rule_codes - positive == set()
     assert rule_codes - negative == set()
+
+
+def test_opt_in_rules_run_only_when_named() -> None:
+    source = (CORPUS / "asyncio_tasks.py").read_bytes()
+    assert "GW115" not in {f.code for f in check_source(source)}
+    assert "GW115" not in {f.code for f in check_source(source, selection=Selection(("GW1",)))}
+    named = check_source(source, selection=Selection(("GW115",)))
+    assert {f.code for f in named} == {"GW115"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gilwise.check import check_source
+from gilwise.check import Selection, check_source
 from gilwise.check._rule import Rule, index_page, registered_rules, rule_page
 
 DOCS = Path(__file__).parents[2] / "docs" / "rules"
@@ -48,8 +48,9 @@ def test_the_bad_example_is_reported_and_the_good_one_is_not(rule: type[Rule]) -
     for section in _EXAMPLE_SECTIONS:
         assert section in rule.documentation()
     bad, good = _examples(rule)[:2]
-    assert rule.code in {f.code for f in check_source(bad)}
-    assert check_source(good) == []
+    selection = Selection(("GW", rule.code))
+    assert rule.code in {f.code for f in check_source(bad, selection=selection)}
+    assert check_source(good, selection=selection) == []
 
 
 def test_codes_are_unique_and_grouped_by_family() -> None:

@@ -39,3 +39,24 @@ def test_flake8_finds_the_plugin_and_applies_noqa(tmp_path: Path) -> None:
         f"{target}:3:5: GW101 time.sleep() inside 'async def' blocks the event loop; "
         "use 'await asyncio.sleep(...)'"
     ]
+
+
+@pytest.mark.timeout(60)
+def test_opt_in_rules_are_off_in_a_plain_flake8_run(tmp_path: Path) -> None:
+    pytest.importorskip("flake8")
+    target = tmp_path / "app.py"
+    target.write_text(
+        "import asyncio\n\n\nasync def f(q):\n    try:\n        await q.get()\n"
+        "    except asyncio.CancelledError:\n        pass\n"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-m", "flake8", str(target)], capture_output=True, text=True, check=False
+    )
+    assert "GW115" not in plain.stdout
+    named = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "GW115", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "GW115" in named.stdout

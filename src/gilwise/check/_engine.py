@@ -36,6 +36,10 @@ class Selection:
     select: tuple[str, ...] = ("GW",)
     ignore: tuple[str, ...] = ()
 
+    def runs(self, rule: type[Rule]) -> bool:
+        """Whether ``rule`` runs: wanted, and named exactly if it is opt-in."""
+        return self.wants(rule.code) and (not rule.opt_in or rule.code in self.select)
+
     def wants(self, code: str) -> bool:
         """Whether findings with ``code`` are reported."""
         best_select = max((len(p) for p in self.select if code.startswith(p)), default=-1)
@@ -61,7 +65,7 @@ def check_source(
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return _only_if_wanted(selection, [parse_error(path, exc)])
-    rules = [rule() for code, rule in registered_rules().items() if selection.wants(code)]
+    rules = [rule() for rule in registered_rules().values() if selection.runs(rule)]
     lines = _LINE_BREAK.split(text)
     suppressed = suppressions(text)
     findings = [

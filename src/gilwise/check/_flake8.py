@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import Any
 
 from .._version import __version__
 from ._engine import rule_hits
@@ -27,6 +28,11 @@ class Flake8Plugin:
 
     def __init__(self, tree: ast.AST) -> None:
         self._tree = tree
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        """Opt-in rules are ignored by default, as with gilwise's own command."""
+        manager.extend_default_ignore([r.code for r in registered_rules().values() if r.opt_in])
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
         """Yield ``(line, column, "GWnnn message", type)``; flake8 counts columns from 0."""

@@ -26,6 +26,8 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     nodes: ClassVar[tuple[type[ast.AST], ...]]
+    #: Reported only when its exact code is selected (``--select GW115``).
+    opt_in: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -94,10 +94,28 @@ async def deferred_reraise(queue, errors):
 
 
 async def logged_only(queue, log):
+    while True:
+        try:
+            await queue.get()
+        except asyncio.CancelledError as exc:  # expect: GW114
+            log.info("stopped: %s", exc)
+
+
+async def ends_the_coroutine(queue, log):
     try:
         await queue.get()
-    except asyncio.CancelledError as exc:  # expect: GW114
-        log.info("stopped: %s", exc)
+    except asyncio.CancelledError:  # expect: GW115  # ok: GW114  (the coroutine ends here)
+        log.info("stopped")
+
+
+async def returns_from_the_loop(queue):
+    while True:
+        try:
+            await queue.get()
+        except asyncio.CancelledError:  # expect: GW115
+            return None
+        except Exception:  # ok: GW115
+            continue
 
 
 async def cancel_then_wait(worker):

@@ -676,17 +676,21 @@ class CancelledErrorSwallowed(Rule):
     `wait_for` and `TaskGroup` all deliver `CancelledError` into the task. Swallowing it
     makes the task refuse to stop, so timeouts do not time out and shutdowns hang.
     Catching it around `await task` after calling `task.cancel()` on that task is fine,
-    and is not reported.
+    and is not reported. A handler that ends the coroutine (the `try` is its last
+    statement, or the handler returns) stops the work anyway: that milder case is GW115,
+    reported only when selected.
 
     ## Example
     ```python
     import asyncio
 
     async def worker(queue):
-        try:
-            await queue.get()
-        except asyncio.CancelledError:
-            print("stopping")
+        while True:
+            try:
+                job = await queue.get()
+            except asyncio.CancelledError:
+                print("stopping")
+            job = None
     ```
 
     ## Use instead
@@ -694,17 +698,21 @@ class CancelledErrorSwallowed(Rule):
     import asyncio
 
     async def worker(queue):
-        try:
-            await queue.get()
-        except asyncio.CancelledError:
-            print("stopping")
-            raise
+        while True:
+            try:
+                job = await queue.get()
+            except asyncio.CancelledError:
+                print("stopping")
+                raise
+            job = None
     ```
     """
 
     code = "GW114"
     name = "cancelled-error-swallowed"
     nodes = (ast.Try,)
+    #: GW115 reports the handlers that end the coroutine; GW114 the others.
+    at_coroutine_end: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._never_return: tuple[ast.AST, frozenset[str]] | None = None
@@ -718,13 +726,18 @@ class CancelledErrorSwallowed(Rule):
             return
         for handler in node.handlers:
             catches = self._catches_cancellation(handler, ctx)
-            if catches and not self._reraises(handler, ctx) and not _hands_on(handler):
-                yield (
-                    handler,
-                    f"{catches} is caught here and not re-raised: the task can no longer be "
-                    "cancelled (timeouts and TaskGroup shutdowns hang); add 'raise' at the "
-                    "end of the handler",
-                )
+            if not catches or self._reraises(handler, ctx) or _hands_on(handler):
+                continue
+            if _ends_coroutine(node, handler, ctx) is self.at_coroutine_end:
+                yield handler, self.message(catches)
+
+    def message(self, catches: str) -> str:
+        """What is wrong with a handler that swallows ``catches``."""
+        return (
+            f"{catches} is caught here and not re-raised: the task can no longer be "
+            "cancelled (timeouts and TaskGroup shutdowns hang); add 'raise' at the "
+            "end of the handler"
+        )
 
     @staticmethod
     def _catches_cancellation(handler: ast.ExceptHandler, ctx: Context) -> str | None:
@@ -784,6 +797,66 @@ class CancelledErrorSwallowed(Rule):
         }
         awaited = {dotted(a.value) for a in awaits}
         return None not in awaited and awaited <= cancelled
+
+
+class CancellationEndsCoroutine(CancelledErrorSwallowed):
+    """
+    ## What it does
+    Finds a coroutine that ends by swallowing its cancellation: `except
+    asyncio.CancelledError` (or a catch-all) in the `try` that is the coroutine's last
+    statement, or in a handler that returns, with no re-raise. Off unless selected
+    (`--select GW115`): the work stops either way, so this is about correctness of the
+    task's final state, not about a hang.
+
+    ## Why is this bad?
+    The task finishes "successfully" instead of ending cancelled. Code that awaits it
+    cannot tell the two apart: `asyncio.timeout()` around it raises no `TimeoutError`,
+    `task.cancelled()` is false, and a `TaskGroup` sees a normal result. Tasks that
+    nobody awaits (servers' per-connection tasks) lose nothing, which is why this rule
+    is opt-in.
+
+    ## Example
+    ```python
+    import asyncio
+
+    async def handle(reader):
+        try:
+            await reader.read()
+        except asyncio.CancelledError:
+            print("client gone")
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+
+    async def handle(reader):
+        try:
+            await reader.read()
+        except asyncio.CancelledError:
+            print("client gone")
+            raise
+    ```
+    """
+
+    code = "GW115"
+    name = "cancellation-ends-coroutine"
+    opt_in = True
+    at_coroutine_end = True
+
+    def message(self, catches: str) -> str:
+        return (
+            f"{catches} is caught and the coroutine ends here: a cancelled task finishes "
+            "as if it succeeded (asyncio.timeout raises no TimeoutError, cancelled() is "
+            "false); add 'raise' at the end of the handler"
+        )
+
+
+def _ends_coroutine(node: ast.Try, handler: ast.ExceptHandler, ctx: Context) -> bool:
+    """The ``try`` is the coroutine's last statement, or the handler returns."""
+    function = ctx.function()
+    last = isinstance(function, ast.AsyncFunctionDef) and function.body[-1] is node
+    return last or bool(handler.body and isinstance(handler.body[-1], ast.Return))
 
 
 _LOGGING_CALLS = frozenset(

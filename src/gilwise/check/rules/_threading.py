@@ -229,7 +229,8 @@ class ConditionWaitOutsideLoop(Rule):
 
 
 def _timed_wait_then_checked(wait: ast.Call, ctx: Context) -> bool:
-    """``cond.wait(timeout)`` whose result or following ``if`` re-checks the state.
+    """``cond.wait(timeout)`` whose result or following ``if`` re-checks the state, or that
+    returns right after (one poll; the caller loops).
 
     ``Future.result(timeout)`` waits once and then tests every state it could be in,
     raising TimeoutError otherwise: correct when the notified state never reverts.
@@ -240,6 +241,8 @@ def _timed_wait_then_checked(wait: ast.Call, ctx: Context) -> bool:
     if isinstance(holder, (ast.If, ast.UnaryOp, ast.BoolOp, ast.Compare)):
         return True  # the wait's own result is tested
     following = _next_statement(ctx) if isinstance(holder, ast.Expr) else None
+    if isinstance(following, ast.Return):
+        return True  # polls once and returns: the caller's loop re-checks
     if not isinstance(following, ast.If):
         return False
     # The following test must look at what the guard before the wait looked at.
@@ -370,7 +373,10 @@ class ThreadNeverJoined(Rule):
 
     @staticmethod
     def _managed(name: str, scope: ast.AST) -> bool:
-        """Joined, made a daemon, or handed elsewhere (returned, stored, passed on)."""
+        """Joined, made a daemon, or handed elsewhere (returned, stored, passed on, or
+        used by a nested function that may join it later)."""
+        if _used_by_nested_function(name, scope):
+            return True
         for node in walk_scope(scope):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
@@ -381,7 +387,8 @@ class ThreadNeverJoined(Rule):
                 if dotted(target) == f"{name}.daemon":
                     return True
             if isinstance(node, ast.Attribute) and dotted(node.value) == name:
-                if node.attr in {"join", "setDaemon"}:
+                # A Timer stopped with cancel() is managed like a joined thread.
+                if node.attr in {"join", "setDaemon", "cancel"}:
                     return True
                 continue
             if (
@@ -392,6 +399,14 @@ class ThreadNeverJoined(Rule):
             ):
                 return True
         return False
+
+
+def _used_by_nested_function(name: str, scope: ast.AST) -> bool:
+    return any(
+        isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(inner))
+        for inner in walk_scope(scope)
+    )
 
 
 def _is_attribute_receiver(name: ast.Name, scope: ast.AST) -> bool:
