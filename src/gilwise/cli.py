@@ -99,6 +99,12 @@ def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="NAME",
         help="multiprocessing start method for the process pool (default: the platform's)",
     )
+    advise.add_argument(
+        "--python",
+        metavar="PATH",
+        help="a free-threaded CPython (python3.13t, 3.14t): also measure its threads, "
+        "which run Python without the GIL",
+    )
     advise.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
     advise.add_argument("--html", metavar="PATH", help=_HTML_HELP)
     advise.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -206,6 +212,7 @@ def _advise(options: argparse.Namespace) -> int:
         budget=options.budget,
         backends=[b.strip() for b in backends if b.strip()] if backends else None,
         start_method=options.start_method,
+        python=options.python,
         json_path=options.json,
         html_path=options.html,
         quiet=options.quiet,

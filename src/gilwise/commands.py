@@ -70,6 +70,7 @@ def advise_function(
     budget: float,
     backends: list[str] | None,
     start_method: str | None,
+    python: str | None,
     json_path: str | None,
     html_path: str | None,
     quiet: bool,
@@ -93,6 +94,7 @@ def advise_function(
             backends=backends,
             ref=target,
             start_method=start_method,
+            python=python,
             on_trial=on_trial,
         )
     if json_path:

@@ -100,7 +100,7 @@ def test_explanation_of_each_function_character(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("backend", ["serial", "thread", "process"])
+@pytest.mark.parametrize("backend", ["serial", "thread", "process", "free-threaded"])
 def test_the_printed_code_runs_and_computes_the_results(backend: str) -> None:
     code = _recommend.code_for(backend, 2, 3, "from tests.advise.workloads import square", "square")
     namespace: dict[str, object] = {"__name__": "__main__", "items": [1, 2, 3]}
@@ -135,6 +135,7 @@ def test_import_line_for_files_modules_and_live_functions() -> None:
         ("process", "square", [1, 4, 9]),
         ("asyncio", "square", [1, 4, 9]),
         ("asyncio", "anap", [1, 2, 3]),
+        ("free-threaded", "square", [1, 4, 9]),
     ],
 )
 def test_the_printed_pmap_code_runs_and_computes_the_results(
@@ -147,3 +148,11 @@ def test_the_printed_pmap_code_runs_and_computes_the_results(
     namespace: dict[str, object] = {"__name__": "__main__", "items": [1, 2, 3]}
     exec(compile(code, "<advice>", "exec"), namespace)
     assert namespace["results"] == expected
+
+
+def test_free_threaded_code_says_which_interpreter_to_run() -> None:
+    for code in (
+        _recommend.code_for("free-threaded", 4, 1, "from m import f", "f"),
+        _recommend.pmap_code_for("free-threaded", 4, 1, "from m import f", "f"),
+    ):
+        assert code.startswith("# Run this with the free-threaded interpreter")

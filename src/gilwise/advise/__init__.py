@@ -19,12 +19,15 @@ def advise(
     budget: float = 20.0,
     backends: Sequence[str] | None = None,
     start_method: str | None = None,
+    python: str | None = None,
 ) -> AdviceReport:
     """Run ``fn`` over ``items`` serially, in threads, processes and asyncio; recommend one.
 
     ``fn`` takes one item (a coroutine function is run on an event loop). At most
     ``budget`` seconds are spent. The report holds every measurement, the scaling
     model per backend, the recommendation with code to apply it, and its reasons.
+    ``python``: the path of a free-threaded CPython (3.13t, 3.14t) to measure a thread
+    pool without the GIL too; ``fn`` must then be importable by module and name.
 
     Example:
         >>> import gilwise
@@ -34,7 +37,24 @@ def advise(
     """
     from ._advisor import run_advice
 
-    return run_advice(fn, items, budget=budget, backends=backends, start_method=start_method)
+    ref = _importable_ref(fn) if python is not None else None
+    return run_advice(
+        fn,
+        items,
+        budget=budget,
+        backends=backends,
+        start_method=start_method,
+        python=python,
+        ref=ref,
+    )
+
+
+def _importable_ref(fn: Callable[[Any], Any]) -> str | None:
+    """``module:qualname`` for a function another interpreter can import, else None."""
+    module, name = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if not module or module == "__main__" or "<" in name:
+        return None
+    return f"{module}:{name}"
 
 
 __all__ = ["advise"]

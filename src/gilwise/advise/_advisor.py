@@ -14,9 +14,16 @@ from .._version import __version__
 from ..monitor._cpu import core_budget
 from ..monitor._report import python_description
 from . import _recommend
-from ._backends import Job, settle_cpu
+from ._backends import Job, settle_cpu, trial
+from ._foreign import (
+    FREE_THREADED,
+    ForeignPython,
+    foreign_trial,
+    inspect_python,
+    require_free_threaded,
+)
 from ._profile import first_call, profile
-from ._report import BACKENDS, SCHEMA, AdviceReport, Recommendation
+from ._report import BACKENDS, SCHEMA, AdviceReport, Measurement, Recommendation
 from ._sweep import Sweep, plan
 
 MIN_BUDGET_S = 1.0
@@ -31,10 +38,12 @@ def run_advice(
     backends: Sequence[str] | None = None,
     ref: str | None = None,
     start_method: str | None = None,
+    python: str | None = None,
     on_trial: Callable[[str, int], None] | None = None,
 ) -> AdviceReport:
     """Measure ``fn`` over ``items`` under each concurrency model and recommend one."""
     _check_options(budget, backends, start_method)
+    foreign = _free_threaded_python(python)
     started = time.perf_counter()
     deadline = started + budget
     sample = _sample(items)
@@ -48,8 +57,10 @@ def run_advice(
         job, sample, cores=cores, first_call_s=first_s, first_result=first_result, seconds=probe_s
     )
     _check_budget_fits(prof.item_wall_s, deadline - time.perf_counter())
-    the_plan = plan(prof, cores, deadline - time.perf_counter(), backends)
+    the_plan = plan(prof, cores, deadline - time.perf_counter(), backends, foreign is not None)
     sweep = Sweep(job, sample, prof, the_plan, deadline, start_method, on_trial)
+    if foreign is not None:
+        sweep.run_trial = _with_free_threaded(foreign)
     measurements = _recommend.with_speedups(sweep.run())
     noise = _recommend.noise(measurements)
     backend, workers, chunk, rate, speedup = _recommend.choose(measurements, noise)
@@ -80,6 +91,33 @@ def run_advice(
         skipped=the_plan.skipped,
         budget_notes=tuple(sweep.notes),
     )
+
+
+def _free_threaded_python(python: str | None) -> ForeignPython | None:
+    if python is None:
+        return None
+    foreign = inspect_python(python)
+    require_free_threaded(foreign)
+    return foreign
+
+
+def _with_free_threaded(foreign: ForeignPython) -> Callable[..., Measurement]:
+    """The sweep's trial runner, sending the free-threaded backend to the other python."""
+
+    def run_trial(
+        job: Job,
+        backend: str,
+        workers: int,
+        batch: Sequence[Any],
+        *,
+        chunksize: int = 1,
+        start_method: str | None = None,
+    ) -> Measurement:
+        if backend == FREE_THREADED:
+            return foreign_trial(foreign, job, workers, batch, chunksize=chunksize)
+        return trial(job, backend, workers, batch, chunksize=chunksize, start_method=start_method)
+
+    return run_trial
 
 
 def _check_options(budget: float, backends: Sequence[str] | None, start_method: str | None) -> None:

@@ -12,7 +12,15 @@ from ._model import fit
 from ._report import Measurement, Profile, Recommendation, ScalingModel
 
 #: Simpler code wins ties: what to prefer when configurations are equally fast.
-_SIMPLICITY = {"serial": 0, "thread": 1, "asyncio": 2, "process": 3, "interpreter": 4}
+# A free-threaded interpreter is a different Python to install and deploy: least simple.
+_SIMPLICITY = {
+    "serial": 0,
+    "thread": 1,
+    "asyncio": 2,
+    "process": 3,
+    "interpreter": 4,
+    "free-threaded": 5,
+}
 _BACKEND_WORDS = {
     "serial": "a plain loop",
     "thread": "a thread pool",
@@ -225,6 +233,7 @@ def code_for(backend: str, workers: int, chunksize: int, import_line: str, name:
         return _asyncio_code(workers, import_line, name)
     pool = {
         "thread": "ThreadPoolExecutor",
+        "free-threaded": "ThreadPoolExecutor",
         "process": "ProcessPoolExecutor",
         "interpreter": "InterpreterPoolExecutor",
     }[backend]
@@ -238,12 +247,17 @@ def code_for(backend: str, workers: int, chunksize: int, import_line: str, name:
         body = 'if __name__ == "__main__":\n' + "".join(
             f"    {line}\n" for line in body.splitlines()
         )
-    return f"from concurrent.futures import {pool}\n\n{import_line}\n\n{body}"
+    head = _FREE_THREADED_NOTE if backend == "free-threaded" else ""
+    return f"{head}from concurrent.futures import {pool}\n\n{import_line}\n\n{body}"
+
+
+_FREE_THREADED_NOTE = "# Run this with the free-threaded interpreter (python3.13t / 3.14t).\n"
 
 
 def pmap_code_for(backend: str, workers: int, chunksize: int, import_line: str, name: str) -> str:
     """The same recommendation applied with ``gilwise.pmap`` (coroutines included)."""
-    options = [f'backend="{backend}"']
+    # On a free-threaded interpreter the thread backend is the one without the GIL.
+    options = [f'backend="{"thread" if backend == "free-threaded" else backend}"']
     if backend != "serial":
         options.append(f"workers={workers}")
     if chunksize > 1:
@@ -252,7 +266,8 @@ def pmap_code_for(backend: str, workers: int, chunksize: int, import_line: str, 
     if backend == "process":
         # Process workers re-import the main module under spawn/forkserver.
         call = f'if __name__ == "__main__":\n    {call}'
-    return f"import gilwise\n\n{import_line}\n\n{call}"
+    head = _FREE_THREADED_NOTE if backend == "free-threaded" else ""
+    return f"{head}import gilwise\n\n{import_line}\n\n{call}"
 
 
 def _asyncio_code(workers: int, import_line: str, name: str) -> str:

@@ -30,8 +30,15 @@ class Plan:
     trial_s: float
 
 
-def plan(profile: Profile, cores: float, budget_s: float, wanted: Sequence[str] | None) -> Plan:
-    """Which backends to measure and how far to climb each one's worker count."""
+def plan(
+    profile: Profile,
+    cores: float,
+    budget_s: float,
+    wanted: Sequence[str] | None,
+    free_threaded: bool = False,
+) -> Plan:
+    """Which backends to measure and how far to climb each one's worker count;
+    ``free_threaded``: a free-threaded interpreter was given for threads without the GIL."""
     io_like = profile.is_coroutine or profile.cpu_fraction < 0.5
     cpu_ceiling = max(2, 2 * math.ceil(cores))
     ladders: dict[str, int] = {"serial": 1}
@@ -46,6 +53,8 @@ def plan(profile: Profile, cores: float, budget_s: float, wanted: Sequence[str] 
             ladders["process"] = min(64, 4 * cpu_ceiling) if io_like else cpu_ceiling
         else:
             skipped.append(f"process: {profile.not_picklable_reason}")
+        if free_threaded:
+            ladders["free-threaded"] = 512 if io_like else cpu_ceiling
         if HAS_INTERPRETER_POOL and profile.picklable:
             ladders["interpreter"] = cpu_ceiling
         elif not HAS_INTERPRETER_POOL:
@@ -136,7 +145,7 @@ class Sweep:
         hand-off (about 30 µs to a thread, the pickle round trip and ~100 µs to a
         process), so a 2 MiB argument does not get a batch sized for a 1 µs call."""
         p = self.profile
-        overhead = 30e-6 if backend in ("thread", "asyncio") else 0.0
+        overhead = 30e-6 if backend in ("thread", "asyncio", "free-threaded") else 0.0
         if backend in ("process", "interpreter"):
             overhead = (p.pickle_s or 0.0) + 100e-6
         return 1.0 / (p.item_wall_s + overhead)
@@ -156,6 +165,8 @@ class Sweep:
         earlier = [m.startup_s + m.shutdown_s for m in self.measurements if m.backend == backend]
         if earlier:
             return max(earlier) * max(1.0, workers / max(1, self._last_workers(backend)))
+        if backend == "free-threaded":
+            return 0.2  # another interpreter starts and imports the function first
         return 0.05 * workers if backend in ("process", "interpreter") else 0.0
 
     def _last_workers(self, backend: str) -> int:
