@@ -108,6 +108,14 @@ def test_a_coding_cookie_is_honoured() -> None:
     assert (finding.line, finding.column) == (4, 14)
 
 
+def test_the_compilers_warnings_about_checked_code_are_not_printed(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    source = 'import re\nx = re.compile("\\d")\ny = x is 1\nz = ...[0]\n'
+    assert check_source(source) == []
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_findings_are_sorted_and_unique() -> None:
     source = "import time\nasync def f():\n    time.sleep(2)\n    time.sleep(1)\n"
     findings = check_source(source)

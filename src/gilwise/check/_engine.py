@@ -6,6 +6,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,7 +63,12 @@ def check_source(
     if skips_file(text):
         return []
     try:
-        tree = ast.parse(source, filename=path)
+        with warnings.catch_warnings():
+            # The compiler's warnings about the user's code (invalid escapes, `x is 1`)
+            # are not ours to print; a checker's output is its findings.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return _only_if_wanted(selection, [parse_error(path, exc)])
     rules = [rule() for rule in registered_rules().values() if selection.runs(rule)]
