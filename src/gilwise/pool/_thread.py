@@ -38,6 +38,7 @@ class ThreadBackend:
         self._running: dict[int, _Running] = {}
         self._tokens = itertools.count()
         self._threads: list[threading.Thread] = []
+        self._abandoned = False
         self._generation = 0
         self._in_flight = 0
         self._settings: RunSettings | None = None
@@ -136,6 +137,7 @@ class ThreadBackend:
         self._generation += 1
         self._drain_jobs()
         self._in_flight = 0
+        self._abandoned = abandon
 
     def _drain_jobs(self) -> None:
         try:
@@ -148,7 +150,11 @@ class ThreadBackend:
         self._drain_jobs()
         for _ in self._threads:
             self._jobs.put(None)
-        deadline = time.monotonic() + 1.0
+        # After an error or a consumer that stopped, calls still running are abandoned:
+        # the map raises now (they are daemon threads and exit when their call returns).
+        # A map that ended normally gives them a moment to exit cleanly.
+        grace = 0.0 if self._abandoned else 1.0
+        deadline = time.monotonic() + grace
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
