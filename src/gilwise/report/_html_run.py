@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..monitor._report import Frame, LoopReport, Report, Stall
+from typing import Protocol
+
+from ..monitor._report import LoopReport, Report, Stall
 from ._html import Chart, Listing, Page, Section, figure_json, render_page, table
 
 _VERDICT_KIND = {"NO_ISSUE": "good", "NATIVE_PARALLEL": "good", "IO_BOUND": "neutral"}
@@ -119,9 +121,19 @@ def _threads(report: Report) -> Section:
     )
 
 
-def _where(frame: Frame | object) -> str:
-    file = getattr(frame, "file", "?")
-    return f"{file}:{getattr(frame, 'line', '?')} in {getattr(frame, 'function', '?')}"
+class _Located(Protocol):
+    """A frame or a line statistic: both name a place in the source."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def function(self) -> str: ...
+
+
+def _where(place: _Located) -> str:
+    return f"{place.file}:{place.line} in {place.function}"
 
 
 def _loop(loop: LoopReport) -> Section:
