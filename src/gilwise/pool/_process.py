@@ -36,7 +36,7 @@ from . import _worker
 from ._chunking import MAX_CHUNK, ChunkSizer
 from ._engine import failed, poisoned
 from ._remote import unpack_error
-from ._timeouts import timeout_error
+from ._timeouts import earliest, timeout_error
 from ._types import ChunkDone, Outcome, RunSettings, Task
 
 #: Deaths an item may cause before it is reported as poison instead of run again.
@@ -165,7 +165,7 @@ class ProcessBackend:
         out: list[Outcome | ChunkDone] = []
         while True:
             self._dispatch()
-            wait_s = _earliest(_left(give_up), self._next_deadline_in())
+            wait_s = earliest(_left(give_up), self._next_deadline_in())
             by_conn = {w.conn: w for w in self._pool if w.chunk}
             by_sentinel = {w.process.sentinel: w for w in self._pool}
             ready = multiprocessing.connection.wait([*by_conn, *by_sentinel], wait_s)
@@ -341,11 +341,3 @@ def _poison_error(task: Task, code: int | None) -> PoisonItem:
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-
-def _earliest(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)

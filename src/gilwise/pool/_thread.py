@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ._engine import failed
-from ._timeouts import timeout_error
+from ._timeouts import earliest, timeout_error
 from ._types import Outcome, RunSettings, Task
 
 
@@ -86,7 +86,7 @@ class ThreadBackend:
         self._in_flight += len(tasks)
 
     def poll(self, timeout: float | None) -> list[Outcome]:
-        wait = _earliest(timeout, self._next_deadline_in())
+        wait = earliest(timeout, self._next_deadline_in())
         out = self._timed_out()
         try:
             if not out:
@@ -167,11 +167,3 @@ class ThreadBackend:
 
 
 _STALE = Outcome(Task(-1, None))
-
-
-def _earliest(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)

@@ -21,3 +21,12 @@ def timeout_error(task: Task, limit: float, backend: str) -> ItemTimeout:
         f"item {task.index} ran longer than timeout={limit:g} s on the {backend} backend: "
         f"{_MEANING[backend]}; raise timeout=, or pass retries= to try it again"
     )
+
+
+def earliest(a: float | None, b: float | None) -> float | None:
+    """The sooner of two waits in seconds, where None means no limit."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
