@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+
 from ._errors import (
     ConfigInvalid,
     ExtraNotInstalled,
@@ -61,80 +63,58 @@ if TYPE_CHECKING:
         pmap,
     )
 
-_REPORT_TYPES = frozenset(
-    {
-        "Frame",
-        "GilReport",
-        "Latency",
-        "LineStat",
-        "LoopReport",
-        "Measurement",
-        "ProcessReport",
-        "Report",
-        "Stall",
-        "ThreadReport",
-        "TimelinePoint",
-        "Verdict",
-    }
-)
-
-
-_ADVICE_TYPES = frozenset(
-    {"AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel"}
-)
-
-# The monitor loads on first use too: the pytest plugin, imported by every pytest run
-# where gilwise is installed, must cost nothing until --gilwise asks for it.
-_WATCH_NAMES = frozenset({"Watch", "start", "stop", "watch"})
-_MONITOR_NAMES = frozenset({"Monitor", "MonitorConfig"})
-_EXPORTER_NAMES = frozenset({"OpenTelemetryExporter", "PrometheusExporter"})
-_CHECK_NAMES = frozenset({"CheckConfig", "CheckResult", "Finding", "check_paths", "check_source"})
-# The parallel map loads on first use: it imports multiprocessing and rich.
-_POOL_NAMES = frozenset(
-    {
-        "ItemTimeout",
-        "MapIterator",
-        "MapStatistics",
-        "PoisonItem",
-        "Pool",
-        "WorkersFailed",
-        "amap",
-        "pmap",
-    }
-)
+# Names that load on first use, and the module each comes from. `import gilwise` stays
+# cheap: the pytest plugin imports it in every pytest run where gilwise is installed, and
+# `gilwise run` starts the user's program sooner without the monitor's report classes,
+# the checker, or pmap's multiprocessing and rich.
+_LAZY = {
+    **dict.fromkeys(("Watch", "start", "stop", "watch"), "._watch"),
+    **dict.fromkeys(("Monitor", "MonitorConfig"), ".monitor"),
+    **dict.fromkeys(("OpenTelemetryExporter", "PrometheusExporter"), ".integrations"),
+    **dict.fromkeys(
+        ("CheckConfig", "CheckResult", "Finding", "check_paths", "check_source"), ".check"
+    ),
+    **dict.fromkeys(
+        (
+            "ItemTimeout",
+            "MapIterator",
+            "MapStatistics",
+            "PoisonItem",
+            "Pool",
+            "WorkersFailed",
+            "amap",
+            "pmap",
+        ),
+        ".pool",
+    ),
+    **dict.fromkeys(
+        (
+            "Frame",
+            "GilReport",
+            "Latency",
+            "LineStat",
+            "LoopReport",
+            "ProcessReport",
+            "Report",
+            "Stall",
+            "ThreadReport",
+            "TimelinePoint",
+            "Verdict",
+        ),
+        ".monitor._report",
+    ),
+    **dict.fromkeys(
+        ("AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel"),
+        ".advise._report",
+    ),
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _POOL_NAMES:
-        from . import pool
-
-        return getattr(pool, name)
-    if name in _CHECK_NAMES:
-        from . import check
-
-        return getattr(check, name)
-    if name in _WATCH_NAMES:
-        from . import _watch
-
-        return getattr(_watch, name)
-    if name in _MONITOR_NAMES:
-        from . import monitor
-
-        return getattr(monitor, name)
-    if name in _EXPORTER_NAMES:
-        from . import integrations
-
-        return getattr(integrations, name)
-    # Report classes load on first use, so `gilwise run` starts the program sooner.
-    if name in _REPORT_TYPES:
-        from .monitor import _report
-
-        return getattr(_report, name)
-    if name in _ADVICE_TYPES:
-        from .advise import _report as _advice_report
-
-        return getattr(_advice_report, name)
-    raise AttributeError(f"module 'gilwise' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gilwise' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
 
 
 __all__ = [

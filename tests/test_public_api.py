@@ -1,0 +1,31 @@
+"""The public API: every exported name resolves, and the heavy parts load only on use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import gilwise
+
+
+@pytest.mark.parametrize("name", gilwise.__all__)
+def test_every_exported_name_resolves(name: str) -> None:
+    assert getattr(gilwise, name) is not None
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gilwise.nope  # noqa: B018
+
+
+@pytest.mark.timeout(60)
+def test_import_gilwise_loads_neither_the_monitor_nor_the_pool() -> None:
+    code = (
+        "import sys, gilwise; "
+        "print(sorted(m for m in sys.modules if m.startswith(('gilwise.monitor', "
+        "'gilwise.pool', 'gilwise.check', 'multiprocessing', 'rich'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
