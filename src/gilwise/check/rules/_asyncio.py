@@ -109,6 +109,9 @@ class _BlockingCall(Rule):
     blocking: ClassVar[frozenset[str]]
     #: The rest of the message after "name()": what is wrong and what to use instead.
     problem: ClassVar[str]
+    #: Blocking methods of objects of one kind (``session.get`` on a requests session).
+    object_kind: ClassVar[str | None] = None
+    object_methods: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         call = _blocking_call(node, ctx)
@@ -117,7 +120,15 @@ class _BlockingCall(Rule):
 
     def matches(self, call: ast.Call, ctx: Context) -> bool:
         """Whether ``call`` is one of this rule's blocking calls."""
-        return ctx.qualname(call.func) in self.blocking
+        return ctx.qualname(call.func) in self.blocking or self._blocking_method(call, ctx)
+
+    def _blocking_method(self, call: ast.Call, ctx: Context) -> bool:
+        func = call.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in self.object_methods
+            and ctx.kind(func.value) == self.object_kind
+        )
 
 
 class BlockingSleep(_BlockingCall):
@@ -190,13 +201,8 @@ class BlockingHttp(_BlockingCall):
         "server answers; use an async client (httpx.AsyncClient, aiohttp) or "
         "'await asyncio.to_thread(...)'"
     )
-
-    def matches(self, call: ast.Call, ctx: Context) -> bool:
-        return super().matches(call, ctx) or (
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr in _HTTP_METHODS
-            and ctx.kind(call.func.value) == "sync_http_client"
-        )
+    object_kind = "sync_http_client"
+    object_methods = _HTTP_METHODS
 
 
 class BlockingSubprocess(_BlockingCall):
@@ -271,13 +277,8 @@ class BlockingFileIO(_BlockingCall):
         "does blocking file I/O inside 'async def'; "
         "use 'await asyncio.to_thread(...)' (or anyio.Path / aiofiles)"
     )
-
-    def matches(self, call: ast.Call, ctx: Context) -> bool:
-        return super().matches(call, ctx) or (
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr in _PATH_IO_METHODS
-            and ctx.kind(call.func.value) == "path"
-        )
+    object_kind = "path"
+    object_methods = _PATH_IO_METHODS
 
 
 class BlockingSocket(_BlockingCall):
@@ -319,15 +320,18 @@ class BlockingSocket(_BlockingCall):
         "blocks on the network inside 'async def'; use asyncio streams "
         "(asyncio.open_connection) or loop.sock_* with a non-blocking socket"
     )
+    object_kind = "socket"
+    object_methods = _SOCKET_METHODS
 
     def matches(self, call: ast.Call, ctx: Context) -> bool:
         if ctx.qualname(call.func) == "socket.getaddrinfo" and _numeric_lookup(call, ctx):
             return False
-        return super().matches(call, ctx) or (
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr in _SOCKET_METHODS
-            and ctx.kind(call.func.value) == "socket"
-            and not _made_non_blocking(call.func.value, ctx)
+        return super().matches(call, ctx)
+
+    def _blocking_method(self, call: ast.Call, ctx: Context) -> bool:
+        # A socket set non-blocking in this function is driven by loop.sock_* calls.
+        return super()._blocking_method(call, ctx) and not _made_non_blocking(
+            call.func.value if isinstance(call.func, ast.Attribute) else call.func, ctx
         )
 
 
