@@ -84,6 +84,48 @@ def _env_threads(_: int) -> str | None:
     return os.environ.get("OMP_NUM_THREADS")
 
 
+_NUMPY_PARENT = """
+import sys
+import numpy  # OpenBLAS loads with its threads before any worker starts
+import threadpoolctl
+from gilwise.pool import pmap
+
+def blas_threads(_):
+    return max(p["num_threads"] for p in threadpoolctl.threadpool_info())
+
+if __name__ == "__main__":
+    limit = None if sys.argv[1] == "None" else int(sys.argv[1])
+    it = pmap(blas_threads, range(4), backend="process", workers=2, blas_threads=limit,
+              start_method=sys.argv[2])
+    print(sorted(set(it)))
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_native_pools_loaded_before_the_workers_start_are_limited(
+    method: str, tmp_path: Path
+) -> None:
+    """numpy imported in the parent: a forked worker inherits OpenBLAS already loaded, and a
+    spawned one loads it again with ``__main__``; both run with ``blas_threads`` threads."""
+    pytest.importorskip("numpy")
+    script = tmp_path / "numpy_parent.py"
+    script.write_text(_NUMPY_PARENT)
+
+    def run(limit: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(script), limit, method],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"},
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run("1") == "[1]"
+    assert run("None") == "[2]"
+
+
 def test_close_kills_workers_busy_on_long_items() -> None:
     before = child_pids()
     it = pmap(funcs.sleep_then, [(i, 30.0) for i in range(4)], backend="process", workers=2)

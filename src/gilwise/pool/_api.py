@@ -78,12 +78,178 @@ def _backend_name(backend: Any) -> tuple[str, Any]:
     raise InvalidOption(f"backend={backend!r}: give a backend name or a distributed.Client")
 
 
+class _MapRun:
+    """The moving parts of one map: its input, bookkeeping, backend and progress bar.
+
+    Only the ``MapIterator`` and its results generator hold it (nothing it holds
+    points back), so a map dropped unread is collected at once by refcount, and
+    ``__del__`` stops its workers.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any],
+        options: MapOptions,
+        plan: _Plan,
+        shared: Backend | None,
+        on_done: Callable[[], None] | None,
+    ) -> None:
+        self.fn = fn
+        self.plan = plan
+        self._items: Iterable[Any] | None = items
+        self._options = options
+        self._shared = shared
+        self._on_done = on_done
+        self.backend: Backend | None = None
+        self.state: MapState | None = None
+        self._driver: Driver | None = None
+        self.progress: ProgressBar | None = None
+        self.finished = False
+        self.chosen = plan.backend if plan.backend != "auto" else ""
+        self.reason = ""
+        self._last_refresh = 0.0
+
+    def start(self) -> None:
+        if self.state is not None or self.finished:
+            return
+        items, self._items = self._items, None
+        assert items is not None
+        total = operator.length_hint(items, -1)
+        self.progress = progress_bar(
+            self.plan.progress, None if total < 0 else total, f"pmap {_name(self.fn)}"
+        )
+        # A weak reference: the state must not keep this object alive (see the class).
+        me = weakref.ref(self)
+
+        def default_buffersize() -> int:
+            run = me()
+            return _default_buffersize(run.backend if run else None)
+
+        self.state = MapState(
+            IterFeed(iter(items)),
+            self._options,
+            default_buffersize=default_buffersize,
+            progress=self.progress,
+        )
+        try:
+            self._choose_backend()
+            backend = self._shared or make_backend(
+                self.chosen,
+                self.plan.workers,
+                start_method=self.plan.start_method,
+                blas_threads=self.plan.blas_threads,
+                client=self.plan.client,
+            )
+            self.backend = backend
+            logger.info(
+                "pmap %s: backend=%s workers=%d: %s",
+                _name(self.fn),
+                self.chosen,
+                backend.workers,
+                self.reason,
+            )
+            plan = self.plan
+            backend.begin(
+                RunSettings(self.fn, plan.timeout, plan.chunksize, self._options.buffersize)
+            )
+        except BaseException:
+            self.finish(abandon=True)
+            raise
+        self._driver = Driver(self.state, backend)
+
+    def _choose_backend(self) -> None:
+        assert self.state is not None
+        if self.plan.backend == "auto":
+            from ._auto import calibrate
+
+            choice = calibrate(self.state, self.fn, self.plan.timeout)
+            self.chosen, self.reason = choice.backend, choice.reason
+        else:
+            self.chosen = self.plan.backend
+            self.reason = f"backend={self.chosen!r} was asked for"
+
+    def next_batch(self) -> list[Any] | None:
+        """The next results, counted as unread until the caller reads them; None at the end."""
+        if self.finished:
+            return None
+        self.start()
+        driver, state = self._driver, self.state
+        assert driver is not None
+        assert state is not None
+        batch = driver.next_batch()
+        if batch is None:
+            return None
+        # Hand workers their next items before the caller starts reading.
+        state.outside = len(batch)
+        driver.feed()
+        self._last_refresh = time.monotonic()
+        return batch
+
+    def maybe_refresh(self) -> None:
+        # A consumer slow on a large batch must not leave workers idle or deadlines
+        # unchecked: look at the backend every few milliseconds while it reads.
+        now = time.monotonic()
+        if now - self._last_refresh > REFRESH_S and self._driver is not None:
+            self._last_refresh = now
+            self._driver.refresh()
+
+    def finish(self, *, abandon: bool) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self._driver = None
+        if self.state is not None:
+            self.state.outside = 0
+        try:
+            if self.backend is not None:
+                self.backend.end(abandon=abandon)
+                if self._shared is None:
+                    self.backend.close()
+        finally:
+            if self.progress is not None:
+                self.progress.close()
+            if self._on_done is not None:
+                self._on_done()
+
+    def __del__(self) -> None:
+        # A map dropped unread must not leave workers running.
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.finish(abandon=True)
+
+
+#: Results are read in slices of this many between looks at the backend: small enough
+#: that a slow consumer still keeps workers fed, large enough to cost nothing per item.
+_SLICE = 32
+
+
+def _results(run: _MapRun) -> Iterator[Any]:
+    """The map's results, read from batches in C (``yield from`` a list) between refreshes."""
+    try:
+        while (batch := run.next_batch()) is not None:
+            size = len(batch)
+            state = run.state
+            assert state is not None
+            for start in range(0, size, _SLICE):
+                # Counted unread until the whole slice is read: never under the truth.
+                state.outside = size - start
+                yield from batch[start : start + _SLICE]
+                run.maybe_refresh()
+            state.outside = 0
+    except BaseException:
+        run.finish(abandon=True)
+        raise
+    run.finish(abandon=False)
+
+
 class MapIterator(Iterator[R], Generic[R]):
     """The results of ``pmap``; also a context manager that stops the map on exit.
 
     ``backend`` and ``reason`` say what runs the map and why (``auto`` decides on
     first use). ``close()`` stops the map: queued items are dropped, process workers
     busy on it are killed, threads are left to finish their current call.
+    ``iter()`` of it is the generator it reads from (both advance together), so a
+    ``for`` loop or ``list()`` reads results without a Python call per item.
     """
 
     def __init__(
@@ -96,52 +262,39 @@ class MapIterator(Iterator[R], Generic[R]):
         shared: Backend | None = None,
         on_done: Callable[[], None] | None = None,
     ) -> None:
-        self._fn = fn
-        self._items: Iterable[Any] | None = items
-        self._options = options
-        self._plan = plan
-        self._shared = shared
-        self._on_done = on_done
-        self._backend: Backend | None = None
-        self._state: MapState | None = None
-        self._driver: Driver | None = None
-        self._batch: list[Any] = []
-        self._pos = 0
-        self._last_refresh = 0.0
-        self._progress: ProgressBar | None = None
-        self._finished = False
-        self._reason = ""
-        self._chosen = plan.backend if plan.backend != "auto" else ""
+        self._run = _MapRun(fn, items, options, plan, shared, on_done)
+        self._results: Iterator[R] = _results(self._run)
 
     # -- what runs it ----------------------------------------------------------------
 
     @property
     def backend(self) -> str:
         """The backend's name (after ``auto`` chose one)."""
-        self._start()
-        return self._chosen
+        self._run.start()
+        return self._run.chosen
 
     @property
     def reason(self) -> str:
         """Why this backend: the caller's choice, or ``auto``'s measured reason."""
-        self._start()
-        return self._reason
+        self._run.start()
+        return self._run.reason
 
     @property
     def workers(self) -> int:
-        self._start()
-        return self._backend.workers if self._backend else 0
+        self._run.start()
+        return self._run.backend.workers if self._run.backend else 0
 
     @property
     def progress(self) -> ProgressBar | None:
         """The progress bar, when one is shown."""
-        return self._progress
+        return self._run.progress
 
     def statistics(self) -> MapStatistics:
         """Counts so far: items pulled, submitted, completed, failed, retried, yielded."""
-        state, backend = self._state, self._backend
+        run = self._run
+        state, backend = run.state, run.backend
         return MapStatistics(
-            backend=self._chosen or self._plan.backend,
+            backend=run.chosen or run.plan.backend,
             workers=backend.workers if backend else 0,
             pulled=state.pulled if state else 0,
             submitted=state.submitted if state else 0,
@@ -149,152 +302,25 @@ class MapIterator(Iterator[R], Generic[R]):
             failed=state.failed if state else 0,
             retried=state.retried if state else 0,
             timed_out=state.timed_out if state else 0,
-            yielded=state.yielded - state.outside() if state else 0,
+            yielded=state.yielded - state.outside if state else 0,
             in_flight=state.in_flight if state else 0,
-            held=state.held + state.outside() if state else 0,
+            held=state.held + state.outside if state else 0,
             worker_deaths=backend.deaths() if backend else 0,
             chunksize=backend.chunksize() if backend else 0,
         )
 
     # -- running ---------------------------------------------------------------------
 
-    def _start(self) -> None:
-        if self._state is not None or self._finished:
-            return
-        items, self._items = self._items, None
-        assert items is not None
-        total = operator.length_hint(items, -1)
-        self._progress = progress_bar(
-            self._plan.progress, None if total < 0 else total, f"pmap {_name(self._fn)}"
-        )
-        backend = self._shared
-        # Weak references: the state must not keep the iterator alive, so a map
-        # dropped unread is collected at once (and its workers stopped) by refcount.
-        me = weakref.ref(self)
-
-        def default_buffersize() -> int:
-            it = me()
-            return _default_buffersize(it._backend if it else None)
-
-        def outside() -> int:
-            it = me()
-            return len(it._batch) - it._pos if it else 0
-
-        state = MapState(
-            IterFeed(iter(items)),
-            self._options,
-            default_buffersize=default_buffersize,
-            progress=self._progress,
-        )
-        state.outside = outside  # type: ignore[method-assign]
-        self._state = state
-        try:
-            if self._plan.backend == "auto":
-                from ._auto import calibrate
-
-                choice = calibrate(state, self._fn, self._plan.timeout)
-                self._chosen, self._reason = choice.backend, choice.reason
-            else:
-                self._chosen = self._plan.backend
-                self._reason = f"backend={self._chosen!r} was asked for"
-            if backend is None:
-                backend = make_backend(
-                    self._chosen,
-                    self._plan.workers,
-                    start_method=self._plan.start_method,
-                    blas_threads=self._plan.blas_threads,
-                    client=self._plan.client,
-                )
-            self._backend = backend
-            logger.info(
-                "pmap %s: backend=%s workers=%d: %s",
-                _name(self._fn),
-                self._chosen,
-                backend.workers,
-                self._reason,
-            )
-            backend.begin(
-                RunSettings(
-                    self._fn, self._plan.timeout, self._plan.chunksize, self._options.buffersize
-                )
-            )
-        except BaseException:
-            self._finish(abandon=True)
-            raise
-        self._driver = Driver(state, backend)
-
-    def __iter__(self) -> MapIterator[R]:
-        return self
+    def __iter__(self) -> Iterator[R]:
+        return self._results
 
     def __next__(self) -> R:
-        # The fast path: a result from the batch in hand. Tiny tasks make this the
-        # cost per item, so it stays a few attribute reads.
-        pos = self._pos
-        if pos < len(self._batch):
-            self._pos = pos + 1
-            value: R = self._batch[pos]
-            if pos & 15 == 15:
-                self._maybe_refresh()
-            return value
-        return self._next_batch()
-
-    def _maybe_refresh(self) -> None:
-        # A consumer slow on a large batch must not leave workers idle or deadlines
-        # unchecked: look at the backend every few milliseconds while it reads.
-        now = time.monotonic()
-        if now - self._last_refresh > REFRESH_S and self._driver is not None:
-            self._last_refresh = now
-            try:
-                self._driver.refresh()
-            except BaseException:
-                self._finish(abandon=True)
-                raise
-
-    def _next_batch(self) -> R:
-        if self._finished:
-            raise StopIteration
-        self._start()
-        assert self._driver is not None
-        try:
-            self._batch, self._pos = self._driver.next_batch(), 1
-        except StopIteration:
-            self._batch, self._pos = [], 0
-            self._finish(abandon=False)
-            raise
-        except BaseException:
-            self._batch, self._pos = [], 0
-            self._finish(abandon=True)
-            raise
-        self._last_refresh = time.monotonic()
-        try:
-            self._driver.feed()
-        except BaseException:
-            self._finish(abandon=True)
-            raise
-        value: R = self._batch[0]
-        return value
+        return next(self._results)
 
     def close(self) -> None:
         """Stop the map and release what it holds; idempotent."""
-        if not self._finished:
-            self._finish(abandon=True)
-
-    def _finish(self, *, abandon: bool) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self._driver = None
-        self._batch, self._pos = [], 0
-        try:
-            if self._backend is not None:
-                self._backend.end(abandon=abandon)
-                if self._shared is None:
-                    self._backend.close()
-        finally:
-            if self._progress is not None:
-                self._progress.close()
-            if self._on_done is not None:
-                self._on_done()
+        self._results.close()  # type: ignore[attr-defined]
+        self._run.finish(abandon=True)
 
     def __enter__(self) -> MapIterator[R]:
         return self
@@ -307,18 +333,13 @@ class MapIterator(Iterator[R], Generic[R]):
     ) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        # A map dropped unread must not leave workers running.
-        with contextlib.suppress(Exception):  # interpreter shutdown
-            self.close()
-
 
 def _default_buffersize(backend: Backend | None) -> int:
     """In flight plus unread when the caller sets no bound: enough to keep workers busy."""
     if backend is None:
         # While auto calibrates: room for its serial calls and its threads' probe.
         return 256
-    return max(16, 4 * backend.workers * backend.chunksize())
+    return max(16, 6 * backend.workers * backend.chunksize())
 
 
 def _name(fn: Callable[..., Any]) -> str:
@@ -483,14 +504,14 @@ class AsyncMapIterator(AsyncIterator[R], Generic[R]):
     @property
     def backend(self) -> str:
         """The backend's name (a blocking map under ``auto``: known after the first result)."""
-        if self._inner is not None and self._inner._chosen:
-            return self._inner._chosen
+        if self._inner is not None and self._inner._run.chosen:
+            return self._inner._run.chosen
         return self._backend
 
     @property
     def reason(self) -> str:
-        if self._inner is not None and self._inner._reason:
-            return self._inner._reason
+        if self._inner is not None and self._inner._run.reason:
+            return self._inner._run.reason
         return self._reason
 
     def __aiter__(self) -> AsyncMapIterator[R]:

@@ -22,7 +22,7 @@ from ._engine import AsyncFeed, IterFeed, MapOptions, MapState, adrive, failed
 from ._progress import progress_bar
 from ._registry import default_workers
 from ._timeouts import timeout_error
-from ._types import Outcome, ProgressMode, RunSettings, Task
+from ._types import Outcome, ProgressMode, Run, RunSettings, Task
 
 
 async def call(fn: Callable[[Any], Any], task: Task, timeout: float | None) -> Outcome:
@@ -61,8 +61,8 @@ class _LoopTasks:
     def capacity(self) -> int:
         return max(0, self._workers - len(self._running))
 
-    def submit(self, tasks: list[Task]) -> None:
-        for task in tasks:
+    def submit(self, runs: list[Run]) -> None:
+        for task in (task for run in runs for task in run.tasks()):
             running = asyncio.ensure_future(self._run(task))
             self._running.add(running)
             running.add_done_callback(self._running.discard)
@@ -162,9 +162,10 @@ class LoopThreadBackend:
     def capacity(self) -> int:
         return max(0, self.workers - self._in_flight)
 
-    def submit(self, tasks: list[Task]) -> None:
+    def submit(self, runs: list[Run]) -> None:
         assert self._loop is not None
         assert self._settings is not None
+        tasks = [task for run in runs for task in run.tasks()]
         for task in tasks:
             future = asyncio.run_coroutine_threadsafe(
                 self._run(task, self._generation, self._settings), self._loop

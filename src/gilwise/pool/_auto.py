@@ -122,10 +122,10 @@ def _run_serially(state: MapState, settings: RunSettings) -> _Serial:
     sample = None
     wall0, cpu0 = time.perf_counter(), time.thread_time()
     while calls < _MAX_SERIAL_CALLS and time.perf_counter() - wall0 < PHASE_S:
-        tasks = state.tasks(1)
-        if not tasks:
+        runs = state.runs(1)
+        if not runs:
             break
-        backend.submit(tasks)
+        backend.submit(runs)
         outcomes = backend.poll(None)
         calls += 1
         if outcomes and isinstance(outcomes[0], Outcome) and outcomes[0].error is None:
@@ -142,9 +142,9 @@ def _threads_at_once(state: MapState, settings: RunSettings, threads: int) -> tu
     try:
         wall0, cpu0 = time.perf_counter(), process_cpu_seconds()
         while time.perf_counter() - wall0 < PHASE_S:
-            tasks = state.tasks(max(0, threads - state.in_flight))
-            if tasks:
-                backend.submit(tasks)
+            runs = state.runs(max(0, threads - state.in_flight))
+            if runs:
+                backend.submit(runs)
             if state.in_flight == 0:
                 break
             outcomes = backend.poll(None)

@@ -14,6 +14,10 @@ TARGET_S = 0.05
 MAX_CHUNK = 4096
 
 
+#: How much of what was learnt survives each new chunk.
+_DECAY = 0.7
+
+
 class ChunkSizer:
     """The chunk size to use now: fixed when the caller gave one, else learnt."""
 
@@ -22,6 +26,8 @@ class ChunkSizer:
         self._cap = max(1, cap)
         self._target_s = target_s
         self._per_item_s: float | None = None
+        self._seconds = 0.0
+        self._items = 0.0
 
     def size(self) -> int:
         if self._fixed is not None:
@@ -32,13 +38,31 @@ class ChunkSizer:
             return self._cap
         return max(1, min(self._cap, int(self._target_s / self._per_item_s)))
 
+    def items_in(self, seconds: float) -> int:
+        """About how many items run in ``seconds`` (1 until a chunk has been timed)."""
+        if self._per_item_s is None:
+            return 1
+        if self._per_item_s <= 0:
+            return self._cap
+        return max(1, int(seconds / self._per_item_s))
+
+    def runs_short(self) -> bool:
+        """Whether a chunk of ``size()`` items is expected to run well under the target.
+
+        True for tiny items once the cap binds, or a small fixed chunk size: then the
+        pause between two chunks is a visible share of a worker's time.
+        """
+        if self._per_item_s is None:
+            return False
+        return self.size() * self._per_item_s < self._target_s / 2
+
     def observe(self, items: int, seconds: float) -> None:
         """Learn from one chunk: ``items`` ran in ``seconds`` of worker time."""
         if items <= 0:
             return
-        per_item = seconds / items
-        if self._per_item_s is None:
-            self._per_item_s = per_item
-        else:
-            # Smooth over noisy chunks, but follow a real change within a few chunks.
-            self._per_item_s = 0.7 * self._per_item_s + 0.3 * per_item
+        # Decayed sums, not a decayed average of per-chunk rates: a chunk weighs by its
+        # items, so the one-item probes (mostly fixed cost) fade once a real chunk is timed,
+        # while a real change in the items still shows within a few chunks.
+        self._seconds = _DECAY * self._seconds + seconds
+        self._items = _DECAY * self._items + items
+        self._per_item_s = self._seconds / self._items

@@ -21,7 +21,7 @@ from ._chunking import MAX_CHUNK, ChunkSizer
 from ._engine import failed
 from ._remote import pack_error, unpack_error
 from ._timeouts import timeout_error
-from ._types import ChunkDone, Outcome, RunSettings, Task
+from ._types import ChunkDone, Outcome, Run, RunSettings
 
 # Imported by name so that mypy and a plain install need not have it: ImportError
 # here becomes "pip install gilwise[dask]" in the registry.
@@ -78,8 +78,7 @@ class DaskBackend:
         self._client = client
         threads = sum(client.nthreads().values()) or 1
         self.workers = workers or threads
-        self._futures: dict[Any, list[Task]] = {}
-        self._queue: list[Task] = []
+        self._futures: dict[Any, Run] = {}
         self._settings: RunSettings | None = None
         self._sizer = ChunkSizer(None)
         self._remote_fn: Any = None
@@ -94,23 +93,19 @@ class DaskBackend:
         self._remote_fn = self._client.scatter(settings.fn, broadcast=True, hash=False)
 
     def capacity(self) -> int:
-        held = sum(len(tasks) for tasks in self._futures.values()) + len(self._queue)
+        held = sum(len(chunk.items) for chunk in self._futures.values())
         return max(0, 2 * self.workers * self._sizer.size() - held)
 
-    def submit(self, tasks: list[Task]) -> None:
+    def submit(self, runs: list[Run]) -> None:
         assert self._settings is not None
-        self._queue.extend(tasks)
         size = self._sizer.size()
-        while self._queue:
-            chunk, self._queue = self._queue[:size], self._queue[size:]
-            future = self._client.submit(
-                run_chunk,
-                self._remote_fn,
-                [t.item for t in chunk],
-                self._settings.timeout,
-                pure=False,
-            )
-            self._futures[future] = chunk
+        for run in runs:
+            while run.items:
+                chunk, run = run.split(size)
+                future = self._client.submit(
+                    run_chunk, self._remote_fn, chunk.items, self._settings.timeout, pure=False
+                )
+                self._futures[future] = chunk
 
     def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
         if not self._futures:
@@ -126,18 +121,18 @@ class DaskBackend:
             out.extend(self._outcomes(future, self._futures.pop(future)))
         return out
 
-    def _outcomes(self, future: Any, chunk: list[Task]) -> list[Outcome | ChunkDone]:
+    def _outcomes(self, future: Any, chunk: Run) -> list[Outcome | ChunkDone]:
         try:
             values, errors, elapsed = future.result()
         except Exception as exc:
             # The task itself failed (a worker lost too often): every item gets the error.
-            return [failed(task, exc) for task in chunk]
+            return [failed(task, exc) for task in chunk.tasks()]
         self._sizer.observe(len(values), elapsed)
         if not errors:
-            return [ChunkDone(chunk, values)]
+            return [ChunkDone(chunk.start, values)]
         limit = self._settings.timeout if self._settings else None
         out: list[Outcome | ChunkDone] = []
-        for k, task in enumerate(chunk):
+        for k, task in enumerate(chunk.tasks()):
             if k not in errors:
                 out.append(Outcome(task, values[k]))
             elif errors[k] == "timeout":
@@ -150,7 +145,6 @@ class DaskBackend:
         if self._futures:
             self._client.cancel(list(self._futures))
         self._futures.clear()
-        self._queue.clear()
 
     def close(self) -> None:
         self.end(abandon=True)

@@ -3,8 +3,8 @@
 ``MapState`` knows nothing of threads or processes: it pulls items from the input
 while fewer than ``buffersize`` are in flight or unread, turns outcomes into results
 (retrying with backoff, failing fast, collecting or returning errors), and hands
-results out in input order or as they complete. ``drive`` and ``adrive`` run it
-against a backend from a generator and from an async generator.
+results out in input order or as they complete. ``Driver`` and ``adrive`` run it
+against a backend from the caller's thread and from an event loop.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from .._errors import ItemTimeout
 from ._remote import add_note
-from ._types import Backend, ChunkDone, OnError, Outcome, Task
+from ._types import Backend, ChunkDone, OnError, Outcome, Run, Task
 
 if sys.version_info >= (3, 11):
     _BaseExceptionGroup = BaseExceptionGroup  # noqa: F821 - a builtin from 3.11
@@ -33,7 +33,6 @@ REFRESH_S = 0.005
 #: No retry waits longer than this, whatever the attempt.
 _MAX_BACKOFF_S = 30.0
 _SKIPPED = object()
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,16 @@ class AsyncFeed:
 
 
 class _Progress(Protocol):
-    def advance(self, ok: bool) -> None: ...
+    def advance(self, ok: bool, count: int = 1) -> None: ...
 
 
 class MapState:
-    """Bookkeeping of one map: what to pull, what to retry, what to hand out next."""
+    """Bookkeeping of one map: what to pull, what to retry, what to hand out next.
+
+    Results are filed by run (consecutive items a backend finished together), so a
+    chunk of thousands of results costs one dictionary entry and one list extend, not
+    one of each per item.
+    """
 
     def __init__(
         self,
@@ -123,10 +127,15 @@ class MapState:
         self._exhausted = False
         self._next_index = 0
         self._next_out = 0
-        self._retry_heap: list[tuple[float, int, Task]] = []
-        self._held: dict[int, Any] = {}
-        self._unordered: deque[Any] = deque()
+        self._retry_heap: list[tuple[float, int, Run]] = []
+        # Ordered maps: results by the index of their run's first item.
+        self._held: dict[int, list[Any]] = {}
+        self._held_count = 0
+        self._unordered: list[Any] = []
         self._errors: list[tuple[int, BaseException]] = []
+        #: Results handed to the caller in a batch but not read yet; the driver that
+        #: hands batches out keeps it current, and it counts against ``buffersize``.
+        self.outside = 0
         self.in_flight = 0
         self.submitted = 0
         self.completed = 0
@@ -143,33 +152,34 @@ class MapState:
 
     @property
     def held(self) -> int:
-        """Items done but not yet read by the caller (the reorder buffer included)."""
-        return len(self._held) + len(self._unordered)
+        """Items done but not yet handed out (the reorder buffer included)."""
+        return self._held_count + len(self._unordered)
 
     def _in_hand(self) -> int:
-        return self.in_flight + len(self._retry_heap) + self.held + self.outside()
-
-    def outside(self) -> int:
-        """Results handed out in a batch but not yet read (the iterator sets this)."""
-        return 0
+        return self.in_flight + len(self._retry_heap) + self.held + self.outside
 
     def buffersize(self) -> int:
         return self._options.buffersize or self._default_buffersize()
 
-    def tasks(self, capacity: int) -> list[Task]:
-        """Up to ``capacity`` tasks to submit: retries that are due first, then new items."""
-        out: list[Task] = []
+    def runs(self, capacity: int) -> list[Run]:
+        """Up to ``capacity`` items to submit: retries that are due first, then new items."""
+        out: list[Run] = []
         now = self._clock()
-        while len(out) < capacity and self._retry_heap and self._retry_heap[0][0] <= now:
-            out.append(heapq.heappop(self._retry_heap)[2])
-        room = min(capacity - len(out), self.buffersize() - self._in_hand() - len(out))
+        heap = self._retry_heap
+        while len(out) < capacity and heap and heap[0][0] <= now:
+            out.append(heapq.heappop(heap)[2])
+        count = len(out)  # a retry is a run of one item
+        room = min(capacity - count, self.buffersize() - self._in_hand() - count)
         if room > 0 and not self._exhausted:
-            out.extend(self._pull(room))
-        self.in_flight += len(out)
-        self.submitted += len(out)
+            run = self._pull(room)
+            if run.items:
+                out.append(run)
+                count += len(run.items)
+        self.in_flight += count
+        self.submitted += count
         return out
 
-    def _pull(self, n: int) -> list[Task]:
+    def _pull(self, n: int) -> Run:
         start = self._next_index
         if isinstance(self._items, IterFeed):
             items, self._exhausted = self._items.take_many(n)
@@ -184,10 +194,10 @@ class MapState:
                     break
                 items.append(item)
         self._next_index += len(items)
-        return [Task(start + k, item, 0) for k, item in enumerate(items)]
+        return Run(start, items)
 
     def room(self, capacity: int) -> int:
-        """How many new items ``tasks(capacity)`` may pull now (an async feed fills this many)."""
+        """How many new items ``runs(capacity)`` may pull now (an async feed fills this many)."""
         due = sum(1 for when, _, _ in self._retry_heap if when <= self._clock())
         return max(0, min(capacity - due, self.buffersize() - self._in_hand() - due))
 
@@ -209,62 +219,57 @@ class MapState:
     # -- outcomes ------------------------------------------------------------------
 
     def record_all(self, outcomes: Sequence[Outcome | ChunkDone]) -> None:
-        """Take a backend's outcomes; successes take the short path (tiny tasks add up)."""
-        ordered = self._options.ordered
-        held, progress = self._held, self._progress
+        """Take a backend's outcomes; raises an item's error at once when ``on_error="raise"``."""
         for outcome in outcomes:
             if isinstance(outcome, ChunkDone):
-                self._record_chunk(outcome)
-                continue
-            if outcome.error is not None:
-                self.record(outcome)
-                continue
-            self.in_flight -= 1
-            self.completed += 1
-            if progress is not None:
-                progress.advance(True)
-            if ordered:
-                held[outcome.task.index] = outcome.value
+                self._file(outcome.start, outcome.values)
+            elif outcome.error is None:
+                self._file(outcome.task.index, [outcome.value])
             else:
-                self._unordered.append(outcome.value)
+                self._record_error(outcome, outcome.error)
 
-    def _record_chunk(self, done: ChunkDone) -> None:
-        count = len(done.values)
+    def _file(self, start: int, values: list[Any]) -> None:
+        """File the results of items ``start``, ``start + 1``, ... that succeeded."""
+        count = len(values)
+        if not count:
+            return
         self.in_flight -= count
         self.completed += count
         if self._progress is not None:
-            for _ in range(count):
-                self._progress.advance(True)
+            self._progress.advance(True, count)
         if self._options.ordered:
-            self._held.update(zip([t.index for t in done.tasks], done.values, strict=True))
+            self._held[start] = values
+            self._held_count += count
         else:
-            self._unordered.extend(done.values)
+            self._unordered.extend(values)
 
-    def record(self, outcome: Outcome) -> None:
-        """Take one outcome; raises the item's error at once when ``on_error="raise"``."""
+    def _record_error(self, outcome: Outcome, error: BaseException) -> None:
         self.in_flight -= 1
-        error = outcome.error
         task = outcome.task
-        if error is None:
-            self._finish(task.index, outcome.value, ok=True)
-            return
         if isinstance(error, ItemTimeout):
             self.timed_out += 1
         if self._should_retry(outcome, error):
             self.retried += 1
             delay = min(_MAX_BACKOFF_S, self._options.backoff * 2**task.attempt)
-            again = Task(task.index, task.item, task.attempt + 1)
+            again = Run(task.index, [task.item], task.attempt + 1)
             heapq.heappush(self._retry_heap, (self._clock() + delay, task.index, again))
             return
         add_note(error, f"gilwise: item {task.index}, attempt {task.attempt + 1}")
+        self.failed += 1
+        if self._progress is not None:
+            self._progress.advance(False)
         if self._options.on_error == "raise":
-            self._count(ok=False)
             raise error
         if self._options.on_error == "collect":
             self._errors.append((task.index, error))
-            self._finish(task.index, _SKIPPED, ok=False)
+            value: Any = _SKIPPED
         else:
-            self._finish(task.index, error, ok=False)
+            value = error
+        if self._options.ordered:
+            self._held[task.index] = [value]
+            self._held_count += 1
+        elif value is not _SKIPPED:
+            self._unordered.append(value)
 
     def _should_retry(self, outcome: Outcome, error: BaseException) -> bool:
         return (
@@ -273,62 +278,33 @@ class MapState:
             and isinstance(error, self._options.retry_on)
         )
 
-    def _count(self, *, ok: bool) -> None:
-        if ok:
-            self.completed += 1
-        else:
-            self.failed += 1
-        if self._progress is not None:
-            self._progress.advance(ok)
-
-    def _finish(self, index: int, value: Any, *, ok: bool) -> None:
-        self._count(ok=ok)
-        if self._options.ordered:
-            self._held[index] = value
-        elif value is not _SKIPPED:
-            self._unordered.append(value)
-
     # -- handing out ---------------------------------------------------------------
-
-    def ready(self) -> bool:
-        """Whether a result can be handed out now."""
-        if self._options.ordered:
-            self._skip_collected()
-            return self._next_out in self._held
-        return bool(self._unordered)
 
     def pop_ready(self) -> list[Any]:
         """Every result that can be handed out now, in the order to hand them out."""
         if not self._options.ordered:
-            out = list(self._unordered)
-            self._unordered.clear()
+            out, self._unordered = self._unordered, []
         else:
-            out = []
-            held, index = self._held, self._next_out
-            while True:
-                value = held.pop(index, _MISSING)
-                if value is _MISSING:
-                    break
-                index += 1
-                if value is not _SKIPPED:
-                    out.append(value)
-            self._next_out = index
+            out = self._pop_in_order()
         self.yielded += len(out)
         return out
 
-    def pop(self) -> Any:
-        """The next result to hand out; call only after ``ready()`` said True."""
-        self.yielded += 1
-        if not self._options.ordered:
-            return self._unordered.popleft()
-        value = self._held.pop(self._next_out)
-        self._next_out += 1
-        return value
-
-    def _skip_collected(self) -> None:
-        while self._held.get(self._next_out, None) is _SKIPPED:
-            del self._held[self._next_out]
-            self._next_out += 1
+    def _pop_in_order(self) -> list[Any]:
+        held, index = self._held, self._next_out
+        run = held.pop(index, None)
+        if run is None:
+            return []
+        out = run  # the common case, one run ready: hand its list out without a copy
+        while run is not None:
+            if run is not out:
+                out.extend(run)
+            index += len(run)
+            self._held_count -= len(run)
+            run = held.pop(index, None)
+        self._next_out = index
+        if self._errors:
+            out = [value for value in out if value is not _SKIPPED]
+        return out
 
     def raise_collected(self) -> None:
         """At the end of a ``collect`` map: raise the failures as one exception group."""
@@ -349,12 +325,11 @@ def poisoned(task: Task, error: BaseException) -> Outcome:
     return Outcome(task, None, error, retryable=False)
 
 
-def feed(state: MapState, backend: Backend) -> list[Task]:
-    """Submit what the backend can take now; returns the tasks submitted."""
-    tasks = state.tasks(backend.capacity())
-    if tasks:
-        backend.submit(tasks)
-    return tasks
+def feed(state: MapState, backend: Backend) -> None:
+    """Submit what the backend can take now."""
+    runs = state.runs(backend.capacity())
+    if runs:
+        backend.submit(runs)
 
 
 class Driver:
@@ -372,17 +347,16 @@ class Driver:
     def feed(self) -> None:
         feed(self._state, self._backend)
 
-    def next_batch(self) -> list[Any]:
-        """The next results (at least one); raises StopIteration at the end."""
+    def next_batch(self) -> list[Any] | None:
+        """The next results (at least one), or None when the map is done."""
         state, backend = self._state, self._backend
         while True:
             batch = state.pop_ready()
             if batch:
-                # The caller counts the batch as unread (``outside``) and then feeds.
                 return batch
             if state.finished:
                 state.raise_collected()
-                raise StopIteration
+                return None
             feed(state, backend)
             retry_in = state.next_retry_in()
             if state.in_flight == 0:
@@ -397,7 +371,7 @@ class AsyncBackend(Protocol):
 
     def capacity(self) -> int: ...
 
-    def submit(self, tasks: list[Task]) -> None: ...
+    def submit(self, runs: list[Run]) -> None: ...
 
     async def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]: ...
 
@@ -405,21 +379,26 @@ class AsyncBackend(Protocol):
 async def adrive(
     state: MapState, backend: AsyncBackend, feed_: AsyncFeed | None
 ) -> AsyncIterator[Any]:
-    """``drive`` for an event loop: the same steps, awaiting outcomes instead of blocking."""
+    """``Driver`` for an event loop: the same steps, awaiting outcomes instead of blocking."""
     import asyncio
 
     async def top_up() -> None:
         capacity = backend.capacity()
         if feed_ is not None:
             await feed_.fill(state.room(capacity))
-        tasks = state.tasks(capacity)
-        if tasks:
-            backend.submit(tasks)
+        runs = state.runs(capacity)
+        if runs:
+            backend.submit(runs)
 
     while True:
-        while state.ready():
-            yield state.pop()
+        batch = state.pop_ready()
+        state.outside = len(batch)
+        for unread, value in enumerate(batch, start=1):
+            yield value
+            state.outside = len(batch) - unread
             await top_up()
+        if batch:
+            continue
         if state.finished:
             state.raise_collected()
             return

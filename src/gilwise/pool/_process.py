@@ -37,13 +37,15 @@ from ._chunking import MAX_CHUNK, ChunkSizer
 from ._engine import failed, poisoned
 from ._remote import unpack_error
 from ._timeouts import earliest, timeout_error
-from ._types import ChunkDone, Outcome, RunSettings, Task
+from ._types import ChunkDone, Outcome, Run, RunSettings, Task
 
 #: Deaths an item may cause before it is reported as poison instead of run again.
 POISON_DEATHS = 3
 #: Deaths in a row with no item running before the pool gives up (a worker that
 #: cannot even start, e.g. ``__main__`` fails to import under spawn).
 STARTUP_DEATHS = 3
+#: The end-of-input split never makes chunks shorter than this (in expected run time).
+_MIN_SPLIT_S = 0.001
 #: How long ``close`` lets a worker finish its exit before it is killed.
 _EXIT_GRACE_S = 1.0
 
@@ -56,12 +58,23 @@ class _Worker:
     conn: Connection
     slot: Any
     fn_id: int = -1
-    chunk: list[Task] = field(default_factory=list)
-    chunk_id: int = -1
+    #: Chunks sent and not answered yet, oldest first (it runs them in this order).
+    chunks: collections.deque[Run] = field(default_factory=collections.deque)
     chunks_done: int = 0
 
+    def take_back(self) -> list[Run]:
+        """The chunks it will not answer (it died or was killed), oldest first."""
+        chunks = list(self.chunks)
+        self.chunks.clear()
+        return chunks
+
     def running_index(self) -> tuple[int, float] | None:
-        """The index of the item the worker runs now and when it started, if any."""
+        """The index of the item the worker runs now and when it started, if any.
+
+        The worker writes the start time, then the index. Reading the index on both
+        sides of the time catches a read across two items; what remains (an old index
+        with the next item's start) only makes a finished item look younger.
+        """
         first, started, again = self.slot[0], self.slot[1], self.slot[0]
         if first < 0 or first != again:
             return None
@@ -91,12 +104,13 @@ class ProcessBackend:
         self.workers = workers
         self._context: BaseContext = multiprocessing.get_context(start_method)
         self._blas_threads = blas_threads
+        self._native_pools: Any = None
         self._pool: list[_Worker] = []
-        self._queue: collections.deque[Task] = collections.deque()
+        self._queue: collections.deque[Run] = collections.deque()
+        self._queued = 0
         self._settings: RunSettings | None = None
         self._fn_id = 0
         self._fn_blob = b""
-        self._chunk_ids = 0
         self._sizer = ChunkSizer(None)
         self._deaths_by_item: collections.Counter[int] = collections.Counter()
         self._startup_deaths = 0
@@ -111,7 +125,7 @@ class ProcessBackend:
         slot[0] = -1.0
         process = self._context.Process(  # type: ignore[attr-defined]
             target=_worker.main,
-            args=(child_end, slot, self._blas_threads),
+            args=(child_end, slot, self._blas_threads, self._native_pools),
             name="gilwise-worker",
             daemon=True,
         )
@@ -120,8 +134,31 @@ class ProcessBackend:
         self._pool.append(_Worker(process, parent_end, slot))
 
     def _fill_pool(self) -> None:
+        if len(self._pool) < self.workers:
+            self._native_pools = self._find_native_pools()
         while len(self._pool) < self.workers:
             self._start_worker()
+
+    def _find_native_pools(self) -> Any:
+        """This process's native thread pools (a threadpoolctl controller), or None.
+
+        Found here once, where workers are forked and a compiled extension (numpy and
+        friends) is loaded: each forked worker inherits the controller and only sets
+        the limit, instead of importing threadpoolctl and scanning the loaded
+        libraries itself (several ms per worker, measured). Not found here, workers
+        look for themselves.
+        """
+        if (
+            self._blas_threads is None
+            or self._context.get_start_method() != "fork"
+            or not _worker.compiled_extension_loaded()
+        ):
+            return None
+        try:
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        except ImportError:  # pragma: no cover - a dependency
+            return None
+        return ThreadpoolController()
 
     def _bury(self, worker: _Worker) -> None:
         """Forget a dead (or killed) worker and reap it, so no zombie is left."""
@@ -152,12 +189,15 @@ class ProcessBackend:
         return self._deaths
 
     def capacity(self) -> int:
-        # Enough queued to hand every worker its next chunk as soon as it is free.
-        return max(0, 2 * self.workers * self._sizer.size() - self._in_flight)
+        # What the workers hold, and a full chunk more each, ready when one is free.
+        per_worker = self._depth() + 1
+        return max(0, per_worker * self.workers * self._sizer.size() - self._in_flight)
 
-    def submit(self, tasks: list[Task]) -> None:
-        self._queue.extend(tasks)
-        self._in_flight += len(tasks)
+    def submit(self, runs: list[Run]) -> None:
+        self._queue.extend(runs)
+        count = sum(len(run.items) for run in runs)
+        self._queued += count
+        self._in_flight += count
         self._dispatch()
 
     def poll(self, timeout: float | None) -> list[Outcome | ChunkDone]:
@@ -166,7 +206,7 @@ class ProcessBackend:
         while True:
             self._dispatch()
             wait_s = earliest(_left(give_up), self._next_deadline_in())
-            by_conn = {w.conn: w for w in self._pool if w.chunk}
+            by_conn = {w.conn: w for w in self._pool if w.chunks}
             by_sentinel = {w.process.sentinel: w for w in self._pool}
             ready = multiprocessing.connection.wait([*by_conn, *by_sentinel], wait_s)
             for obj in ready:
@@ -178,21 +218,25 @@ class ProcessBackend:
             out.extend(self._kill_late())
             if out or (give_up is not None and time.monotonic() >= give_up):
                 self._dispatch()
-                self._in_flight -= sum(len(o.tasks) if isinstance(o, ChunkDone) else 1 for o in out)
+                self._in_flight -= sum(
+                    len(o.values) if isinstance(o, ChunkDone) else 1 for o in out
+                )
                 return out
 
     def end(self, *, abandon: bool) -> None:
         self._queue.clear()
+        self._queued = 0
         self._in_flight = 0
         if abandon:
             # Work in progress belongs to a map nobody reads any more: stop it now
             # rather than wait for it (an item may run for minutes).
-            for worker in [w for w in self._pool if w.chunk]:
+            for worker in [w for w in self._pool if w.chunks]:
                 _kill(worker.process)
                 self._bury(worker)
 
     def close(self) -> None:
         self._queue.clear()
+        self._queued = 0
         for worker in self._pool:
             with contextlib.suppress(OSError):
                 worker.conn.send(None)
@@ -208,57 +252,81 @@ class ProcessBackend:
     # -- inside poll -----------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Hand a chunk to every idle worker while there is work queued."""
+        """Send chunks to workers while there is work queued and a worker has room."""
+        depth = self._depth()
         for worker in list(self._pool):
-            if not self._queue:
-                return
-            if worker.chunk:
-                continue
-            chunk = self._take_chunk()
-            try:
-                if worker.fn_id != self._fn_id:
-                    worker.conn.send(("fn", self._fn_id, self._fn_blob))
-                    worker.fn_id = self._fn_id
-                self._chunk_ids += 1
-                worker.conn.send(("run", self._chunk_ids, [(t.index, t.item) for t in chunk]))
-            except OSError:
-                # It died under us; its sentinel reports it and the chunk comes back then.
-                pass
-            worker.chunk, worker.chunk_id = chunk, self._chunk_ids
+            while self._queue and len(worker.chunks) < depth:
+                chunk = self._take_chunk()
+                worker.chunks.append(chunk)
+                try:
+                    if worker.fn_id != self._fn_id:
+                        timed = self._settings is not None and self._settings.timeout is not None
+                        worker.conn.send(("fn", self._fn_blob, timed))
+                        worker.fn_id = self._fn_id
+                    worker.conn.send(("run", chunk.start, chunk.items))
+                except OSError:
+                    # It died under us; its sentinel reports it and the chunk comes back then.
+                    break
 
-    def _take_chunk(self) -> list[Task]:
-        # Near the end of the input, split what is left evenly rather than leave
-        # one worker with a full chunk and the others idle.
-        size = min(self._sizer.size(), -(-len(self._queue) // self.workers))
-        return [self._queue.popleft() for _ in range(max(1, size))]
+    def _depth(self) -> int:
+        """Chunks each worker holds: two while a chunk runs shorter than a round trip matters.
+
+        With tiny items a worker would otherwise wait for the parent to wake, read its
+        results and send more, between every two chunks. Longer chunks get one at a
+        time, so the last items are not queued behind a busy worker.
+        """
+        return 2 if self._sizer.runs_short() else 1
+
+    def _take_chunk(self) -> Run:
+        # Near the end of the input, split what is left evenly rather than leave one
+        # worker with a full chunk and the others idle; but not below a millisecond's
+        # worth of items, where the split would cost more round trips than it saves.
+        full = self._sizer.size()
+        even = -(-self._queued // self.workers)
+        size = max(1, min(full, max(even, self._sizer.items_in(_MIN_SPLIT_S))))
+        chunk = self._queue.popleft()
+        # Runs arrive as the input was pulled (room by room): join the ones that
+        # continue each other, so chunks stay full-sized.
+        while len(chunk.items) < size and self._queue and _continues(chunk, self._queue[0]):
+            chunk = Run(chunk.start, chunk.items + self._queue.popleft().items, chunk.attempt)
+        if len(chunk.items) > size:
+            chunk, rest = chunk.split(size)
+            self._queue.appendleft(rest)
+        self._queued -= len(chunk.items)
+        return chunk
+
+    def _requeue(self, runs: list[Run]) -> None:
+        """Put runs back at the front of the queue, in order, to run before newer work."""
+        runs = [run for run in runs if run.items]
+        self._queue.extendleft(reversed(runs))
+        self._queued += sum(len(run.items) for run in runs)
 
     def _receive(self, worker: _Worker) -> list[Outcome | ChunkDone]:
         try:
-            _, _, values, errors, elapsed = worker.conn.recv()
+            _, values, errors, elapsed = worker.conn.recv()
         except (EOFError, OSError):
             return self._died(worker)
-        chunk, worker.chunk = worker.chunk, []
+        chunk = worker.chunks.popleft()
         worker.chunks_done += 1
         self._startup_deaths = 0
         self._sizer.observe(len(values), elapsed)
         if not errors:
-            return [ChunkDone(chunk, values)]
-        out: list[Outcome | ChunkDone] = [
+            return [ChunkDone(chunk.start, values)]
+        return [
             failed(task, unpack_error(errors[k])) if k in errors else Outcome(task, values[k])
-            for k, task in enumerate(chunk)
+            for k, task in enumerate(chunk.tasks())
         ]
-        return out
 
     def _died(self, worker: _Worker) -> list[Outcome | ChunkDone]:
-        """A worker is gone: requeue its chunk, blame the item it ran, start another."""
+        """A worker is gone: requeue its chunks, blame the item it ran, start another."""
         running = worker.running_index()
-        chunk, worker.chunk = worker.chunk, []
+        chunks = worker.take_back()
         self._bury(worker)
         self._deaths += 1
         code = worker.process.exitcode
         out: list[Outcome | ChunkDone] = []
         blamed = None if running is None else running[0]
-        if blamed is None and chunk and worker.chunks_done == 0:
+        if chunks and blamed is None and worker.chunks_done == 0:
             self._startup_deaths += 1
             if self._startup_deaths >= STARTUP_DEATHS:
                 raise WorkersFailed(
@@ -267,17 +335,15 @@ class ProcessBackend:
                     "fresh interpreter, and under spawn or forkserver guard the script's "
                     "code with `if __name__ == '__main__':`"
                 )
-        back = []
-        for task in chunk:
-            if task.index != blamed:
-                back.append(task)
-                continue
-            self._deaths_by_item[task.index] += 1
-            if self._deaths_by_item[task.index] >= POISON_DEATHS:
-                out.append(poisoned(task, _poison_error(task, code)))
+        rest, culprit = _without(chunks, blamed)
+        if culprit is not None:
+            self._deaths_by_item[culprit.index] += 1
+            if self._deaths_by_item[culprit.index] >= POISON_DEATHS:
+                out.append(poisoned(culprit, _poison_error(culprit, code)))
             else:
-                back.append(task)
-        self._queue.extendleft(reversed(back))
+                # Alone in its chunk next time, so its next death blames nothing else.
+                rest.insert(0, Run(culprit.index, [culprit.item], culprit.attempt))
+        self._requeue(rest)
         self._start_worker()
         return out
 
@@ -285,10 +351,10 @@ class ProcessBackend:
         limit = self._settings.timeout if self._settings else None
         if limit is None:
             return None
-        starts = [r[1] for w in self._pool if w.chunk and (r := w.running_index())]
+        starts = [r[1] for w in self._pool if w.chunks and (r := w.running_index())]
         if not starts:
             # Items start without a message: look again soon to see them start.
-            return 0.05 if any(w.chunk for w in self._pool) else None
+            return 0.05 if any(w.chunks for w in self._pool) else None
         return max(0.0, min(starts) + limit - time.monotonic())
 
     def _kill_late(self) -> list[Outcome | ChunkDone]:
@@ -297,19 +363,38 @@ class ProcessBackend:
             return []
         out: list[Outcome | ChunkDone] = []
         now = time.monotonic()
-        for worker in [w for w in self._pool if w.chunk]:
+        for worker in [w for w in self._pool if w.chunks]:
             running = worker.running_index()
             if running is None or now - running[1] <= limit:
                 continue
             _kill(worker.process)
-            index = running[0]
-            chunk, worker.chunk = worker.chunk, []
+            rest, late = _without(worker.take_back(), running[0])
             self._bury(worker)
-            late = [t for t in chunk if t.index == index]
-            self._queue.extendleft(reversed([t for t in chunk if t.index != index]))
-            out.extend(failed(t, timeout_error(t, limit, "process")) for t in late)
+            self._requeue(rest)
+            if late is not None:
+                out.append(failed(late, timeout_error(late, limit, "process")))
             self._start_worker()
         return out
+
+
+def _continues(run: Run, nxt: Run) -> bool:
+    """Whether ``nxt`` holds the items right after ``run``'s, at the same attempt."""
+    return nxt.start == run.start + len(run.items) and nxt.attempt == run.attempt
+
+
+def _without(chunks: list[Run], index: int | None) -> tuple[list[Run], Task | None]:
+    """The chunks with item ``index`` taken out (in order), and that item if one held it."""
+    rest: list[Run] = []
+    found = None
+    for chunk in chunks:
+        if index is None or not chunk.start <= index < chunk.start + len(chunk.items):
+            rest.append(chunk)
+            continue
+        before, tail = chunk.split(index - chunk.start)
+        item, after = tail.split(1)
+        found = Task(index, item.items[0], chunk.attempt)
+        rest += [before, after]
+    return rest, found
 
 
 def _kill(process: BaseProcess) -> None:

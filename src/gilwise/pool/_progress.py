@@ -53,11 +53,12 @@ class ProgressBar:
         self._task = self._progress.add_task(description, total=total, failed=0)
         self._progress.start()
 
-    def advance(self, ok: bool) -> None:
-        self.completed += 1
+    def advance(self, ok: bool, count: int = 1) -> None:
+        """Count ``count`` items finished, all succeeded (``ok``) or all failed."""
+        self.completed += count
         if not ok:
-            self.failed += 1
-        self._progress.update(self._task, advance=1, failed=self.failed)
+            self.failed += count
+        self._progress.update(self._task, advance=count, failed=self.failed)
 
     def close(self) -> None:
         self._progress.stop()

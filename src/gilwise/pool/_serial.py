@@ -13,7 +13,7 @@ from collections import deque
 
 from ._engine import failed
 from ._timeouts import timeout_error
-from ._types import Outcome, RunSettings, Task
+from ._types import Outcome, Run, RunSettings, Task
 
 
 class SerialBackend:
@@ -30,8 +30,9 @@ class SerialBackend:
     def capacity(self) -> int:
         return 0 if self._queue else 1
 
-    def submit(self, tasks: list[Task]) -> None:
-        self._queue.extend(tasks)
+    def submit(self, runs: list[Run]) -> None:
+        for run in runs:
+            self._queue.extend(run.tasks())
 
     def poll(self, timeout: float | None) -> list[Outcome]:
         if not self._queue or self._settings is None:

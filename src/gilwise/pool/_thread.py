@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ._engine import failed
 from ._timeouts import earliest, timeout_error
-from ._types import Outcome, RunSettings, Task
+from ._types import Outcome, Run, RunSettings, Task
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,12 @@ class ThreadBackend:
     def capacity(self) -> int:
         return max(0, 2 * self.workers - self._in_flight)
 
-    def submit(self, tasks: list[Task]) -> None:
+    def submit(self, runs: list[Run]) -> None:
         assert self._settings is not None
-        for task in tasks:
-            self._jobs.put((self._generation, self._settings, task))
-        self._in_flight += len(tasks)
+        for run in runs:
+            for task in run.tasks():
+                self._jobs.put((self._generation, self._settings, task))
+            self._in_flight += len(run.items)
 
     def poll(self, timeout: float | None) -> list[Outcome]:
         wait = earliest(timeout, self._next_deadline_in())

@@ -14,13 +14,36 @@ ProgressMode = Literal[False, True, "always"]
 class Task(NamedTuple):
     """One call to make: ``fn(item)``, the ``attempt``-th time (0 for the first).
 
-    A NamedTuple, not a dataclass: one is made per item, and a frozen dataclass costs
-    about a microsecond more to build, which shows on maps of tiny tasks.
+    A NamedTuple, not a dataclass: backends that run one item at a time make one per
+    item, and a frozen dataclass costs about a microsecond more to build.
     """
 
     index: int  # type: ignore[assignment]  # shadows tuple.index, which no one calls on a Task
     item: Any
     attempt: int = 0
+
+
+class Run(NamedTuple):
+    """Items to call ``fn`` on: ``items[k]`` is item ``start + k``, all at one ``attempt``.
+
+    The map hands backends runs, not one object per item: on maps of tiny tasks the
+    parent's cost per item is the bottleneck, and a run keeps it to list slices that
+    CPython does in C. A retry is a run of one item.
+    """
+
+    start: int
+    items: list[Any]
+    attempt: int = 0
+
+    def tasks(self) -> list[Task]:
+        """One task per item, for backends that run items one at a time."""
+        attempt = self.attempt
+        return [Task(self.start + k, item, attempt) for k, item in enumerate(self.items)]
+
+    def split(self, size: int) -> tuple[Run, Run]:
+        """The first ``size`` items, and the rest."""
+        head = Run(self.start, self.items[:size], self.attempt)
+        return head, Run(self.start + size, self.items[size:], self.attempt)
 
 
 class Outcome(NamedTuple):
@@ -37,13 +60,13 @@ class Outcome(NamedTuple):
 
 
 class ChunkDone(NamedTuple):
-    """A whole chunk that succeeded: ``values[k]`` is the result of ``tasks[k]``.
+    """Consecutive items that all succeeded: ``values[k]`` is the result of item ``start + k``.
 
     Backends that run chunks report them this way so the map files a chunk's results
     in one step instead of one outcome per item (the cost that dominates tiny tasks).
     """
 
-    tasks: list[Task]
+    start: int
     values: list[Any]
 
 
@@ -97,7 +120,7 @@ class Backend(Protocol):
         """How many more tasks the backend wants now (0 when it has enough queued)."""
         ...
 
-    def submit(self, tasks: list[Task]) -> None: ...
+    def submit(self, runs: list[Run]) -> None: ...
 
     def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
         """Outcomes ready within ``timeout`` seconds (None: until at least one is)."""

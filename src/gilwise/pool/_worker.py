@@ -8,9 +8,11 @@ without a message per item.
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import pickle
 import signal
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -29,16 +31,21 @@ _BLAS_ENV = (
 )
 
 
-def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
-    """Serve chunks until the parent sends None or goes away."""
+def main(conn: Connection, slot: Any, blas_threads: int | None, native_pools: Any) -> None:
+    """Serve chunks until the parent sends None or goes away.
+
+    ``native_pools``: a threadpoolctl controller a parent that forked us found, or None.
+    """
     # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if blas_threads is not None:
         for name in _BLAS_ENV:
             os.environ[name] = str(blas_threads)
-        _limit_blas(blas_threads)
+    # Writes through a memoryview cost about half of ctypes' __setitem__, once per item.
+    running = memoryview(slot).cast("B").cast("d")
     fn: Callable[[Any], Any] | None = None
     load_error: BaseException | None = None
+    timed = False
     while True:
         try:
             message = conn.recv()
@@ -47,44 +54,56 @@ def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
         if message is None:
             return
         if message[0] == "fn":
+            _, blob, timed = message
             fn, load_error = None, None
             try:
-                fn = pickle.loads(message[2])
+                fn = pickle.loads(blob)
             except Exception as exc:
                 load_error = exc
-            if blas_threads is not None:
-                # Unpickling imported the function's modules, maybe numpy: limit what loaded.
-                _limit_blas(blas_threads)
+            if blas_threads is not None and compiled_extension_loaded():
+                # A pool loaded before the variables above were set (inherited by fork,
+                # or imported with __main__ under spawn) ignores them: limit it directly.
+                # (OpenBLAS then starts a thread that spins for about 0.1 s: a cost
+                # short maps see, and the price of not running N x N threads.)
+                _limit_blas(blas_threads, native_pools)
             continue
-        _, chunk_id, tasks = message
+        _, start, items = message
         started = time.perf_counter()
-        values, errors = _run_chunk(fn, load_error, tasks, slot)
-        _send(conn, ("done", chunk_id, values, errors, time.perf_counter() - started))
+        if fn is None:
+            values, errors = _unloaded(load_error, len(items))
+        else:
+            values, errors = _run_chunk(fn, start, items, running, timed)
+        _send(conn, ("done", values, errors, time.perf_counter() - started))
 
 
 def _run_chunk(
-    fn: Callable[[Any], Any] | None,
-    load_error: BaseException | None,
-    tasks: list[tuple[int, Any]],
-    slot: Any,
+    fn: Callable[[Any], Any], start: int, items: list[Any], slot: Any, timed: bool
 ) -> tuple[list[Any], dict[int, Any]]:
-    """The values of a chunk (None where an item failed) and the errors by position."""
+    """The values of a chunk (None where an item failed) and the errors by position.
+
+    The slot says which item runs (for blame when the worker dies) and, when a
+    timeout applies, since when; tiny tasks make these writes part of the cost per item.
+    """
     values: list[Any] = []
     errors: dict[int, Any] = {}
     clock = time.monotonic
-    for position, (index, item) in enumerate(tasks):
-        slot[0] = -1.0
-        slot[1] = clock()
+    for index, item in enumerate(items, start):
+        if timed:
+            slot[1] = clock()
         slot[0] = index
         try:
-            if fn is None:
-                raise RuntimeError(f"the function could not be loaded in the worker: {load_error}")
             values.append(fn(item))
         except Exception as exc:
             values.append(None)
-            errors[position] = pack_error(exc)
+            errors[index - start] = pack_error(exc)
     slot[0] = -1.0
     return values, errors
+
+
+def _unloaded(load_error: BaseException | None, count: int) -> tuple[list[Any], dict[int, Any]]:
+    """Every item fails when the function could not be unpickled here."""
+    message = f"the function could not be loaded in the worker: {load_error}"
+    return [None] * count, {k: pack_error(RuntimeError(message)) for k in range(count)}
 
 
 def _send(conn: Connection, message: tuple[Any, ...]) -> None:
@@ -94,7 +113,7 @@ def _send(conn: Connection, message: tuple[Any, ...]) -> None:
     except (pickle.PicklingError, TypeError, AttributeError):
         pass
     # Some result cannot be pickled: send the others, and an error in its place.
-    kind, chunk_id, values, errors, elapsed = message
+    kind, values, errors, elapsed = message
     for position, value in enumerate(values):
         try:
             pickle.dumps(value)
@@ -102,12 +121,32 @@ def _send(conn: Connection, message: tuple[Any, ...]) -> None:
             error = TypeError(f"the result cannot be pickled to send it back: {exc}")
             values[position] = None
             errors[position] = pack_error(error)
-    conn.send((kind, chunk_id, values, errors, elapsed))
+    conn.send((kind, values, errors, elapsed))
 
 
-def _limit_blas(threads: int) -> None:
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - a dependency; env vars still apply
-        return
-    threadpool_limits(limits=threads)
+def compiled_extension_loaded() -> bool:
+    """Whether a compiled module from outside the standard library is loaded.
+
+    BLAS and OpenMP pools come into a process with such a module (numpy, scipy,
+    torch...). Without one, nothing has read the variables yet, and importing
+    threadpoolctl (several ms in every worker) would only slow the start down.
+    """
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    stdlib = (sys.base_prefix, sys.base_exec_prefix)
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith(suffixes):
+            continue
+        if not path.startswith(stdlib) or "-packages" in path:
+            return True
+    return False
+
+
+def _limit_blas(threads: int, native_pools: Any) -> None:
+    if native_pools is None:
+        try:
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        except ImportError:  # pragma: no cover - a dependency; env vars still apply
+            return
+        native_pools = ThreadpoolController()
+    native_pools.limit(limits=threads)
