@@ -66,6 +66,16 @@ def overhead_rows(n: int) -> list[tuple[str, float]]:
             best(lambda: list(pmap(noop, items, backend="process", workers=WORKERS))),
         )
     )
+    rows.append(
+        (
+            "gilwise process, blas_threads=None",
+            best(
+                lambda: list(
+                    pmap(noop, items, backend="process", workers=WORKERS, blas_threads=None)
+                )
+            ),
+        )
+    )
     rows.append((f"ProcessPoolExecutor.map chunksize={chunk}", best(ppe(chunk))))
     if n <= 10_000:
         rows.append(("ProcessPoolExecutor.map chunksize=1 (default)", best(ppe(1))))
@@ -163,6 +173,14 @@ def main() -> None:
         f"# pmap overhead: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"workers={WORKERS}, best of {REPEATS}"
     )
+    # joblib and mpire import numpy: import them first so every row runs in the same
+    # process state. With OpenBLAS loaded, gilwise's workers limit it (blas_threads=1,
+    # the default), which the other pools do not do; the blas_threads=None row shows
+    # that cost apart.
+    for name in ("joblib", "mpire"):
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    print(f"# numpy loaded before the maps: {'numpy' in sys.modules}")
     for n in (10_000,) if args.quick else (10_000, 100_000):
         rows = overhead_rows(n)
         ref = min(
@@ -177,7 +195,7 @@ def main() -> None:
         )
         print(f"{'configuration':50} {'seconds':>9} {'ratio':>7}")
         for name, seconds in rows:
-            base = tref if "hread" in name else ref
+            base = tref if name.startswith(("gilwise thread", "ThreadPool")) else ref
             print(f"{name:50} {seconds:9.3f} {seconds / base:7.2f}")
     print("\n## time from an error in one item to the call raising (other items sleep 10 s)")
     for name, seconds in time_to_raise():
