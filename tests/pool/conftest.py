@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import multiprocessing
 import os
+import pickle
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gilwise.pool import Pool
+from gilwise.pool import Pool, _interpreter
 
-BACKENDS = ["serial", "thread", "process", "asyncio"]
+BACKENDS = ["serial", "thread", "process", "asyncio", "interpreter"]
+HAS_INTERPRETER_POOL = hasattr(cf, "InterpreterPoolExecutor")
+
+
+class PicklingThreadPool(cf.ThreadPoolExecutor):
+    """Stands in for InterpreterPoolExecutor before 3.14: threads that, like separate
+    interpreters, only get what survives pickle (lambdas and closures do not)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        fn, args, kwargs = pickle.loads(pickle.dumps((fn, args, kwargs)))
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def interpreter_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without CPython 3.14's InterpreterPoolExecutor, the backend runs on the stand-in."""
+    if not HAS_INTERPRETER_POOL:
+        monkeypatch.setattr(_interpreter, "interpreter_pool", PicklingThreadPool)
 
 
 def child_pids() -> set[int]:

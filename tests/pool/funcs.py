@@ -77,3 +77,10 @@ def raise_deep(x: int) -> int:
 
 def _inner_failure(x: int) -> int:
     raise KeyError(f"deep {x}")
+
+
+def interpreter_id(_: Any) -> int:
+    """The id of the interpreter running the call (CPython 3.14+)."""
+    import concurrent.interpreters  # type: ignore[import-not-found]
+
+    return int(concurrent.interpreters.get_current().id)

@@ -9,7 +9,7 @@ import time
 import pytest
 from rich.console import Console
 
-from gilwise.pool import _progress, pmap
+from gilwise.pool import Pool, _progress, pmap
 
 from . import funcs
 
@@ -48,6 +48,32 @@ def test_auto_short_input_ends_during_calibration() -> None:
 def test_auto_applies_on_error_during_calibration() -> None:
     got = list(pmap(funcs.maybe_fail, [(0, False), (1, True)], on_error="return"))
     assert isinstance(got[1], ValueError)
+
+
+def test_auto_pool_chooses_on_its_first_map_and_keeps_the_choice() -> None:
+    with Pool("auto") as pool:
+        assert pool.backend == "auto"
+        first = pool.map(_waits, range(200))
+        assert list(first) == list(range(200))
+        assert pool.backend == first.backend == "thread"
+        workers = pool.workers
+        assert workers > 0
+        # Later maps skip the calibration: no serial phase, the same workers.
+        second = pool.map(funcs.square, range(50))
+        assert list(second) == [x * x for x in range(50)]
+        assert second.backend == "thread"
+        assert second.reason == "backend='thread' was asked for"
+        assert pool.workers == workers
+
+
+def test_auto_pool_is_not_decided_by_a_map_that_ended_during_calibration() -> None:
+    with Pool("auto") as pool:
+        short = pool.map(funcs.square, range(3))
+        assert list(short) == [0, 1, 4]
+        assert "calibration" in short.reason
+        assert pool.backend == "auto"
+        assert list(pool.map(_waits, range(200))) == list(range(200))
+        assert pool.backend == "thread"
 
 
 @pytest.mark.parametrize("backend", ["thread", "process"])

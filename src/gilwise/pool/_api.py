@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import operator
@@ -94,6 +95,7 @@ class _MapRun:
         plan: _Plan,
         shared: Backend | None,
         on_done: Callable[[], None] | None,
+        adopt: Callable[[Backend], None] | None = None,
     ) -> None:
         self.fn = fn
         self.plan = plan
@@ -101,6 +103,8 @@ class _MapRun:
         self._options = options
         self._shared = shared
         self._on_done = on_done
+        self._adopt = adopt
+        self._settled = True
         self.backend: Backend | None = None
         self.state: MapState | None = None
         self._driver: Driver | None = None
@@ -142,6 +146,11 @@ class _MapRun:
                 client=self.plan.client,
             )
             self.backend = backend
+            if self._adopt is not None and self._shared is None and self._settled:
+                # A Pool("auto") keeps what its first conclusive map chose.
+                self._adopt(backend)
+                self._shared = backend
+            self._adopt = None
             logger.info(
                 "pmap %s: backend=%s workers=%d: %s",
                 _name(self.fn),
@@ -165,6 +174,7 @@ class _MapRun:
 
             choice = calibrate(self.state, self.fn, self.plan.timeout)
             self.chosen, self.reason = choice.backend, choice.reason
+            self._settled = choice.settled
         else:
             self.chosen = self.plan.backend
             self.reason = f"backend={self.chosen!r} was asked for"
@@ -261,8 +271,9 @@ class MapIterator(Iterator[R], Generic[R]):
         *,
         shared: Backend | None = None,
         on_done: Callable[[], None] | None = None,
+        adopt: Callable[[Backend], None] | None = None,
     ) -> None:
-        self._run = _MapRun(fn, items, options, plan, shared, on_done)
+        self._run = _MapRun(fn, items, options, plan, shared, on_done, adopt)
         self._results: Iterator[R] = _results(self._run)
 
     # -- what runs it ----------------------------------------------------------------
@@ -393,7 +404,9 @@ class Pool:
     """Workers kept across maps: ``with Pool("process") as pool: pool.map(fn, items)``.
 
     One map runs at a time; a map left unread is stopped when the next one starts
-    or the pool closes.
+    or the pool closes. ``Pool("auto")`` chooses its backend on its first map (the
+    calibration of ``pmap(backend="auto")``) and keeps it for the maps after; a map
+    whose input ends before the calibration can tell does not decide for the pool.
 
     Example:
         >>> import gilwise
@@ -412,22 +425,25 @@ class Pool:
     ) -> None:
         _check_options(workers, None, None, None, 0, 0.0, "raise", True)
         name, client = _backend_name(backend)
-        if name == "auto":
-            raise InvalidOption(
-                "Pool needs a concrete backend: pass 'thread', 'process', 'asyncio', "
-                "'serial' or 'dask' (pmap(..., backend='auto') picks one per call)"
-            )
         self._name = name
-        self._backend = make_backend(
-            name, workers, start_method=start_method, blas_threads=blas_threads, client=client
-        )
+        self._plan = _Plan(name, workers, None, None, False, start_method, blas_threads, client)
+        self._backend: Backend | None = None
+        if name != "auto":
+            self._backend = make_backend(
+                name, workers, start_method=start_method, blas_threads=blas_threads, client=client
+            )
         self._current: MapIterator[Any] | None = None
         self._closed = False
-        self._start_method = start_method
+
+    @property
+    def backend(self) -> str:
+        """The backend's name; ``"auto"`` until a ``Pool("auto")`` has chosen one."""
+        return self._backend.name if self._backend is not None else self._name
 
     @property
     def workers(self) -> int:
-        return self._backend.workers
+        """How many workers the pool holds (0 while a ``Pool("auto")`` has not chosen)."""
+        return self._backend.workers if self._backend is not None else 0
 
     def map(
         self,
@@ -451,12 +467,26 @@ class Pool:
         if self._current is not None:
             self._current.close()
         options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
-        plan = _Plan(self._name, None, chunksize, timeout, progress, None, None, None)
+        name = self.backend
+        if name == "auto" and inspect.iscoroutinefunction(fn):
+            name = "asyncio"
+        plan = dataclasses.replace(
+            self._plan, backend=name, chunksize=chunksize, timeout=timeout, progress=progress
+        )
         it: MapIterator[R] = MapIterator(
-            fn, items, options, plan, shared=self._backend, on_done=self._map_done
+            fn,
+            items,
+            options,
+            plan,
+            shared=self._backend,
+            on_done=self._map_done,
+            adopt=self._adopt if self._backend is None else None,
         )
         self._current = it
         return it
+
+    def _adopt(self, backend: Backend) -> None:
+        self._backend = backend
 
     def _map_done(self) -> None:
         self._current = None
@@ -468,7 +498,8 @@ class Pool:
         self._closed = True
         if self._current is not None:
             self._current.close()
-        self._backend.close()
+        if self._backend is not None:
+            self._backend.close()
 
     def __enter__(self) -> Pool:
         return self

@@ -38,10 +38,15 @@ logger = logging.getLogger("gilwise")
 
 @dataclass(frozen=True)
 class Choice:
-    """The backend ``auto`` picked and the measured reason, in words."""
+    """The backend ``auto`` picked and the measured reason, in words.
+
+    ``settled`` is False when the input ended before the calibration could tell:
+    right for this map, but no answer for the next (``Pool("auto")`` asks again).
+    """
 
     backend: str
     reason: str
+    settled: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ def calibrate(state: MapState, fn: Callable[[Any], Any], timeout: float | None) 
     settings = RunSettings(fn, timeout, None, None)
     serial = _run_serially(state, settings)
     if state.all_run or serial.calls == 0:
-        return Choice("serial", f"the input ended during calibration ({serial.calls} items)")
+        return Choice(
+            "serial", f"the input ended during calibration ({serial.calls} items)", settled=False
+        )
     item_s = serial.wall_s / serial.calls
     cpu_fraction = min(1.0, serial.cpu_s / serial.wall_s) if serial.wall_s > 0 else 1.0
     if cpu_fraction < 0.3:
@@ -72,7 +79,11 @@ def calibrate(state: MapState, fn: Callable[[Any], Any], timeout: float | None) 
     threads = min(4, cores)
     rate, parallel = _threads_at_once(state, settings, threads)
     if state.all_run:
-        return Choice("thread", "the input ended during calibration (threads ran the last items)")
+        return Choice(
+            "thread",
+            "the input ended during calibration (threads ran the last items)",
+            settled=False,
+        )
     releases, _held = _gil_evidence(cpu_fraction, parallel, rate * item_s, threads, cores)
     if releases:
         return Choice(

@@ -11,54 +11,18 @@ task.
 
 from __future__ import annotations
 
-import concurrent.futures
 import importlib
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from ._chunk import chunk_outcomes, run_chunk
 from ._chunking import MAX_CHUNK, ChunkSizer
 from ._engine import failed
-from ._remote import pack_error, unpack_error
-from ._timeouts import timeout_error
 from ._types import ChunkDone, Outcome, Run, RunSettings
 
 # Imported by name so that mypy and a plain install need not have it: ImportError
 # here becomes "pip install gilwise[dask]" in the registry.
 distributed: Any = importlib.import_module("distributed")
-
-
-def run_chunk(
-    fn: Callable[[Any], Any], items: list[Any], timeout: float | None
-) -> tuple[list[Any], dict[int, Any], float]:
-    """On a dask worker: the chunk's values, its errors by position, and its compute time."""
-    started = time.perf_counter()
-    values: list[Any] = []
-    errors: dict[int, Any] = {}
-    for position, item in enumerate(items):
-        try:
-            values.append(fn(item) if timeout is None else _with_timeout(fn, item, timeout))
-        except _TimedOut:
-            values.append(None)
-            errors[position] = "timeout"
-        except Exception as exc:
-            values.append(None)
-            errors[position] = pack_error(exc)
-    return values, errors, time.perf_counter() - started
-
-
-class _TimedOut(Exception):
-    pass
-
-
-def _with_timeout(fn: Callable[[Any], Any], item: Any, timeout: float) -> Any:
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-    try:
-        return pool.submit(fn, item).result(timeout)
-    except concurrent.futures.TimeoutError:
-        raise _TimedOut from None
-    finally:
-        pool.shutdown(wait=False)
 
 
 class DaskBackend:
@@ -128,18 +92,8 @@ class DaskBackend:
             # The task itself failed (a worker lost too often): every item gets the error.
             return [failed(task, exc) for task in chunk.tasks()]
         self._sizer.observe(len(values), elapsed)
-        if not errors:
-            return [ChunkDone(chunk.start, values)]
         limit = self._settings.timeout if self._settings else None
-        out: list[Outcome | ChunkDone] = []
-        for k, task in enumerate(chunk.tasks()):
-            if k not in errors:
-                out.append(Outcome(task, values[k]))
-            elif errors[k] == "timeout":
-                out.append(failed(task, timeout_error(task, limit or 0.0, "dask")))
-            else:
-                out.append(failed(task, unpack_error(errors[k])))
-        return out
+        return chunk_outcomes(chunk, values, errors, timeout=limit, backend="dask")
 
     def end(self, *, abandon: bool) -> None:
         if self._futures:

@@ -8,7 +8,7 @@ from typing import Any
 from .._errors import ExtraNotInstalled, InvalidOption
 from ._types import Backend
 
-NAMES = ("serial", "thread", "process", "asyncio", "dask")
+NAMES = ("serial", "thread", "process", "asyncio", "interpreter", "dask")
 
 
 def usable_cores() -> int:
@@ -22,7 +22,7 @@ def default_workers(name: str) -> int:
     """The worker count when the caller gives none: what each model can use well."""
     if name == "serial":
         return 1
-    if name == "process":
+    if name in ("process", "interpreter"):
         return usable_cores()
     if name == "asyncio":
         # Concurrency of a coroutine map: waits overlap; the event loop, not cores, limits it.
@@ -58,6 +58,10 @@ def make_backend(
         from ._asyncio import LoopThreadBackend
 
         return LoopThreadBackend(workers or default_workers(name))
+    if name == "interpreter":
+        from ._interpreter import ExecutorBackend, interpreter_pool
+
+        return ExecutorBackend(name, workers or default_workers(name), interpreter_pool)
     if name == "dask":
         try:
             from ._dask import DaskBackend

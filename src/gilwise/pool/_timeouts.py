@@ -11,6 +11,7 @@ _MEANING = {
     " and a new thread took its place",
     "process": "its worker process was killed and replaced",
     "asyncio": "its task was cancelled",
+    "interpreter": "the call was abandoned in its interpreter (it runs on; its result is dropped)",
     "dask": "the item was abandoned on its dask worker and its result dropped",
 }
 

@@ -1,0 +1,125 @@
+"""The interpreter backend: chunks of items on CPython 3.14's ``InterpreterPoolExecutor``.
+
+Each worker is a thread running its own interpreter with its own GIL, so calls that
+hold the GIL run in parallel without worker processes. The function and the items
+cross by pickle: the function must be importable by name (as under ``spawn``), and
+cloudpickle is no help, since each interpreter imports modules afresh. A running
+call cannot be interrupted: a per-item ``timeout`` abandons it in its interpreter
+(a helper thread there) and drops its result, as on dask.
+
+The backend only needs a ``concurrent.futures.Executor``: where the pool does not
+exist, tests run it on a thread pool that pickles what it is given instead.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._errors import InvalidOption
+from ._chunk import chunk_outcomes, run_chunk
+from ._chunking import MAX_CHUNK, ChunkSizer
+from ._engine import failed
+from ._types import ChunkDone, Outcome, Run, RunSettings
+
+
+def interpreter_pool(workers: int) -> cf.Executor:
+    """CPython's pool of sub-interpreters, or an error that says what to use instead."""
+    pool_class = getattr(cf, "InterpreterPoolExecutor", None)
+    if pool_class is None:
+        raise InvalidOption(
+            "backend='interpreter' needs CPython 3.14's "
+            "concurrent.futures.InterpreterPoolExecutor, which this Python lacks; use "
+            "backend='process' for calls that hold the GIL, or run on CPython 3.14+"
+        )
+    executor: cf.Executor = pool_class(workers)
+    return executor
+
+
+def _check_importable(fn: Callable[[Any], Any]) -> None:
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise InvalidOption(
+            f"{getattr(fn, '__qualname__', fn)!r} cannot be sent to another interpreter "
+            f"({exc}): give a function defined at the top of a module, not a lambda, "
+            "closure or local function, or use backend='process' (which sends those "
+            "with cloudpickle) or 'thread'"
+        ) from None
+
+
+class ExecutorBackend:
+    """Chunks as futures of an executor, sized and reported like the process backend's."""
+
+    def __init__(
+        self, name: str, workers: int, make_executor: Callable[[int], cf.Executor]
+    ) -> None:
+        self.name = name
+        self.workers = workers
+        self._executor = make_executor(workers)
+        self._futures: dict[cf.Future[Any], Run] = {}
+        self._settings: RunSettings | None = None
+        self._sizer = ChunkSizer(None)
+
+    def begin(self, settings: RunSettings) -> None:
+        _check_importable(settings.fn)
+        self._settings = settings
+        cap = MAX_CHUNK
+        if settings.buffersize is not None:
+            cap = max(1, settings.buffersize // (2 * self.workers))
+        self._sizer = ChunkSizer(settings.chunksize, cap=cap)
+
+    def capacity(self) -> int:
+        held = sum(len(chunk.items) for chunk in self._futures.values())
+        return max(0, 2 * self.workers * self._sizer.size() - held)
+
+    def submit(self, runs: list[Run]) -> None:
+        assert self._settings is not None
+        size = self._sizer.size()
+        for run in runs:
+            while run.items:
+                chunk, run = run.split(size)
+                future = self._executor.submit(
+                    run_chunk, self._settings.fn, chunk.items, self._settings.timeout
+                )
+                self._futures[future] = chunk
+
+    def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
+        if not self._futures:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        done, _ = cf.wait(self._futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        out: list[Outcome | ChunkDone] = []
+        for future in done:
+            out.extend(self._outcomes(future, self._futures.pop(future)))
+        return out
+
+    def _outcomes(self, future: cf.Future[Any], chunk: Run) -> list[Outcome | ChunkDone]:
+        try:
+            values, errors, elapsed = future.result()
+        except Exception as exc:
+            # The chunk never ran: the function or an item could not be sent over.
+            return [failed(task, exc) for task in chunk.tasks()]
+        self._sizer.observe(len(values), elapsed)
+        limit = self._settings.timeout if self._settings else None
+        return chunk_outcomes(chunk, values, errors, timeout=limit, backend=self.name)
+
+    def end(self, *, abandon: bool) -> None:
+        # Queued chunks are dropped; a chunk already running finishes in the background.
+        for future in self._futures:
+            future.cancel()
+        self._futures.clear()
+
+    def close(self) -> None:
+        self.end(abandon=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def chunksize(self) -> int:
+        return self._sizer.size()
+
+    def deaths(self) -> int:
+        return 0
