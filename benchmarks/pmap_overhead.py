@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 from gilwise.pool import pmap
 
-REPEATS = 3
+REPEATS = 5
 WORKERS = min(4, os.cpu_count() or 1)
 
 
@@ -35,18 +35,27 @@ def fail_or_sleep(x: int) -> int:
     return x
 
 
-def best(fn: Callable[[], object]) -> float:
-    times = []
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def best_interleaved(configs: list[tuple[str, Callable[[], object]]]) -> list[tuple[str, float]]:
+    """The best of ``REPEATS`` runs of each configuration, taken in rounds.
+
+    Round-robin rather than all repeats of one configuration in a row: a slow spell of
+    the machine (a shared VM has them) then hits every configuration alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name, _ in configs}
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for name, fn in configs:
+            times[name].append(timed(fn))
+    return [(name, min(times[name])) for name, _ in configs]
 
 
 def overhead_rows(n: int) -> list[tuple[str, float]]:
     items = range(n)
-    rows: list[tuple[str, float]] = []
     chunk = max(1, n // (WORKERS * 4))
 
     def ppe(chunksize: int) -> Callable[[], object]:
@@ -60,37 +69,24 @@ def overhead_rows(n: int) -> list[tuple[str, float]]:
         with multiprocessing.Pool(WORKERS) as pool:
             return pool.map(noop, items)
 
-    rows.append(
-        (
-            "gilwise process (adaptive chunks)",
-            best(lambda: list(pmap(noop, items, backend="process", workers=WORKERS))),
-        )
-    )
-    rows.append(
-        (
-            "gilwise process, blas_threads=None",
-            best(
-                lambda: list(
-                    pmap(noop, items, backend="process", workers=WORKERS, blas_threads=None)
-                )
-            ),
-        )
-    )
-    rows.append((f"ProcessPoolExecutor.map chunksize={chunk}", best(ppe(chunk))))
+    def gilwise(backend: str, **options: object) -> Callable[[], object]:
+        return lambda: list(pmap(noop, items, backend=backend, workers=WORKERS, **options))
+
+    configs: list[tuple[str, Callable[[], object]]] = [
+        ("gilwise process (adaptive chunks)", gilwise("process")),
+        ("gilwise process, blas_threads=None", gilwise("process", blas_threads=None)),
+        (f"ProcessPoolExecutor.map chunksize={chunk}", ppe(chunk)),
+    ]
     if n <= 10_000:
-        rows.append(("ProcessPoolExecutor.map chunksize=1 (default)", best(ppe(1))))
-    rows.append(("multiprocessing.Pool.map (auto chunks)", best(mp_pool)))
+        configs.append(("ProcessPoolExecutor.map chunksize=1 (default)", ppe(1)))
+    configs.append(("multiprocessing.Pool.map (auto chunks)", mp_pool))
     try:
         import joblib
 
-        rows.append(
-            (
-                "joblib Parallel (loky, batch_size=auto)",
-                best(
-                    lambda: joblib.Parallel(n_jobs=WORKERS)(joblib.delayed(noop)(i) for i in items)
-                ),
-            )
-        )
+        def run_joblib() -> object:
+            return joblib.Parallel(n_jobs=WORKERS)(joblib.delayed(noop)(i) for i in items)
+
+        configs.append(("joblib Parallel (loky, batch_size=auto)", run_joblib))
     except ImportError:
         pass
     try:
@@ -100,20 +96,20 @@ def overhead_rows(n: int) -> list[tuple[str, float]]:
             with mpire.WorkerPool(WORKERS) as pool:
                 return pool.map(noop, items, progress_bar=False)
 
-        rows.append(("mpire WorkerPool.map", best(run_mpire)))
+        configs.append(("mpire WorkerPool.map", run_mpire))
     except ImportError:
         pass
-    rows.append(
-        ("gilwise thread", best(lambda: list(pmap(noop, items, backend="thread", workers=WORKERS))))
-    )
 
     def tpe() -> object:
         with cf.ThreadPoolExecutor(WORKERS) as ex:
             return list(ex.map(noop, items))
 
-    rows.append(("ThreadPoolExecutor.map", best(tpe)))
-    rows.append(("plain loop (reference)", best(lambda: [noop(i) for i in items])))
-    return rows
+    configs += [
+        ("gilwise thread", gilwise("thread")),
+        ("ThreadPoolExecutor.map", tpe),
+        ("plain loop (reference)", lambda: [noop(i) for i in items]),
+    ]
+    return best_interleaved(configs)
 
 
 def time_to_raise() -> list[tuple[str, float]]:

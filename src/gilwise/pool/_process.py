@@ -104,7 +104,6 @@ class ProcessBackend:
         self.workers = workers
         self._context: BaseContext = multiprocessing.get_context(start_method)
         self._blas_threads = blas_threads
-        self._native_pools: Any = None
         self._pool: list[_Worker] = []
         self._queue: collections.deque[Run] = collections.deque()
         self._queued = 0
@@ -125,7 +124,7 @@ class ProcessBackend:
         slot[0] = -1.0
         process = self._context.Process(  # type: ignore[attr-defined]
             target=_worker.main,
-            args=(child_end, slot, self._blas_threads, self._native_pools),
+            args=(child_end, slot, self._blas_threads),
             name="gilwise-worker",
             daemon=True,
         )
@@ -134,31 +133,8 @@ class ProcessBackend:
         self._pool.append(_Worker(process, parent_end, slot))
 
     def _fill_pool(self) -> None:
-        if len(self._pool) < self.workers:
-            self._native_pools = self._find_native_pools()
         while len(self._pool) < self.workers:
             self._start_worker()
-
-    def _find_native_pools(self) -> Any:
-        """This process's native thread pools (a threadpoolctl controller), or None.
-
-        Found here once, where workers are forked and a compiled extension (numpy and
-        friends) is loaded: each forked worker inherits the controller and only sets
-        the limit, instead of importing threadpoolctl and scanning the loaded
-        libraries itself (several ms per worker, measured). Not found here, workers
-        look for themselves.
-        """
-        if (
-            self._blas_threads is None
-            or self._context.get_start_method() != "fork"
-            or not _worker.compiled_extension_loaded()
-        ):
-            return None
-        try:
-            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-        except ImportError:  # pragma: no cover - a dependency
-            return None
-        return ThreadpoolController()
 
     def _bury(self, worker: _Worker) -> None:
         """Forget a dead (or killed) worker and reap it, so no zombie is left."""

@@ -31,11 +31,8 @@ _BLAS_ENV = (
 )
 
 
-def main(conn: Connection, slot: Any, blas_threads: int | None, native_pools: Any) -> None:
-    """Serve chunks until the parent sends None or goes away.
-
-    ``native_pools``: a threadpoolctl controller a parent that forked us found, or None.
-    """
+def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
+    """Serve chunks until the parent sends None or goes away."""
     # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if blas_threads is not None:
@@ -43,6 +40,7 @@ def main(conn: Connection, slot: Any, blas_threads: int | None, native_pools: An
             os.environ[name] = str(blas_threads)
     # Writes through a memoryview cost about half of ctypes' __setitem__, once per item.
     running = memoryview(slot).cast("B").cast("d")
+    pools = _PoolLimit(blas_threads)
     fn: Callable[[Any], Any] | None = None
     load_error: BaseException | None = None
     timed = False
@@ -60,12 +58,7 @@ def main(conn: Connection, slot: Any, blas_threads: int | None, native_pools: An
                 fn = pickle.loads(blob)
             except Exception as exc:
                 load_error = exc
-            if blas_threads is not None and compiled_extension_loaded():
-                # A pool loaded before the variables above were set (inherited by fork,
-                # or imported with __main__ under spawn) ignores them: limit it directly.
-                # (OpenBLAS then starts a thread that spins for about 0.1 s: a cost
-                # short maps see, and the price of not running N x N threads.)
-                _limit_blas(blas_threads, native_pools)
+            pools.function_loaded()
             continue
         _, start, items = message
         started = time.perf_counter()
@@ -73,7 +66,9 @@ def main(conn: Connection, slot: Any, blas_threads: int | None, native_pools: An
             values, errors = _unloaded(load_error, len(items))
         else:
             values, errors = _run_chunk(fn, start, items, running, timed)
-        _send(conn, ("done", values, errors, time.perf_counter() - started))
+        elapsed = time.perf_counter() - started
+        _send(conn, ("done", values, errors, elapsed))
+        pools.ran(elapsed)
 
 
 def _run_chunk(
@@ -124,7 +119,7 @@ def _send(conn: Connection, message: tuple[Any, ...]) -> None:
     conn.send((kind, values, errors, elapsed))
 
 
-def compiled_extension_loaded() -> bool:
+def _compiled_extension_loaded() -> bool:
     """Whether a compiled module from outside the standard library is loaded.
 
     BLAS and OpenMP pools come into a process with such a module (numpy, scipy,
@@ -142,11 +137,46 @@ def compiled_extension_loaded() -> bool:
     return False
 
 
-def _limit_blas(threads: int, native_pools: Any) -> None:
-    if native_pools is None:
-        try:
-            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-        except ImportError:  # pragma: no cover - a dependency; env vars still apply
-            return
-        native_pools = ThreadpoolController()
-    native_pools.limit(limits=threads)
+#: Seconds of work after which a worker limits the native pools it found loaded.
+LIMIT_AFTER_S = 0.2
+
+
+class _PoolLimit:
+    """Limits the native thread pools that were loaded before the variables were set.
+
+    Those (inherited by fork, or imported with ``__main__`` under spawn) ignore the
+    environment, so threadpoolctl sets them directly, but only once the worker has
+    worked for ``LIMIT_AFTER_S``: importing threadpoolctl and scanning the libraries
+    takes several ms, and OpenBLAS answers the limit by starting a thread that spins
+    for about 0.1 s; on 2 cores that made a 30 ms map take 1.5-2x as long (measured).
+    Waiting bounds both costs: a short map never pays them, a long one runs at most
+    its first 0.2 s per worker with the pool's own thread count.
+    """
+
+    def __init__(self, threads: int | None) -> None:
+        self._threads = threads
+        self._pending = False
+        self._limited = False
+        self._busy_s = 0.0
+
+    def function_loaded(self) -> None:
+        """Unpickling the function imported its modules: is any pool loaded now?
+
+        Once limited, a worker stays limited: pools that load later read the variables.
+        """
+        if not self._limited:
+            self._pending = self._threads is not None and _compiled_extension_loaded()
+
+    def ran(self, seconds: float) -> None:
+        self._busy_s += seconds
+        if self._pending and self._threads is not None and self._busy_s >= LIMIT_AFTER_S:
+            self._pending, self._limited = False, True
+            _limit_blas(self._threads)
+
+
+def _limit_blas(threads: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - a dependency; env vars still apply
+        return
+    threadpool_limits(limits=threads)
