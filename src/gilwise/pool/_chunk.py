@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._chunking import ChunkSizer
+from ._engine import failed
 from ._remote import pack_error, unpack_error
 from ._timeouts import timeout_error
-from ._types import ChunkDone, Outcome, Run
+from ._types import ChunkDone, Outcome, Run, RunSettings
 
 #: Stands for "this item ran past its timeout" in a chunk's errors.
 TIMED_OUT = "timeout"
@@ -74,3 +76,62 @@ def chunk_outcomes(
         else:
             out.append(Outcome(task, None, unpack_error(errors[k])))
     return out
+
+
+class FutureChunks:
+    """What the dask and interpreter backends share: chunks go out as futures of
+    ``run_chunk``, sized like the process backend's, and come back as outcomes.
+
+    A subclass sends a chunk (``_send``) and waits for futures (``poll``).
+    """
+
+    name: str
+    workers: int
+
+    def __init__(self) -> None:
+        self._futures: dict[Any, Run] = {}
+        self._settings: RunSettings | None = None
+        self._sizer = ChunkSizer(None)
+
+    def begin(self, settings: RunSettings) -> None:
+        self._settings = settings
+        self._sizer = ChunkSizer.for_map(settings.chunksize, settings.buffersize, self.workers)
+
+    def capacity(self) -> int:
+        held = sum(len(chunk.items) for chunk in self._futures.values())
+        return max(0, 2 * self.workers * self._sizer.size() - held)
+
+    def submit(self, runs: list[Run]) -> None:
+        assert self._settings is not None
+        size = self._sizer.size()
+        for run in runs:
+            while run.items:
+                chunk, run = run.split(size)
+                self._futures[self._send(self._settings, chunk.items)] = chunk
+
+    def _send(self, settings: RunSettings, items: list[Any]) -> Any:
+        """A future of ``run_chunk(settings.fn, items, settings.timeout)``."""
+        raise NotImplementedError
+
+    def _collect(self, done: Iterable[Any]) -> list[Outcome | ChunkDone]:
+        """The outcomes of futures that are done."""
+        out: list[Outcome | ChunkDone] = []
+        for future in done:
+            chunk = self._futures.pop(future)
+            try:
+                values, errors, elapsed = future.result()
+            except Exception as exc:
+                # The chunk did not run to its end (a dask worker lost too often, an item
+                # that cannot be sent over): every item gets the error.
+                out.extend(failed(task, exc) for task in chunk.tasks())
+                continue
+            self._sizer.observe(len(values), elapsed)
+            limit = self._settings.timeout if self._settings else None
+            out.extend(chunk_outcomes(chunk, values, errors, timeout=limit, backend=self.name))
+        return out
+
+    def chunksize(self) -> int:
+        return self._sizer.size()
+
+    def deaths(self) -> int:
+        return 0

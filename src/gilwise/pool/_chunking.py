@@ -38,6 +38,13 @@ class ChunkSizer:
             return self._cap
         return max(1, min(self._cap, int(self._target_s / self._per_item_s)))
 
+    @classmethod
+    def for_map(cls, chunksize: int | None, buffersize: int | None, workers: int) -> ChunkSizer:
+        """The caller's chunk size, or one learnt under a cap that keeps two chunks per
+        worker within ``buffersize``."""
+        cap = MAX_CHUNK if buffersize is None else max(1, buffersize // (2 * workers))
+        return cls(chunksize, cap=cap)
+
     def items_in(self, seconds: float) -> int:
         """About how many items run in ``seconds`` (1 until a chunk has been timed)."""
         if self._per_item_s is None:

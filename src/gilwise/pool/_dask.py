@@ -15,20 +15,19 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from ._chunk import chunk_outcomes, run_chunk
-from ._chunking import MAX_CHUNK, ChunkSizer
-from ._engine import failed
-from ._types import ChunkDone, Outcome, Run, RunSettings
+from ._chunk import FutureChunks, run_chunk
+from ._types import ChunkDone, Outcome, RunSettings
 
 # Imported by name so that mypy and a plain install need not have it: ImportError
 # here becomes "pip install gilwise[dask]" in the registry.
 distributed: Any = importlib.import_module("distributed")
 
 
-class DaskBackend:
+class DaskBackend(FutureChunks):
     name = "dask"
 
     def __init__(self, workers: int | None, *, client: Any = None) -> None:
+        super().__init__()
         self._own = client is None
         if client is None:
             cluster = distributed.LocalCluster(
@@ -42,34 +41,15 @@ class DaskBackend:
         self._client = client
         threads = sum(client.nthreads().values()) or 1
         self.workers = workers or threads
-        self._futures: dict[Any, Run] = {}
-        self._settings: RunSettings | None = None
-        self._sizer = ChunkSizer(None)
         self._remote_fn: Any = None
 
     def begin(self, settings: RunSettings) -> None:
-        self._settings = settings
-        cap = MAX_CHUNK
-        if settings.buffersize is not None:
-            cap = max(1, settings.buffersize // (2 * self.workers))
-        self._sizer = ChunkSizer(settings.chunksize, cap=cap)
+        super().begin(settings)
         # Scatter the function once per map, not with every chunk.
         self._remote_fn = self._client.scatter(settings.fn, broadcast=True, hash=False)
 
-    def capacity(self) -> int:
-        held = sum(len(chunk.items) for chunk in self._futures.values())
-        return max(0, 2 * self.workers * self._sizer.size() - held)
-
-    def submit(self, runs: list[Run]) -> None:
-        assert self._settings is not None
-        size = self._sizer.size()
-        for run in runs:
-            while run.items:
-                chunk, run = run.split(size)
-                future = self._client.submit(
-                    run_chunk, self._remote_fn, chunk.items, self._settings.timeout, pure=False
-                )
-                self._futures[future] = chunk
+    def _send(self, settings: RunSettings, items: list[Any]) -> Any:
+        return self._client.submit(run_chunk, self._remote_fn, items, settings.timeout, pure=False)
 
     def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
         if not self._futures:
@@ -80,20 +60,7 @@ class DaskBackend:
             ).done
         except distributed.TimeoutError:
             return []
-        out: list[Outcome | ChunkDone] = []
-        for future in done:
-            out.extend(self._outcomes(future, self._futures.pop(future)))
-        return out
-
-    def _outcomes(self, future: Any, chunk: Run) -> list[Outcome | ChunkDone]:
-        try:
-            values, errors, elapsed = future.result()
-        except Exception as exc:
-            # The task itself failed (a worker lost too often): every item gets the error.
-            return [failed(task, exc) for task in chunk.tasks()]
-        self._sizer.observe(len(values), elapsed)
-        limit = self._settings.timeout if self._settings else None
-        return chunk_outcomes(chunk, values, errors, timeout=limit, backend="dask")
+        return self._collect(done)
 
     def end(self, *, abandon: bool) -> None:
         if self._futures:
@@ -107,9 +74,3 @@ class DaskBackend:
             self._client.close()
             if cluster is not None:
                 cluster.close()
-
-    def chunksize(self) -> int:
-        return self._sizer.size()
-
-    def deaths(self) -> int:
-        return 0

@@ -20,10 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import InvalidOption
-from ._chunk import chunk_outcomes, run_chunk
-from ._chunking import MAX_CHUNK, ChunkSizer
-from ._engine import failed
-from ._types import ChunkDone, Outcome, Run, RunSettings
+from ._chunk import FutureChunks, run_chunk
+from ._types import ChunkDone, Outcome, RunSettings
 
 
 def interpreter_pool(workers: int) -> cf.Executor:
@@ -51,41 +49,23 @@ def _check_importable(fn: Callable[[Any], Any]) -> None:
         ) from None
 
 
-class ExecutorBackend:
-    """Chunks as futures of an executor, sized and reported like the process backend's."""
+class ExecutorBackend(FutureChunks):
+    """Chunks as futures of a ``concurrent.futures`` executor."""
 
     def __init__(
         self, name: str, workers: int, make_executor: Callable[[int], cf.Executor]
     ) -> None:
+        super().__init__()
         self.name = name
         self.workers = workers
         self._executor = make_executor(workers)
-        self._futures: dict[cf.Future[Any], Run] = {}
-        self._settings: RunSettings | None = None
-        self._sizer = ChunkSizer(None)
 
     def begin(self, settings: RunSettings) -> None:
         _check_importable(settings.fn)
-        self._settings = settings
-        cap = MAX_CHUNK
-        if settings.buffersize is not None:
-            cap = max(1, settings.buffersize // (2 * self.workers))
-        self._sizer = ChunkSizer(settings.chunksize, cap=cap)
+        super().begin(settings)
 
-    def capacity(self) -> int:
-        held = sum(len(chunk.items) for chunk in self._futures.values())
-        return max(0, 2 * self.workers * self._sizer.size() - held)
-
-    def submit(self, runs: list[Run]) -> None:
-        assert self._settings is not None
-        size = self._sizer.size()
-        for run in runs:
-            while run.items:
-                chunk, run = run.split(size)
-                future = self._executor.submit(
-                    run_chunk, self._settings.fn, chunk.items, self._settings.timeout
-                )
-                self._futures[future] = chunk
+    def _send(self, settings: RunSettings, items: list[Any]) -> Any:
+        return self._executor.submit(run_chunk, settings.fn, items, settings.timeout)
 
     def poll(self, timeout: float | None) -> Sequence[Outcome | ChunkDone]:
         if not self._futures:
@@ -93,20 +73,7 @@ class ExecutorBackend:
                 time.sleep(timeout)
             return []
         done, _ = cf.wait(self._futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        out: list[Outcome | ChunkDone] = []
-        for future in done:
-            out.extend(self._outcomes(future, self._futures.pop(future)))
-        return out
-
-    def _outcomes(self, future: cf.Future[Any], chunk: Run) -> list[Outcome | ChunkDone]:
-        try:
-            values, errors, elapsed = future.result()
-        except Exception as exc:
-            # The chunk never ran: the function or an item could not be sent over.
-            return [failed(task, exc) for task in chunk.tasks()]
-        self._sizer.observe(len(values), elapsed)
-        limit = self._settings.timeout if self._settings else None
-        return chunk_outcomes(chunk, values, errors, timeout=limit, backend=self.name)
+        return self._collect(done)
 
     def end(self, *, abandon: bool) -> None:
         # Queued chunks are dropped; a chunk already running finishes in the background.
@@ -117,9 +84,3 @@ class ExecutorBackend:
     def close(self) -> None:
         self.end(abandon=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-    def chunksize(self) -> int:
-        return self._sizer.size()
-
-    def deaths(self) -> int:
-        return 0

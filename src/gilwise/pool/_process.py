@@ -33,7 +33,7 @@ from typing import Any
 
 from .._errors import PoisonItem, WorkersFailed
 from . import _worker
-from ._chunking import MAX_CHUNK, ChunkSizer
+from ._chunking import ChunkSizer
 from ._engine import failed, poisoned
 from ._remote import unpack_error
 from ._timeouts import earliest, timeout_error
@@ -149,10 +149,7 @@ class ProcessBackend:
         self._settings = settings
         self._fn_id += 1
         self._fn_blob = dumps_function(settings.fn)
-        cap = MAX_CHUNK
-        if settings.buffersize is not None:
-            cap = max(1, settings.buffersize // (2 * self.workers))
-        self._sizer = ChunkSizer(settings.chunksize, cap=cap)
+        self._sizer = ChunkSizer.for_map(settings.chunksize, settings.buffersize, self.workers)
         self._deaths_by_item.clear()
         self._startup_deaths = 0
         self._in_flight = 0
