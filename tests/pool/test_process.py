@@ -205,6 +205,52 @@ def test_ctrl_c_stops_the_map_and_leaves_no_workers(tmp_path: Path) -> None:
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
 
 
+_KILLED_PARENT_SCRIPT = textwrap.dedent(
+    """
+    import time
+    from gilwise.pool import pmap
+
+    def short(x):
+        time.sleep(0.2)
+        return x
+
+    if __name__ == "__main__":
+        for k, _ in enumerate(pmap(short, range(10_000), backend="process", workers=2)):
+            if k == 0:
+                print("running", flush=True)
+    """
+)
+
+
+@pytest.mark.timeout(30)
+def test_workers_exit_when_the_parent_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL gives the parent no chance to stop its workers: they must notice alone."""
+    script = tmp_path / "killed_parent.py"
+    script.write_text(_KILLED_PARENT_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "running"
+    workers = _children_of(proc.pid)
+    assert len(workers) >= 2
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while [pid for pid in workers if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping; a zombie has exited (whoever adopted it may not reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

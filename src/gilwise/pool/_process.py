@@ -24,7 +24,7 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -128,9 +128,12 @@ class ProcessBackend:
             name="gilwise-worker",
             daemon=True,
         )
-        process.start()
+        with _ctrl_c_held():
+            # A Ctrl-C between the fork and this record would leave a worker nobody
+            # knows to stop: it is delivered right after, with the worker recorded.
+            process.start()
+            self._pool.append(_Worker(process, parent_end, slot))
         child_end.close()
-        self._pool.append(_Worker(process, parent_end, slot))
 
     def _fill_pool(self) -> None:
         while len(self._pool) < self.workers:
@@ -368,6 +371,19 @@ def _without(chunks: list[Run], index: int | None) -> tuple[list[Run], Task | No
         found = Task(index, item.items[0], chunk.attempt)
         rest += [before, after]
     return rest, found
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """SIGINT blocked in this thread for the duration (where the platform can block it)."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _kill(process: BaseProcess) -> None:

@@ -20,6 +20,9 @@ from typing import Any
 
 from ._remote import pack_error
 
+#: How often an idle worker checks that its parent is still alive.
+_PARENT_CHECK_S = 0.5
+
 #: Native thread pools (OpenBLAS, MKL, OpenMP) read these when they load: set before
 #: the user's function imports numpy, they stop N workers x N BLAS threads.
 _BLAS_ENV = (
@@ -33,8 +36,13 @@ _BLAS_ENV = (
 
 def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
     """Serve chunks until the parent sends None or goes away."""
+    # The map's process, or under forkserver the fork server, which exits with it.
+    parent = os.getppid()
     # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        # The parent held Ctrl-C back while it forked us; we ignore it from now on.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if blas_threads is not None:
         for name in _BLAS_ENV:
             os.environ[name] = str(blas_threads)
@@ -46,7 +54,7 @@ def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
     timed = False
     while True:
         try:
-            message = conn.recv()
+            message = _next_message(conn, parent)
         except (EOFError, OSError):
             return
         if message is None:
@@ -69,6 +77,19 @@ def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
         elapsed = time.perf_counter() - started
         _send(conn, ("done", values, errors, elapsed))
         pools.ran(elapsed)
+
+
+def _next_message(conn: Connection, parent: int) -> Any:
+    """The parent's next message, or None once the parent is gone.
+
+    The end of the pipe does not say so: a forked worker holds copies of the parent's
+    ends of its own and earlier workers' pipes. So while waiting, look at who the
+    parent is now: a parent killed outright (SIGKILL, OOM) leaves no worker behind.
+    """
+    while not conn.poll(_PARENT_CHECK_S):
+        if os.getppid() != parent:
+            return None
+    return conn.recv()
 
 
 def _run_chunk(
