@@ -41,20 +41,26 @@ class _Plan:
     client: Any
 
 
-def _check_options(
+def _check_counts(**counts: int | None) -> None:
+    for name, value in counts.items():
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InvalidOption(f"{name}={value!r}: give a positive whole number, or None")
+
+
+def _map_options(
+    *,
     workers: int | None,
     chunksize: int | None,
     buffersize: int | None,
     timeout: float | None,
     retries: int,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...],
     backoff: float,
-    on_error: str,
+    on_error: OnError,
     ordered: bool,
-) -> None:
-    """Raise ``InvalidOption`` naming the fix for the first option out of range."""
-    for name, value in (("workers", workers), ("chunksize", chunksize), ("buffersize", buffersize)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise InvalidOption(f"{name}={value!r}: give a positive whole number, or None")
+) -> MapOptions:
+    """The map's semantic options; ``InvalidOption`` naming the fix for one out of range."""
+    _check_counts(workers=workers, chunksize=chunksize, buffersize=buffersize)
     if timeout is not None and not timeout > 0:
         raise InvalidOption(f"timeout={timeout!r}: give seconds above 0, or None for no limit")
     if retries < 0 or backoff < 0:
@@ -63,6 +69,13 @@ def _check_options(
         raise InvalidOption(f"on_error={on_error!r}: use 'raise', 'collect' or 'return'")
     if not isinstance(ordered, bool):
         raise InvalidOption(f"ordered={ordered!r}: give True or False")
+    retry_on = retry_on if isinstance(retry_on, tuple) else (retry_on,)
+    return MapOptions(ordered, buffersize, retries, retry_on, backoff, on_error)
+
+
+def _coroutines_under_auto(backend: str, fn: Callable[..., Any]) -> bool:
+    """``auto`` runs a coroutine function on asyncio without calibrating."""
+    return backend == "auto" and inspect.iscoroutinefunction(fn)
 
 
 def _backend_name(backend: Any) -> tuple[str, Any]:
@@ -385,19 +398,22 @@ def pmap(
         >>> list(gilwise.pmap(abs, [-1, -2, 3], backend="thread", workers=2))
         [1, 2, 3]
     """
-    _check_options(workers, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+    options = _map_options(
+        workers=workers,
+        chunksize=chunksize,
+        buffersize=buffersize,
+        timeout=timeout,
+        retries=retries,
+        retry_on=retry_on,
+        backoff=backoff,
+        on_error=on_error,
+        ordered=ordered,
+    )
     name, client = _backend_name(backend)
-    options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
+    if _coroutines_under_auto(name, fn):
+        name = "asyncio"
     plan = _Plan(name, workers, chunksize, timeout, progress, start_method, blas_threads, client)
-    if name == "auto" and inspect.iscoroutinefunction(fn):
-        plan = _Plan("asyncio", workers, chunksize, timeout, progress, start_method, None, None)
     return MapIterator(fn, items, options, plan)
-
-
-def _as_tuple(
-    retry_on: type[BaseException] | tuple[type[BaseException], ...],
-) -> tuple[type[BaseException], ...]:
-    return retry_on if isinstance(retry_on, tuple) else (retry_on,)
 
 
 class Pool:
@@ -423,7 +439,7 @@ class Pool:
         start_method: str | None = None,
         blas_threads: int | None = 1,
     ) -> None:
-        _check_options(workers, None, None, None, 0, 0.0, "raise", True)
+        _check_counts(workers=workers)
         name, client = _backend_name(backend)
         self._name = name
         self._plan = _Plan(name, workers, None, None, False, start_method, blas_threads, client)
@@ -463,13 +479,20 @@ class Pool:
         """``pmap`` on this pool's workers."""
         if self._closed:
             raise InvalidOption("this Pool is closed; create a new one")
-        _check_options(None, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+        options = _map_options(
+            workers=None,
+            chunksize=chunksize,
+            buffersize=buffersize,
+            timeout=timeout,
+            retries=retries,
+            retry_on=retry_on,
+            backoff=backoff,
+            on_error=on_error,
+            ordered=ordered,
+        )
         if self._current is not None:
             self._current.close()
-        options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
-        name = self.backend
-        if name == "auto" and inspect.iscoroutinefunction(fn):
-            name = "asyncio"
+        name = "asyncio" if _coroutines_under_auto(self.backend, fn) else self.backend
         plan = dataclasses.replace(
             self._plan, backend=name, chunksize=chunksize, timeout=timeout, progress=progress
         )
@@ -601,10 +624,19 @@ def amap(
         >>> asyncio.run(main())
         [2, 4]
     """
-    _check_options(workers, chunksize, buffersize, timeout, retries, backoff, on_error, ordered)
+    options = _map_options(
+        workers=workers,
+        chunksize=chunksize,
+        buffersize=buffersize,
+        timeout=timeout,
+        retries=retries,
+        retry_on=retry_on,
+        backoff=backoff,
+        on_error=on_error,
+        ordered=ordered,
+    )
     name, client = _backend_name(backend)
-    options = MapOptions(ordered, buffersize, retries, _as_tuple(retry_on), backoff, on_error)
-    if name == "asyncio" or (name == "auto" and inspect.iscoroutinefunction(fn)):
+    if name == "asyncio" or _coroutines_under_auto(name, fn):
         from ._asyncio import run_on_loop
 
         results = run_on_loop(fn, items, options, workers, timeout, progress)
