@@ -48,7 +48,6 @@ def _check_counts(**counts: int | None) -> None:
 
 
 def _map_options(
-    *,
     workers: int | None,
     chunksize: int | None,
     buffersize: int | None,
@@ -399,15 +398,7 @@ def pmap(
         [1, 2, 3]
     """
     options = _map_options(
-        workers=workers,
-        chunksize=chunksize,
-        buffersize=buffersize,
-        timeout=timeout,
-        retries=retries,
-        retry_on=retry_on,
-        backoff=backoff,
-        on_error=on_error,
-        ordered=ordered,
+        workers, chunksize, buffersize, timeout, retries, retry_on, backoff, on_error, ordered
     )
     name, client = _backend_name(backend)
     if _coroutines_under_auto(name, fn):
@@ -480,15 +471,7 @@ class Pool:
         if self._closed:
             raise InvalidOption("this Pool is closed; create a new one")
         options = _map_options(
-            workers=None,
-            chunksize=chunksize,
-            buffersize=buffersize,
-            timeout=timeout,
-            retries=retries,
-            retry_on=retry_on,
-            backoff=backoff,
-            on_error=on_error,
-            ordered=ordered,
+            None, chunksize, buffersize, timeout, retries, retry_on, backoff, on_error, ordered
         )
         if self._current is not None:
             self._current.close()
@@ -625,15 +608,7 @@ def amap(
         [2, 4]
     """
     options = _map_options(
-        workers=workers,
-        chunksize=chunksize,
-        buffersize=buffersize,
-        timeout=timeout,
-        retries=retries,
-        retry_on=retry_on,
-        backoff=backoff,
-        on_error=on_error,
-        ordered=ordered,
+        workers, chunksize, buffersize, timeout, retries, retry_on, backoff, on_error, ordered
     )
     name, client = _backend_name(backend)
     if name == "asyncio" or _coroutines_under_auto(name, fn):
