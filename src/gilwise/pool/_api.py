@@ -10,7 +10,14 @@ import logging
 import operator
 import time
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -245,7 +252,7 @@ class _MapRun:
 _SLICE = 32
 
 
-def _results(run: _MapRun) -> Iterator[Any]:
+def _results(run: _MapRun) -> Generator[Any, None, None]:
     """The map's results, read from batches in C (``yield from`` a list) between refreshes."""
     try:
         while (batch := run.next_batch()) is not None:
@@ -286,7 +293,7 @@ class MapIterator(Iterator[R], Generic[R]):
         adopt: Callable[[Backend], None] | None = None,
     ) -> None:
         self._run = _MapRun(fn, items, options, plan, shared, on_done, adopt)
-        self._results: Iterator[R] = _results(self._run)
+        self._results: Generator[R, None, None] = _results(self._run)
 
     # -- what runs it ----------------------------------------------------------------
 
@@ -342,7 +349,7 @@ class MapIterator(Iterator[R], Generic[R]):
 
     def close(self) -> None:
         """Stop the map and release what it holds; idempotent."""
-        self._results.close()  # type: ignore[attr-defined]
+        self._results.close()
         self._run.finish(abandon=True)
 
     def __enter__(self) -> MapIterator[R]:
