@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +66,33 @@ def test_sampler_is_invisible_to_the_program() -> None:
     with gilwise.watch():
         during = (threading.active_count(), [t.name for t in threading.enumerate()])
     assert during == before
+
+
+def _blocked_signals(tid: int) -> set[int]:
+    status = Path(f"/proc/self/task/{tid}/status").read_text()
+    mask = int(
+        next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+    )
+    return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sampler_thread_leaves_every_signal_to_the_program() -> None:
+    """A SIGTERM taken by the sampler thread would never run the program's handler
+    (Python runs handlers in the main thread): seen as a program outliving kill -TERM."""
+    before = {int(t.name) for t in Path("/proc/self/task").iterdir()}
+    main_mask = _blocked_signals(threading.get_native_id())
+    with gilwise.watch():
+        (sampler,) = {int(t.name) for t in Path("/proc/self/task").iterdir()} - before
+        # glibc starts a thread with every signal blocked, then sets the mask it inherits.
+        deadline = time.monotonic() + 10
+        while signal.SIGSEGV in (blocked := _blocked_signals(sampler)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert _blocked_signals(threading.get_native_id()) == main_mask
+    assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1} <= blocked
+    assert signal.SIGSEGV not in blocked  # a fault in the sampler itself must still crash loudly
 
 
 def _answer_from_child(child: Callable[[], bytes]) -> bytes:

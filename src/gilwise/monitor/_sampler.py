@@ -29,6 +29,7 @@ from ._cpu import (
 from ._gil import GilTotals, ThreadAccount
 from ._histogram import LatencyHistogram
 from ._loops import LoopFinder, LoopWatch
+from ._signals import blocked_for_new_threads
 from ._spans import SpanRecorder, resolved_spans
 from ._stacks import (
     CallSites,
@@ -206,8 +207,10 @@ class Monitor:
         self._stop_lock.acquire()
         self._thread_done.acquire()
         # A raw _thread keeps the sampler out of threading.enumerate() and
-        # active_count(), so the watched program sees the same threads as without us.
-        self._thread_ident = _thread.start_new_thread(self._run, ())
+        # active_count(), so the watched program sees the same threads as without us;
+        # blocking signals it starts with leaves every signal to the program's threads.
+        with blocked_for_new_threads():
+            self._thread_ident = _thread.start_new_thread(self._run, ())
 
     def begin(self) -> None:
         """Start accounting without a thread: tests then call :meth:`tick` themselves."""
