@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from gilwise._errors import UserCodeFailed
+from gilwise.advise import _profile
 from gilwise.advise._backends import Job
 from gilwise.advise._profile import (
     _function_picklable,
@@ -130,3 +131,36 @@ def test_profile_of_a_coroutine_function() -> None:
     assert result.is_coroutine
     assert result.parallel_cpu_cores is None
     assert not result.picklable
+
+
+@pytest.mark.parametrize(
+    ("wall", "cpu", "starved", "fraction", "starved_fraction"),
+    [
+        (1.0, 0.4, 0.6, 1.0, 0.6),  # computing, but other processes held the CPU 60%
+        (1.0, 0.05, 0.0, 0.05, 0.0),  # waiting on a quiet machine
+        (1.0, 0.05, 0.5, 0.1, 0.5),  # waiting stays waiting however busy the machine
+        (1.0, 0.9, None, 0.9, None),  # no scheduler counters: wall time as it is
+    ],
+)
+def test_time_without_a_cpu_is_left_out_of_the_cpu_fraction(
+    monkeypatch: pytest.MonkeyPatch,
+    wall: float,
+    cpu: float,
+    starved: float | None,
+    fraction: float,
+    starved_fraction: float | None,
+) -> None:
+    monkeypatch.setattr(_profile, "_serial_calls", lambda job, items, seconds: (wall, cpu, 10))
+    monkeypatch.setattr(_profile._RunQueueClock, "seconds", lambda self: starved)
+    result = profile(
+        Job(workloads.fail_on_three, True),  # a coroutine: no thread probe
+        [1],
+        cores=2,
+        first_call_s=0.0,
+        first_result=1,
+        seconds=0.01,
+    )
+    assert result.cpu_fraction == pytest.approx(fraction)
+    assert result.cpu_starved_fraction == (
+        None if starved_fraction is None else pytest.approx(starved_fraction)
+    )

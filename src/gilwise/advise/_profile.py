@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..monitor._cpu import process_cpu_seconds
+from ..monitor._cpu import SchedStatReader, process_cpu_seconds
 from ._backends import Job
 from ._report import Profile
 from ._target import user_error
@@ -41,7 +41,11 @@ def profile(
     seconds: float,
 ) -> Profile:
     """Measure ``job`` for about ``2 * seconds``: serial calls, then a few threads at once."""
+    starved = _RunQueueClock()
     wall, cpu, calls = _serial_calls(job, items, seconds)
+    starved_s = starved.seconds()
+    # Time runnable without a CPU is neither computing nor waiting for I/O: left out.
+    runnable = wall - (starved_s or 0.0)
     item_wall = wall / calls
     probe_threads = min(4, max(2, int(cores)))
     parallel_cores = speedup = held = None
@@ -49,7 +53,9 @@ def profile(
     if not job.is_coroutine:
         rate, parallel_cores = _threads_at_once(job, items, probe_threads, seconds)
         speedup = rate * item_wall
-        releases, held = _gil_evidence(cpu / wall, parallel_cores, speedup, probe_threads, cores)
+        releases, held = _gil_evidence(
+            _fraction(cpu, runnable), parallel_cores, speedup, probe_threads, cores
+        )
     shipping = _pickle_costs(job, items[0], first_result)
     picklable, reason = _function_picklable(job)
     if picklable and shipping[3] is not None:
@@ -58,7 +64,7 @@ def profile(
         first_call_s=first_call_s,
         item_wall_s=item_wall,
         item_cpu_s=cpu / calls,
-        cpu_fraction=min(1.0, cpu / wall) if wall > 0 else 0.0,
+        cpu_fraction=_fraction(cpu, runnable),
         probe_threads=probe_threads,
         parallel_cpu_cores=parallel_cores,
         probe_speedup=speedup,
@@ -72,7 +78,30 @@ def profile(
         not_picklable_reason=reason,
         is_coroutine=job.is_coroutine,
         calibration_calls=calls,
+        cpu_starved_fraction=None if starved_s is None else min(1.0, starved_s / wall),
     )
+
+
+def _fraction(cpu: float, runnable: float) -> float:
+    # CPU time can only exceed runnable time by clock granularity.
+    return min(1.0, cpu / runnable) if runnable > 0 else 0.0
+
+
+class _RunQueueClock:
+    """Seconds this thread spent runnable but without a CPU since it was made (Linux)."""
+
+    def __init__(self) -> None:
+        self._reader = SchedStatReader()
+        self._tid = threading.get_native_id()
+        self._start = self._read()
+
+    def _read(self) -> float | None:
+        counters = self._reader.read(self._tid) if self._reader.available else None
+        return None if counters is None else counters[0]
+
+    def seconds(self) -> float | None:
+        now = self._read()
+        return None if now is None or self._start is None else max(0.0, now - self._start)
 
 
 def _serial_calls(job: Job, items: Sequence[Any], seconds: float) -> tuple[float, float, int]:

@@ -143,6 +143,13 @@ def _character(profile: Profile) -> str:
         f"One call takes {_duration(profile.item_wall_s)}, {profile.cpu_fraction:.0%} of it "
         f"on the CPU: the function {kind}."
     )
+    starved = profile.cpu_starved_fraction or 0.0
+    if starved >= 0.2:
+        text += (
+            f" The machine was busy: for {starved:.0%} of those calls the thread waited for a "
+            "CPU that other processes held, so every figure below is less certain; rerun "
+            "on a quieter machine to confirm."
+        )
     if profile.first_call_s > 5 * profile.item_wall_s and profile.first_call_s > 0.01:
         text += (
             f" Its first call took {_duration(profile.first_call_s)} (one-time set-up such as"

@@ -18,8 +18,11 @@ BACKENDS = ("serial", "thread", "process", "asyncio", "interpreter", "free-threa
 class Profile:
     """What one call of the function costs, measured before any pool is started.
 
-    ``cpu_fraction`` is thread CPU time over wall time of serial calls: near 1 for
-    computation, near 0 for waiting. ``parallel_cpu_cores`` is the process CPU rate
+    ``cpu_fraction`` is thread CPU time over the wall time of serial calls in which the
+    thread could run: near 1 for computation, near 0 for waiting. Time it spent runnable
+    without a CPU (other processes had the cores; ``cpu_starved_fraction`` of the wall
+    time, Linux only) is left out, so a busy machine does not make computing look like
+    waiting. ``parallel_cpu_cores`` is the process CPU rate
     while ``probe_threads`` threads ran the function at once: a function that holds
     the GIL cannot exceed about one core however many threads run it.
     """
@@ -41,6 +44,7 @@ class Profile:
     not_picklable_reason: str | None
     is_coroutine: bool
     calibration_calls: int
+    cpu_starved_fraction: float | None = None
 
 
 @dataclass(frozen=True)
