@@ -111,9 +111,13 @@ class ThreadBackend:
             return None
         with self._lock:
             starts = [r.started for r in self._running.values() if r.generation == self._generation]
-        if not starts:
-            return None
-        return max(0.0, min(starts) + limit - time.monotonic())
+        first_deadline = max(0.0, min(starts) + limit - time.monotonic()) if starts else None
+        if len(starts) < self._in_flight:
+            # Items start without a message: one may start (and its clock run) while we
+            # wait for an outcome. Seen on a loaded machine: every other item finished
+            # before the slow one's thread got to run, and nobody looked at it again.
+            return earliest(first_deadline, _LOOK_AGAIN_S)
+        return first_deadline
 
     def _timed_out(self) -> list[Outcome]:
         limit = self._settings.timeout if self._settings else None
@@ -168,3 +172,6 @@ class ThreadBackend:
 
 
 _STALE = Outcome(Task(-1, None))
+
+#: How often to look for items that started since the last look, while some wait to start.
+_LOOK_AGAIN_S = 0.05

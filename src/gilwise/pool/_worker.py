@@ -75,7 +75,12 @@ def main(conn: Connection, slot: Any, blas_threads: int | None) -> None:
         else:
             values, errors = _run_chunk(fn, start, items, running, timed)
         elapsed = time.perf_counter() - started
-        _send(conn, ("done", values, errors, elapsed))
+        try:
+            _send(conn, ("done", values, errors, elapsed))
+        except OSError:
+            # The parent closed our pipe (the map was stopped or abandoned): nobody
+            # wants these results, and a traceback about it would only be noise.
+            return
         pools.ran(elapsed)
 
 
