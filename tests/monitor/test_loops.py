@@ -119,6 +119,38 @@ def test_stall_still_going_at_close_is_recorded() -> None:
     assert watch.stalls[0].duration == pytest.approx(0.49)
 
 
+@pytest.mark.parametrize(
+    ("starved", "stalls", "busy"),
+    [
+        (0.0, 1, 0),  # a quiet machine: 300 ms late is the program's stall
+        (0.15, 1, 0),  # half of it waiting for a CPU: still 150 ms of its own
+        (0.28, 0, 1),  # late only because other processes held the CPU
+        (None, 1, 0),  # no scheduler counters: every late beat is a stall, as before
+    ],
+)
+def test_lateness_from_waiting_for_a_cpu_is_not_a_stall(
+    starved: float | None, stalls: int, busy: int
+) -> None:
+    clock = FakeClock()
+    loop = FakeLoop(clock)
+    run_queue = [0.0]
+    watch = LoopWatch(
+        loop,
+        LOOP_THREAD,
+        "loop-thread",
+        clock,
+        0.1,
+        interval_s=0.01,
+        starvation=lambda: None if starved is None else run_queue[0],
+    )
+    watch.check(clock.now, {})
+    loop.run_late(0.0)
+    run_queue[0] += starved or 0.0
+    loop.run_late(0.3)
+    assert (watch.stalls_total, watch.busy_machine_stalls) == (stalls, busy)
+    assert watch.lag.max == pytest.approx(0.3)  # the lag callers felt counts either way
+
+
 def test_only_the_longest_stalls_are_kept() -> None:
     _, loop, watch = _started()
     for i in range(MAX_STALLS_KEPT + 20):
@@ -139,9 +171,13 @@ async def handler() -> None:
     library_call_that_blocks()
 
 
+async def request() -> None:
+    await asyncio.create_task(handler(), name="handler-task")  # awaits the stalled task
+
+
 async def blocking_program() -> None:
     await asyncio.sleep(0.3)  # give the sampler time to find the loop
-    await handler()
+    await asyncio.create_task(request(), name="request-task")
     await asyncio.sleep(0.05)
 
 
@@ -175,6 +211,23 @@ def _check_blocking_report(report: gilwise.Report) -> None:
     assert stall.coroutine is not None
     assert stall.coroutine.function == "handler"
     assert report.verdicts[0].code == "LOOP_BLOCKED"
+    _check_task_chain(stall)
+
+
+def _check_task_chain(stall: gilwise.Stall) -> None:
+    """The stalled task by name, and on 3.14+ the tasks awaiting it with their await lines."""
+    names = [task.name for task in stall.tasks]
+    assert names[0] == "handler-task"
+    assert stall.tasks[0].where is not None
+    assert stall.tasks[0].where.function == "handler"
+    if not hasattr(asyncio, "capture_call_graph"):
+        assert len(names) == 1
+        return
+    assert names[1] == "request-task"
+    awaiting = stall.tasks[1].where
+    assert awaiting is not None
+    assert (awaiting.function, awaiting.line) == ("request", request.__code__.co_firstlineno + 1)
+    assert len(names) == 3  # and the program's main task awaits request-task
 
 
 @pytest.mark.e2e

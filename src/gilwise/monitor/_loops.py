@@ -21,6 +21,7 @@ from types import CodeType, FrameType
 
 from ._histogram import LatencyHistogram
 from ._stacks import StackKey, is_async_code, sample_stack
+from ._tasks import TaskLinkData, task_chain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,11 +42,15 @@ class StallRecord:
     started_at: float
     samples: int
     stack: StackKey
+    #: The task the loop was running and the tasks awaiting it, innermost first.
+    tasks: tuple[TaskLinkData, ...] = ()
 
 
 class _StallInProgress:
-    def __init__(self) -> None:
+    def __init__(self, tasks: tuple[TaskLinkData, ...]) -> None:
         self.stacks: Counter[StackKey] = Counter()
+        # A stall is one step of one task: its chain is read once, at the first sample.
+        self.tasks = tasks
 
     def add(self, stack: StackKey) -> None:
         if len(self.stacks) < 256 or stack in self.stacks:
@@ -81,6 +86,7 @@ class LoopWatch:
         clock: Callable[[], float],
         stall_s: float,
         interval_s: float = 0.01,
+        starvation: Callable[[], float | None] | None = None,
     ) -> None:
         self._ref = weakref.ref(loop)
         self.loop_id = id(loop)
@@ -90,6 +96,9 @@ class LoopWatch:
         self._clock = clock
         self._stall_s = stall_s
         self._interval = interval_s
+        # Cumulative seconds the loop thread sat runnable without a CPU (Linux schedstat).
+        self._starvation = starvation
+        self._starved_at_beat: float | None = None
         self._lock = threading.Lock()
         self._chain = 0  # generation of the running heartbeat chain; 0 = none
         self._due: float | None = None  # when the next beat should run
@@ -101,6 +110,7 @@ class LoopWatch:
         self.stalls: list[StallRecord] = []
         self.stalls_total = 0
         self.stalled_seconds = 0.0
+        self.busy_machine_stalls = 0
         self._fresh: deque[StallRecord] = deque(maxlen=MAX_STALLS_PENDING)
         self._fresh_total = 0
 
@@ -125,7 +135,7 @@ class LoopWatch:
                 frame = frames.get(self.thread_ident)
                 if frame is not None:
                     if self._current is None:
-                        self._current = _StallInProgress()
+                        self._current = _StallInProgress(task_chain(loop))
                     self._current.add(sample_stack(frame))
         return True
 
@@ -141,12 +151,15 @@ class LoopWatch:
     def _beat(self, chain: int) -> None:
         # Runs on the loop's own thread, holding the GIL already.
         now = self._clock()
+        starved_total = self._read_starvation()
         with self._lock:
             if self._closed or chain != self._chain or self._due is None:
                 return
             due = self._due
             if not self._stopped_since_due:
-                self._record_lag(due, now - due)
+                starved = _increase(self._starved_at_beat, starved_total)
+                self._record_lag(due, now - due, starved)
+            self._starved_at_beat = starved_total
             self._stopped_since_due = False
             self._current = None
             self._due = now + self._interval
@@ -154,17 +167,32 @@ class LoopWatch:
         if loop is not None:
             loop.call_later(self._interval, self._beat, chain)
 
-    def _record_lag(self, due: float, lag: float) -> None:
+    def _read_starvation(self) -> float | None:
+        try:
+            return self._starvation() if self._starvation is not None else None
+        except Exception:  # a thread gone mid-read; the next beat reads again
+            return None
+
+    def _record_lag(self, due: float, lag: float, starved: float = 0.0) -> None:
+        # The lag is what the service's callers felt, whatever its cause: all of it counts.
         self.lag.add(lag)
         self.window_max_lag = max(self.window_max_lag, lag)
-        if lag >= self._stall_s:
-            self._finish_stall(due, lag)
+        if lag < self._stall_s:
+            return
+        if lag - starved < self._stall_s:
+            # Late only because other processes held the CPU the loop thread was ready to
+            # run on: no line of the program blocked it, so no stall is blamed on one.
+            self.busy_machine_stalls += 1
+            self._current = None
+            return
+        self._finish_stall(due, lag)
 
     def _finish_stall(self, started_at: float, duration: float) -> None:
         stack, samples = self._current.culprit_stack() if self._current else ((), 0)
+        tasks = self._current.tasks if self._current else ()
         self.stalls_total += 1
         self.stalled_seconds += duration
-        record = StallRecord(duration, started_at, samples, stack)
+        record = StallRecord(duration, started_at, samples, stack, tasks)
         self.stalls.append(record)
         if len(self.stalls) > MAX_STALLS_KEPT:
             self.stalls.remove(min(self.stalls, key=lambda s: s.duration))
@@ -194,6 +222,12 @@ class LoopWatch:
         with self._lock:
             value, self.window_max_lag = self.window_max_lag, 0.0
             return value
+
+
+def _increase(before: float | None, after: float | None) -> float:
+    if before is None or after is None:
+        return 0.0
+    return max(0.0, after - before)
 
 
 class LoopFinder:

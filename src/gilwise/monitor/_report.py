@@ -14,6 +14,7 @@ import os
 import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,8 +110,20 @@ class ThreadReport:
 
 
 @dataclass(frozen=True)
+class TaskLink:
+    """An asyncio task in a stall's await chain: its name and where its coroutine is."""
+
+    name: str
+    where: Frame | None
+
+
+@dataclass(frozen=True)
 class Stall:
-    """A stretch when an event loop did not come back for at least the stall threshold."""
+    """A stretch when an event loop did not come back for at least the stall threshold.
+
+    ``tasks`` is the task the loop was running, then the task awaiting it, and so on
+    (the whole chain on CPython 3.14+, the running task alone before).
+    """
 
     duration_ms: float
     started_at_s: float
@@ -118,6 +131,12 @@ class Stall:
     stack: tuple[Frame, ...]
     culprit: Frame | None
     coroutine: Frame | None
+    tasks: tuple[TaskLink, ...] = ()
+
+    def task_chain(self, where: Callable[[Frame], str]) -> str:
+        """``task 'a' (where) awaited by 'b' (where) ...``; empty when no task was running."""
+        parts = [f"{t.name!r}" + (f" ({where(t.where)})" if t.where else "") for t in self.tasks]
+        return "task " + " awaited by ".join(parts) if parts else ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +152,9 @@ class LoopReport:
     stalls: tuple[Stall, ...]
     stalls_total: int
     stalled_seconds: float
+    #: Beats late by the stall threshold only because the loop thread waited for a CPU
+    #: that other processes held: not stalls of the program's making, so not in ``stalls``.
+    busy_machine_stalls: int = 0
 
 
 @dataclass(frozen=True)

@@ -437,7 +437,7 @@ class Monitor:
             for t in self.sources.threads():
                 if t.ident == ident:
                     self._names[ident] = (t.native_id, t.name)
-        _, name = self._names.get(ident, (None, f"thread-{ident}"))
+        native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         self._loops[id(loop)] = LoopWatch(
             loop,
             ident,
@@ -445,7 +445,20 @@ class Monitor:
             self.sources.clock,
             self.config.stall_ms / 1000,
             self.config.interval_s,
+            starvation=self._run_queue_seconds(native_id),
         )
+
+    def _run_queue_seconds(self, native_id: int | None) -> Callable[[], float | None] | None:
+        """A reader of one thread's cumulative run-queue wait, where the OS keeps one."""
+        read = self.sources.schedstat
+        if read is None or native_id is None:
+            return None
+
+        def seconds() -> float | None:
+            counters = read(native_id)
+            return None if counters is None else counters[0]
+
+        return seconds
 
     def add_loop(self, loop: Any, thread_ident: int | None = None) -> None:
         """Watch ``loop`` (run by ``thread_ident``, default the calling thread)."""
@@ -798,11 +811,12 @@ def _loop_report(w: LoopWatch, resolver: FrameResolver, started: float) -> LoopR
         stalls=tuple(_stall(s, resolver, started) for s in stalls),
         stalls_total=w.stalls_total,
         stalled_seconds=round(w.stalled_seconds, 6),
+        busy_machine_stalls=w.busy_machine_stalls,
     )
 
 
 def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
-    from ._report import Frame, Stall
+    from ._report import Frame, Stall, TaskLink
 
     frames = resolver.resolve_stack(record.stack)
     stack = tuple(Frame(f.file, f.line, f.function) for f in frames)
@@ -821,6 +835,9 @@ def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
         stack=stack,
         culprit=stack[-1] if stack else None,
         coroutine=coroutine,
+        tasks=tuple(
+            TaskLink(name, None if where is None else Frame(*where)) for name, where in record.tasks
+        ),
     )
 
 

@@ -82,6 +82,7 @@ class StallLog:
                 "gilwise_thread": thread_name,
                 "gilwise_loop": loop_class,
                 "gilwise_culprit": _where(stall.culprit) if stall.culprit else None,
+                "gilwise_tasks": [task.name for task in stall.tasks],
             },
         )
         return True
@@ -123,6 +124,8 @@ def stall_message(stall: Stall, thread_name: str, left_out: int = 0) -> str:
         head += f"; blocking call at {_where(stall.culprit)}"
     if stall.coroutine is not None and stall.coroutine != stall.culprit:
         head += f" (coroutine {stall.coroutine.function} at {_where(stall.coroutine)})"
+    if stall.tasks:
+        head += f"; in {stall.task_chain(_where)}"
     if left_out:
         head += f" [{left_out} earlier stalls not logged: rate limit]"
     if not stall.stack:

@@ -138,11 +138,17 @@ def _where(place: _Located) -> str:
 
 def _loop(loop: LoopReport) -> Section:
     lag = loop.lag
-    paragraphs = (
+    paragraphs: tuple[str, ...] = (
         f"{loop.loop_class} in thread {loop.thread_name}: lag p50 {lag.p50_ms:.1f} ms, "
         f"p99 {lag.p99_ms:.1f} ms, worst {lag.max_ms:.1f} ms over {loop.heartbeats} heartbeats; "
         f"{loop.stalls_total} stall(s), {loop.stalled_seconds:.2f} s stalled in all.",
     )
+    if loop.busy_machine_stalls:
+        paragraphs += (
+            f"{loop.busy_machine_stalls} more late heartbeat(s) came from a busy machine: the "
+            "loop thread waited for a CPU that other processes held, so they are not counted "
+            "as stalls.",
+        )
     stalls = loop.stalls[:_MAX_STALLS_LISTED]
     rows = (
         (
@@ -150,13 +156,18 @@ def _loop(loop: LoopReport) -> Section:
             f"{s.duration_ms:.0f} ms",
             _where(s.culprit) if s.culprit else "unknown",
             _where(s.coroutine) if s.coroutine else "",
+            " ← ".join(t.name for t in s.tasks),
         )
         for s in stalls
     )
     return Section(
         f"Event loop {loop.loop_id}",
         paragraphs=paragraphs,
-        tables=(table(("at", "stalled", "blocking line", "coroutine"), rows, (0, 1)),)
+        tables=(
+            table(
+                ("at", "stalled", "blocking line", "coroutine", "task ← awaited by"), rows, (0, 1)
+            ),
+        )
         if stalls
         else (),
         listings=tuple(_stall_listing(i, s) for i, s in enumerate(stalls, start=1)),
@@ -167,4 +178,6 @@ def _loop(loop: LoopReport) -> Section:
 
 def _stall_listing(number: int, stall: Stall) -> Listing:
     lines = tuple(_where(frame) for frame in stall.stack)
+    if stall.tasks:
+        lines += (f"in {stall.task_chain(_where)}",)
     return Listing(f"stall {number}: {stall.duration_ms:.0f} ms — stack", lines, open=number == 1)

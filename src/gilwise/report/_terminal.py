@@ -119,6 +119,14 @@ def _loop(loop: LoopReport) -> RenderableType:
             f"{loop.stalls_total} stall(s)",
         )
     ]
+    if loop.busy_machine_stalls:
+        lines.append(
+            Text(
+                f"  {loop.busy_machine_stalls} more late heartbeat(s) came from a busy machine "
+                "(the loop thread waited for a CPU other processes held): not counted as stalls",
+                style="dim",
+            )
+        )
     for stall in loop.stalls[:_MAX_STALLS_SHOWN]:
         lines.append(Text(f"  stall {stall.duration_ms:.0f} ms at +{stall.started_at_s:.2f} s"))
         if stall.culprit is not None:
@@ -128,6 +136,8 @@ def _loop(loop: LoopReport) -> RenderableType:
                 lines.append(Text(f"      {source}", style="dim"))
         if stall.coroutine is not None and stall.coroutine != stall.culprit:
             lines.append(Text(f"    called from coroutine {_where(stall.coroutine)}"))
+        if stall.tasks:
+            lines.append(Text(f"    in {stall.task_chain(_where)}"))
     return Group(*lines)
 
 

@@ -91,6 +91,7 @@ def _stall_events(pid: int, tid: int, loop: LoopReport) -> list[dict[str, Any]]:
                 "args": {
                     "blocking line": f"{culprit.file}:{culprit.line}" if culprit else None,
                     "stack": [f"{f.file}:{f.line} in {f.function}" for f in stall.stack],
+                    "tasks": [task.name for task in stall.tasks],
                 },
             }
         )
