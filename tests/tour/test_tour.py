@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from gilwise._errors import InvalidOption
 from gilwise.report._tour_terminal import closing, lesson_panel
 from gilwise.tour._lesson import Finding, LessonResult, Row
 from gilwise.tour._tour import LESSONS, TourReport, run_tour, select
-from gilwise.tour.lessons import blocked_loop, race
+from gilwise.tour.lessons import blocked_loop, new_pythons, race
 
 
 def test_every_lesson_has_a_title_a_claim_and_a_runner() -> None:
@@ -131,3 +132,28 @@ def test_the_command_refuses_bad_lesson_numbers(tmp_path: Path, only: str, words
     assert done.returncode == 2
     assert words in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("free_threaded", [False, True])
+def test_lesson_8_measures_what_this_interpreter_has_beside_processes(
+    monkeypatch: pytest.MonkeyPatch, free_threaded: bool
+) -> None:
+    """No free-threaded build runs in CI: ``gil_disabled`` stands in for one (the threads
+    row is then measured on this GIL build, so only its presence is checked)."""
+    monkeypatch.setattr(new_pythons, "gil_disabled", lambda: free_threaded)
+    (lesson,) = run_tour(quick=True, only=[8]).lessons
+    labels = [row.label for row in lesson.finding.rows]
+    interpreters = hasattr(cf, "InterpreterPoolExecutor")
+    if not (free_threaded or interpreters):
+        assert labels == []
+        assert lesson.finding.held is None
+        assert "3.14" in lesson.finding.meaning
+        return
+    n = labels[-1].split()[0]
+    expected = ["serial"]
+    expected += [f"{n} threads, GIL disabled"] if free_threaded else []
+    expected += [f"{n} sub-interpreters"] if interpreters else []
+    assert labels == [*expected, f"{n} processes"]
+    assert "processes started and stopped in" in lesson.finding.measured
+    assert all(row.value > 0 for row in lesson.finding.rows)

@@ -7,6 +7,7 @@ import shutil
 import sys
 import sysconfig
 
+from ...advise._report import Measurement
 from .._lesson import Context, Finding, Row, speedup, throughput_row
 from .cpu_bound import count_primes
 
@@ -29,20 +30,40 @@ def run(ctx: Context) -> Finding:
         return _how_to_try()
     n = ctx.workers
     items = ctx.items_for(count_primes, 2_000, ctx.seconds(0.75))
+    chunk = max(1, len(items) // (8 * n))
     configs = [("serial", 1, 1)]
     configs += [("thread", n, 1)] if free_threaded else []
-    configs += [("interpreter", n, 1)] if interpreters else []
-    serial, *others = ctx.compare(count_primes, configs, items)
+    configs += [("interpreter", n, chunk)] if interpreters else []
+    # Processes are what these replace: measured beside them, start and stop included.
+    configs += [("process", n, chunk)]
+    serial, *others, processes = ctx.compare(count_primes, configs, items)
     rows: list[Row] = [throughput_row("serial", serial, serial)]
     parts = []
     for m in others:
-        label = "threads, GIL disabled" if m.backend == "thread" else "sub-interpreters"
+        label = _LABELS[m.backend]
         rows.append(throughput_row(f"{n} {label}", m, serial))
         parts.append(f"{n} {label} ran {speedup(m, serial):.2f}x")
-    measured = "; ".join(parts) + " the serial speed on lesson 1's pure-Python work."
-    best = max(r.value for r in rows[1:]) / serial.items_per_s
+    rows.append(throughput_row(f"{n} {_LABELS['process']}", processes, serial))
+    parts.append(f"{n} {_LABELS['process']} {speedup(processes, serial):.2f}x")
+    measured = "; ".join(parts) + " the serial speed on lesson 1's pure-Python work"
+    measured += "".join(
+        f"; {_LABELS[m.backend]} started and stopped in {_start_stop_ms(m):.0f} ms"
+        for m in (*others, processes)
+    )
+    best = max(speedup(m, serial) for m in others)
     held = None if ctx.cores < 2 else best > 1.3
-    return Finding(tuple(rows), measured, _MEANING, _CHECK, held=held)
+    return Finding(tuple(rows), measured + ".", _MEANING, _CHECK, held=held)
+
+
+_LABELS = {
+    "thread": "threads, GIL disabled",
+    "interpreter": "sub-interpreters",
+    "process": "processes",
+}
+
+
+def _start_stop_ms(m: Measurement) -> float:
+    return (m.startup_s + m.shutdown_s) * 1e3
 
 
 def _how_to_try() -> Finding:
