@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -158,8 +159,12 @@ def _next_with_alarm(it: object, seconds: float) -> None:
 
 _CTRL_C_SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
     from gilwise.pool import pmap
+
+    # As run from a terminal. A test suite started in the background of a shell
+    # (`pytest &`) ignores SIGINT, and a program inherits that: Ctrl-C would do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def slow(x):
         time.sleep(60)
@@ -188,14 +193,19 @@ def test_ctrl_c_stops_the_map_and_leaves_no_workers(tmp_path: Path) -> None:
         text=True,
         start_new_session=True,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
-    time.sleep(0.5)
-    workers = _children_of(proc.pid)
-    assert len(workers) >= 2
-    started = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-    out, err = proc.communicate(timeout=15)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "started"
+        time.sleep(0.5)
+        workers = _children_of(proc.pid)
+        assert len(workers) >= 2
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+        out, err = proc.communicate(timeout=15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # only left to kill when the test failed
+        proc.wait()
     assert time.monotonic() - started < 10
     assert "interrupted" in out
     assert "KeyboardInterrupt" in err
