@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._report import Measurement
+from ._target import load_callable
 
 #: Backends this interpreter can run at all (``interpreter`` needs CPython 3.14's pool).
 HAS_INTERPRETER_POOL = hasattr(cf, "InterpreterPoolExecutor")
@@ -136,7 +137,7 @@ def _process(
         if job.ref is None:
             return cf.ProcessPoolExecutor(workers, mp_context=context)
         return cf.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=load_ref, initargs=(job.ref,)
+            workers, mp_context=context, initializer=load_callable, initargs=(job.ref,)
         )
 
     return _executor_run(make, job, warm, batch, chunksize)
@@ -145,8 +146,17 @@ def _process(
 def _interpreter(
     job: Job, workers: int, warm: list[Any], batch: Sequence[Any], chunksize: int, sm: str | None
 ) -> _Timings:
-    pool_class: Callable[[int], cf.Executor] = cf.InterpreterPoolExecutor  # type: ignore[attr-defined]
-    return _executor_run(lambda: pool_class(workers), job, warm, batch, chunksize)
+    pool_class: Callable[..., cf.Executor] = cf.InterpreterPoolExecutor  # type: ignore[attr-defined]
+
+    def make() -> cf.Executor:
+        # Each interpreter imports modules afresh: a function from a script file is
+        # found only once the interpreter has loaded it by reference, as a spawned
+        # process worker does.
+        if job.ref is None:
+            return pool_class(workers)
+        return pool_class(workers, initializer=load_callable, initargs=(job.ref,))
+
+    return _executor_run(make, job, warm, batch, chunksize)
 
 
 def _asyncio(
@@ -198,13 +208,6 @@ _RUNNERS: dict[str, Callable[[Job, int, list[Any], Sequence[Any], int, str | Non
     "asyncio": _asyncio,
     "interpreter": _interpreter,
 }
-
-
-def load_ref(ref: str) -> Callable[..., Any]:
-    """Import the callable named by ``module:function`` or ``path/file.py:function``."""
-    from ._target import load_callable
-
-    return load_callable(ref)
 
 
 def settle_cpu(seconds: float) -> None:

@@ -31,9 +31,10 @@ _PROBE = (
 )
 _CHILD = """
 import dataclasses, json, pickle, sys
-from gilwise.advise._backends import Job, load_ref, trial
+from gilwise.advise._backends import Job, trial
+from gilwise.advise._target import load_callable
 task = pickle.load(sys.stdin.buffer)
-fn = load_ref(task["ref"])
+fn = load_callable(task["ref"])
 job = Job(fn=fn, is_coroutine=False, ref=task["ref"])
 result = trial(job, "thread", task["workers"], task["batch"], chunksize=task["chunksize"])
 print(json.dumps(dataclasses.asdict(result)))
