@@ -79,6 +79,24 @@ def overhead_rows(n: int) -> list[tuple[str, float]]:
     ]
     if n <= 10_000:
         configs.append(("ProcessPoolExecutor.map chunksize=1 (default)", ppe(1)))
+    if hasattr(cf, "InterpreterPoolExecutor"):
+        # A sub-interpreter imports modules afresh and cannot see this script's noop:
+        # these rows map the builtin abs, and so does one process row to compare with.
+        def ipe() -> object:
+            with cf.InterpreterPoolExecutor(WORKERS) as ex:  # type: ignore[attr-defined]
+                return list(ex.map(abs, items, chunksize=chunk))
+
+        configs += [
+            (
+                "gilwise interpreter (abs)",
+                lambda: list(pmap(abs, items, backend="interpreter", workers=WORKERS)),
+            ),
+            (
+                "gilwise process (abs)",
+                lambda: list(pmap(abs, items, backend="process", workers=WORKERS)),
+            ),
+            (f"InterpreterPoolExecutor.map chunksize={chunk} (abs)", ipe),
+        ]
     configs.append(("multiprocessing.Pool.map (auto chunks)", mp_pool))
     try:
         import joblib
@@ -182,7 +200,9 @@ def main() -> None:
         ref = min(
             s
             for name, s in rows
-            if not name.startswith(("gilwise", "plain")) and "Thread" not in name
+            if not name.startswith(("gilwise", "plain"))
+            and "Thread" not in name
+            and "Interpreter" not in name
         )
         tref = dict(rows)["ThreadPoolExecutor.map"]
         print(
