@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gilwise.advise._backends import HAS_INTERPRETER_POOL, Job, trial
+from gilwise.advise._backends import HAS_INTERPRETER_POOL, Job, call_each, trial
+from gilwise.advise._target import load_callable
 from tests.advise import workloads
 
 IN_PROCESS = ["serial", "thread", "asyncio"]
@@ -56,3 +59,22 @@ def test_coroutines_run_on_the_loop_with_bounded_concurrency() -> None:
 def test_interpreter_pool() -> None:
     result = trial(Job(workloads.square, False), "interpreter", 2, list(range(20)))
     assert result.items == 20
+
+
+def test_a_chunk_is_one_call_that_maps_every_item() -> None:
+    assert call_each(workloads.square, [1, 2, 3]) == [1, 4, 9]
+
+
+@pytest.mark.skipif(not HAS_INTERPRETER_POOL, reason="needs CPython 3.14's InterpreterPoolExecutor")
+@pytest.mark.timeout(60)
+def test_interpreter_trial_chunks_and_loads_a_script_function(tmp_path: Path) -> None:
+    """A sub-interpreter cannot see a script's module until it loads it by reference;
+    and the pool's own map would send every item alone, whatever the chunk size."""
+    script = tmp_path / "work.py"
+    script.write_text("def double(x):\n    return 2 * x\n")
+    ref = f"{script}:double"
+    result = trial(
+        Job(load_callable(ref), False, ref), "interpreter", 2, list(range(50)), chunksize=8
+    )
+    assert (result.items, result.chunksize) == (50, 8)
+    assert result.items_per_s > 0

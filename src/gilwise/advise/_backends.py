@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import functools
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -156,7 +157,12 @@ def _interpreter(
             return pool_class(workers)
         return pool_class(workers, initializer=load_callable, initargs=(job.ref,))
 
-    return _executor_run(make, job, warm, batch, chunksize)
+    # InterpreterPoolExecutor.map ignores chunksize (it is a ThreadPoolExecutor): every
+    # item would cross interpreters alone, ~90 us each (benchmarks/interpreters.py), which
+    # no user of gilwise's chunking interpreter backend pays. Chunks go as one call each.
+    chunks = [list(batch[i : i + chunksize]) for i in range(0, len(batch), chunksize)]
+    chunked = Job(functools.partial(call_each, job.fn), job.is_coroutine, job.ref)
+    return _executor_run(make, chunked, [[item] for item in warm], chunks, 1)
 
 
 def _asyncio(
@@ -208,6 +214,11 @@ _RUNNERS: dict[str, Callable[[Job, int, list[Any], Sequence[Any], int, str | Non
     "asyncio": _asyncio,
     "interpreter": _interpreter,
 }
+
+
+def call_each(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """``fn`` on every item of a chunk, in the worker: one crossing for the whole chunk."""
+    return [fn(item) for item in items]
 
 
 def settle_cpu(seconds: float) -> None:

@@ -182,6 +182,8 @@ class LoopWatch:
         if lag - starved < self._stall_s:
             # Late only because other processes held the CPU the loop thread was ready to
             # run on: no line of the program blocked it, so no stall is blamed on one.
+            # (``starved`` runs from the previous beat, so it may include up to one
+            # interval of waiting from before this beat fell due.)
             self.busy_machine_stalls += 1
             self._current = None
             return
