@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+import gilwise
 from gilwise.monitor import MonitorConfig
 from gilwise.monitor._histogram import HistogramCounts, LatencyHistogram
 from gilwise.monitor._statistics import LoopStatistics, MonitorStatistics
@@ -18,6 +19,11 @@ async def stalls_once() -> None:
     await asyncio.sleep(0.05)
     time.sleep(0.3)  # blocks the loop
     await asyncio.sleep(0.05)
+
+
+def main_thread_stalls(report: gilwise.Report) -> int:
+    """Stalls the monitor itself counted on loops of the main thread (closed ones too)."""
+    return sum(loop.stalls_total for loop in report.loops if loop.thread_name == "MainThread")
 
 
 def counts(*seconds: float) -> HistogramCounts:

@@ -18,7 +18,7 @@ import gilwise
 from gilwise.integrations._metrics import BUCKETS_S, MAX_THREAD_LABELS, ThreadLabels
 from gilwise.integrations._prometheus_collector import GilwiseCollector
 
-from .helpers import FakeMonitor, loop_stats, stalls_once, statistics
+from .helpers import FakeMonitor, loop_stats, main_thread_stalls, stalls_once, statistics
 
 EXPECTED = {
     "gilwise_loop_lag_seconds": "histogram",
@@ -66,9 +66,12 @@ def test_endpoint_on_loopback_serves_the_stall() -> None:
         asyncio.run(stalls_once())
         families = _families(_scrape(exporter.url))
     finally:
-        gilwise.stop()
+        report = gilwise.stop()
     assert {name: f.type for name, f in families.items()} == EXPECTED
-    assert _sample(families, "gilwise_loop_stalls", "_total", thread="MainThread") == 1
+    # The injected stall at least, and exactly what the monitor itself counted.
+    stalls = _sample(families, "gilwise_loop_stalls", "_total", thread="MainThread")
+    assert stalls >= 1
+    assert stalls == main_thread_stalls(report)
     assert _sample(families, "gilwise_loop_stalled_seconds", "_total", thread="MainThread") >= 0.2
     count = _sample(families, "gilwise_loop_lag_seconds", "_count", thread="MainThread")
     inf = _sample(families, "gilwise_loop_lag_seconds", "_bucket", thread="MainThread", le="+Inf")
