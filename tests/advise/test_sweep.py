@@ -114,6 +114,20 @@ def test_the_budget_ends_the_sweep_and_says_so() -> None:
     assert sweep.notes == ["budget spent before thread x4"]
 
 
+def test_climbing_leaves_time_for_the_repeats() -> None:
+    """Ladders that could use the whole budget stop short of it: the pick and the noise
+    figure need the best configurations measured twice."""
+    fake = FakeTrials({"serial": lambda n: 100.0, "thread": lambda n: 100.0 * n}, 0.1)
+    sweep = _sweep(fake, {"serial": 1, "thread": 512}, deadline=1.1)
+    measurements = sweep.run()
+    assert [(m.backend, m.workers) for m in measurements if m.repeat] == [
+        ("thread", 32),
+        ("serial", 1),
+    ]
+    assert fake.now <= 1.1
+    assert sweep.notes == ["budget spent before thread x64"]
+
+
 def test_process_chunks_aim_at_ten_milliseconds_of_work() -> None:
     fake = FakeTrials({"serial": lambda n: 1e5, "process": lambda n: 1e5 * n})
     sweep = _sweep(fake, {"serial": 1, "process": 2})

@@ -99,7 +99,11 @@ class Sweep:
             expected = self._first_rate(backend) if previous is None else previous.items_per_s * 2
             chunk = self._chunksize(backend, workers)
             result = self._measure(
-                backend, workers, self._batch_size(expected, workers, chunk), chunk
+                backend,
+                workers,
+                self._batch_size(expected, workers, chunk),
+                chunk,
+                keep=self._repeats_cost(),
             )
             if result is None:
                 return
@@ -123,11 +127,19 @@ class Sweep:
                 return
             self.measurements[-1] = replace(again, repeat=1)
 
+    def _repeats_cost(self) -> float:
+        """What the repeats at the end will take: three trials, with the dearest start-up
+        seen so far. Climbing stops short of it, so the pick always rests on two runs
+        (seen without it: sub-interpreter ladders on 3.14 spent the budget, no repeats)."""
+        startups = [m.startup_s + m.shutdown_s for m in self.measurements]
+        return 3 * self.plan.trial_s + 2 * max(startups, default=0.0)
+
     def _measure(
-        self, backend: str, workers: int, batch: int, chunksize: int = 1
+        self, backend: str, workers: int, batch: int, chunksize: int = 1, keep: float = 0.0
     ) -> Measurement | None:
+        """Run one trial if it fits before the deadline with ``keep`` seconds to spare."""
         expected = self.plan.trial_s + self._startup_guess(backend, workers)
-        if self.clock() + expected > self.deadline:
+        if self.clock() + expected + keep > self.deadline:
             if not self.notes:
                 self.notes.append(f"budget spent before {backend} x{workers}")
             return None
