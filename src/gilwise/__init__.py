@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 
 from ._errors import (
+    AttachRefused,
     ConfigInvalid,
     ExtraNotInstalled,
     GilwiseError,
@@ -121,6 +122,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AdviceReport",
+    "AttachRefused",
     "CheckConfig",
     "CheckResult",
     "ConfigInvalid",

@@ -84,3 +84,12 @@ class PoisonItem(GilwiseError):
 
 class WorkersFailed(GilwiseError):
     """Worker processes keep dying before they run an item (an import or start-up failure)."""
+
+
+class AttachRefused(GilwiseError):
+    """``gilwise attach`` cannot start the monitor in that process.
+
+    The message says why and what to do instead: a Python older than 3.14, no
+    permission to debug the process, remote debugging turned off in it, gilwise not
+    installed where it runs, or a process that is not Python at all.
+    """

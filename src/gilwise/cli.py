@@ -12,6 +12,14 @@ from ._version import __version__
 
 _RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json", "--html", "--trace"}
 _HTML_HELP = "write a self-contained HTML report with charts to PATH (needs gilwise[html])"
+_LIVE_HELP = (
+    "show the figures so far while it runs, redrawn every second on a terminal "
+    "(a status line every 5 s when stderr is not one)"
+)
+_TRACE_HELP = (
+    "write a Chrome/Perfetto trace (a track per thread, stalls as slices) to PATH; "
+    "open it at ui.perfetto.dev"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,14 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
     run.add_argument("--html", metavar="PATH", help=_HTML_HELP)
-    run.add_argument(
-        "--trace",
-        metavar="PATH",
-        help="write a Chrome/Perfetto trace (a track per thread, stalls as slices) to PATH; "
-        "open it at ui.perfetto.dev",
-    )
+    run.add_argument("--trace", metavar="PATH", help=_TRACE_HELP)
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    run.add_argument("--live", action="store_true", help=_LIVE_HELP)
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    _add_attach(commands)
     _add_advise(commands)
     _add_check(commands)
     tour = commands.add_parser(
@@ -66,6 +71,45 @@ def _parser() -> argparse.ArgumentParser:
     tour.add_argument("--json", metavar="PATH", help="write the findings as JSON to PATH")
     tour.add_argument("--html", metavar="PATH", help=_HTML_HELP)
     return parser
+
+
+def _add_attach(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    attach = commands.add_parser(
+        "attach",
+        help="watch a running CPython 3.14+ process without restarting it",
+        description="Start gilwise's monitor inside a running CPython 3.14+ process "
+        "(sys.remote_exec, PEP 768), watch it for a while, then stop the monitor and print "
+        "the same summary as `gilwise run`. Needs the permissions a debugger needs, and "
+        "gilwise installed in the target's environment.",
+    )
+    attach.add_argument("pid", type=_pid, metavar="PID", help="the process to watch")
+    attach.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="watch for S seconds (default: until Ctrl-C or until the process exits)",
+    )
+    attach.add_argument(
+        "--interval", type=float, default=0.01, metavar="S", help="sampling interval (0.01)"
+    )
+    attach.add_argument(
+        "--stall-ms", type=float, default=100.0, metavar="MS", help="stall threshold (100)"
+    )
+    attach.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    attach.add_argument("--html", metavar="PATH", help=_HTML_HELP)
+    attach.add_argument("--trace", metavar="PATH", help=_TRACE_HELP)
+    attach.add_argument("--quiet", action="store_true", help="do not print the summary")
+    attach.add_argument("--live", action="store_true", help=_LIVE_HELP)
+
+
+def _pid(text: str) -> int:
+    try:
+        pid = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a process ID (a number)") from None
+    if pid <= 0:
+        raise argparse.ArgumentTypeError(f"{pid} is not a process ID (a positive number)")
+    return pid
 
 
 def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,6 +236,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: list[str]) -> int:
         options = parser.parse_args(["run", *own])
         return _run(parser, options, program)
     options = parser.parse_args(args)
+    if options.command == "attach":
+        return _attach(options)
     if options.command == "advise":
         return _advise(options)
     if options.command == "tour":
@@ -234,6 +280,23 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
         html_path=options.html,
         trace_path=options.trace,
         quiet=options.quiet,
+        live=options.live,
+    )
+
+
+def _attach(options: argparse.Namespace) -> int:
+    from .commands import attach_process
+
+    return attach_process(
+        pid=options.pid,
+        duration=options.duration,
+        interval=options.interval,
+        stall_ms=options.stall_ms,
+        json_path=options.json,
+        html_path=options.html,
+        trace_path=options.trace,
+        quiet=options.quiet,
+        live=options.live,
     )
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
     from .monitor import Report
+    from .monitor._attach import TargetProcess
+    from .report._live import Refresher
 
 
 def run_program(
@@ -28,6 +30,7 @@ def run_program(
     html_path: str | None,
     trace_path: str | None,
     quiet: bool,
+    live: bool = False,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
     config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path))
@@ -36,31 +39,219 @@ def run_program(
         from .report._html import require_html
 
         require_html()
+    outputs = _Outputs(json_path, html_path, trace_path, quiet)
+    refresher: Refresher | None = None
 
     def finish(report: Report) -> None:
+        if refresher is not None:
+            refresher.stop()  # the live view gives way to the final summary
+        outputs.write(report)
+
+    session = Session(target, config, finish)
+    if live:
+        from .report._live import LiveView, Refresher
+
+        refresher = Refresher(session.monitor.report, LiveView(), session.monitor.hide_thread)
+        refresher.start()
+    session.run(args)
+
+
+class _Outputs:
+    """Writes the report files asked for and prints the summary, once a watch has ended."""
+
+    def __init__(
+        self, json_path: str | None, html_path: str | None, trace_path: str | None, quiet: bool
+    ) -> None:
+        self.json_path = json_path
+        self.html_path = html_path
+        self.trace_path = trace_path
+        self.quiet = quiet
+
+    def write(self, report: Report) -> None:
         # Renderers (and rich) load only now, so the program does not pay for them.
-        if json_path:
+        # The program has run: a report that cannot be written must not hide its result.
+        if self.json_path:
             from .report._json import write_json
 
             try:
-                write_json(report, json_path)
+                write_json(report, self.json_path)
             except OSError as exc:
-                print(f"gilwise: could not write {json_path}: {exc}", file=sys.stderr)
-        # The program has run: a report that cannot be written must not hide its result.
-        if html_path:
+                print(f"gilwise: could not write {self.json_path}: {exc}", file=sys.stderr)
+        if self.html_path:
             from .report._html_run import run_html
 
-            _write_or_warn(html_path, lambda: run_html(report))
-        if trace_path:
+            _write_or_warn(self.html_path, lambda: run_html(report))
+        if self.trace_path:
             from .report._trace import trace_json
 
-            _write_or_warn(trace_path, lambda: trace_json(report))
-        if not quiet:
+            _write_or_warn(self.trace_path, lambda: trace_json(report))
+        if not self.quiet:
             from .report._terminal import render_summary
 
             render_summary(report)
 
-    Session(target, config, finish).run(args)
+
+def attach_process(
+    *,
+    pid: int,
+    duration: float | None,
+    interval: float,
+    stall_ms: float,
+    json_path: str | None,
+    html_path: str | None,
+    trace_path: str | None,
+    quiet: bool,
+    live: bool,
+) -> int:
+    """Watch a running CPython 3.14+ process from inside; 0 once its report is out."""
+    from ._errors import InvalidOption
+    from .monitor._attach import inspect_target
+
+    # Bad options fail here, before anything is done to the target.
+    MonitorConfig(interval_s=interval, stall_ms=stall_ms)
+    if duration is not None and not duration > 0:
+        raise InvalidOption(f"--duration must be a positive number of seconds, got {duration:g}")
+    if html_path:
+        from .report._html import require_html
+
+        require_html()
+    target = inspect_target(pid)
+    with _sigint_sets_flag() as stop_requested:
+        report = _watch_attached(
+            target, duration, interval, stall_ms, trace_path, quiet, live, stop_requested
+        )
+    if report is None:
+        return 130
+    _Outputs(json_path, html_path, trace_path, quiet).write(report)
+    return 0
+
+
+#: Seconds between snapshots of an attached target: for the live view, and without it
+#: so that a target killed mid-watch still leaves recent figures.
+_LIVE_EVERY_S = 1.0
+_FALLBACK_EVERY_S = 5.0
+
+
+def _watch_attached(
+    target: TargetProcess,
+    duration: float | None,
+    interval: float,
+    stall_ms: float,
+    trace_path: str | None,
+    quiet: bool,
+    live: bool,
+    stop_requested: list[bool],
+) -> Report | None:
+    """Start the monitor in ``target``, watch until the end, return the report (None: gave up)."""
+    import time
+
+    from .monitor._attach import Attachment
+    from .report._live import LiveView
+
+    started = time.monotonic()
+    attachment = Attachment.open(
+        target, interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path)
+    )
+    attached_s = time.monotonic() - started
+    what = " ".join(target.command) or target.executable
+    until = f"for {duration:g} s" if duration else "until Ctrl-C"
+    if not quiet:
+        print(
+            f"gilwise: watching PID {target.pid} ({what}) {until}; attached in {attached_s:.2f} s",
+            file=sys.stderr,
+        )
+    view = LiveView() if live else None
+    every = _LIVE_EVERY_S if live else _FALLBACK_EVERY_S
+    last: Report | None = None
+    deadline = None if duration is None else time.monotonic() + duration
+    next_snapshot = time.monotonic() + every
+    try:
+        with attachment:
+            while not stop_requested:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                # Short waits, so that Ctrl-C (which only sets a flag) is seen quickly.
+                step = min(0.25, next_snapshot - now, (deadline or now + 1) - now)
+                if attachment.wait_for_end(max(0.0, step)):
+                    break
+                if time.monotonic() >= next_snapshot:
+                    next_snapshot = time.monotonic() + every
+                    snapshot = attachment.snapshot()
+                    if snapshot is not None:
+                        last = snapshot
+                        if view is not None:
+                            view.update(snapshot, _time_left(deadline))
+            stop_requested.append(True)  # a Ctrl-C from here on gives up at once
+            report = attachment.stop()
+    except KeyboardInterrupt:
+        print("gilwise: stopped without a report", file=sys.stderr)
+        return None
+    finally:
+        if view is not None:
+            view.close()
+    return _attached_report(target, attachment.target_ended, report, last, quiet)
+
+
+def _time_left(deadline: float | None) -> str:
+    import time
+
+    if deadline is None:
+        return "Ctrl-C ends the watch"
+    return f"ends in {max(0.0, deadline - time.monotonic()):.0f} s"
+
+
+def _attached_report(
+    target: TargetProcess, ended: bool, report: Report | None, last: Report | None, quiet: bool
+) -> Report:
+    from ._errors import TargetNotFound
+
+    if report is not None:
+        if ended and not quiet:
+            print(
+                f"gilwise: PID {target.pid} exited during the watch; the report covers its "
+                "run until then",
+                file=sys.stderr,
+            )
+        return report
+    if last is None:
+        raise TargetNotFound(
+            f"PID {target.pid} ended (or stopped answering) before it sent any figures"
+        )
+    why = (
+        f"PID {target.pid} ended without a last report (killed?)"
+        if ended
+        else f"PID {target.pid} did not answer the request to stop in time"
+    )
+    return last.with_updates(
+        monitor_errors=(
+            *last.monitor_errors,
+            f"{why}: figures up to the last snapshot, {last.duration_s:.1f} s into the watch",
+        )
+    )
+
+
+@contextlib.contextmanager
+def _sigint_sets_flag() -> Iterator[list[bool]]:
+    """Ctrl-C appends to the yielded list the first time; a second Ctrl-C raises as usual.
+
+    A flag rather than an exception, so that the first Ctrl-C never cuts a message to or
+    from the target in half: the watch ends cleanly and the report is still written.
+    """
+    import signal
+
+    flag: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if flag:
+            raise KeyboardInterrupt
+        flag.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def advise_function(

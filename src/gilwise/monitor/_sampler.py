@@ -192,6 +192,7 @@ class Monitor:
         self._wake_baseline = 0.0
         self._last_wake_cost = 0.0
         self._foreign: set[int] = set()
+        self._hidden: set[int] = set()
         self._closed_loops: list[LoopWatch] = []
         self._stall_log: StallLog | None = None
         self._stalls_to_log: list[tuple[LoopWatch, StallRecord]] = []
@@ -322,7 +323,7 @@ class Monitor:
         self._refresh_names(frames)
         seen = 0
         for ident, frame in frames.items():
-            if ident == own:
+            if ident == own or ident in self._hidden:
                 continue
             seen += 1
             self._sample_thread(ident, frame, dt, now)
@@ -335,7 +336,7 @@ class Monitor:
             self._close_gil_window(now)
         timeline = self._timeline
         if timeline is not None and now - timeline.started >= self.config.timeline_window_s:
-            self._close_timeline_window(now, len(frames) - (own in frames))
+            self._close_timeline_window(now, seen)
 
     def _refresh_names(self, frames: dict[int, FrameType]) -> None:
         # A new thread sets its native id only once it runs, so look again until it has;
@@ -459,6 +460,11 @@ class Monitor:
             return None if counters is None else counters[0]
 
         return seconds
+
+    def hide_thread(self, ident: int) -> None:
+        """Leave a thread of gilwise's own (``gilwise attach``'s agent) out of the report."""
+        with self._lock:
+            self._hidden.add(ident)
 
     def add_loop(self, loop: Any, thread_ident: int | None = None) -> None:
         """Watch ``loop`` (run by ``thread_ident``, default the calling thread)."""
