@@ -7,8 +7,10 @@ Python code). ``test_attach_real.py`` does the same against real 3.14+ targets.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -262,6 +264,30 @@ def test_a_late_answer_is_not_taken_for_the_next_one(attached: Attachment) -> No
     assert later.duration_s >= fresh.duration_s
 
 
+def test_a_message_slow_to_arrive_is_read_whole() -> None:
+    # A report cut in two by a wait longer than the controller's timeout: reading it in
+    # pieces must not leave its second half to be misread as the next message.
+    ours, theirs = socket.socketpair()
+    attachment = Attachment(_target(os.getpid()), ours)
+    body = json.dumps({"type": "report", "final": False, "id": 1, "report": report().to_dict()})
+    data = struct.pack("!I", len(body)) + body.encode()
+
+    def slow_agent() -> None:
+        assert receive_message(theirs) == {"type": "snapshot", "id": 1}
+        theirs.sendall(data[: len(data) // 2])
+        time.sleep(0.5)
+        theirs.sendall(data[len(data) // 2 :])
+        send_message(theirs, {"type": "report", "final": True, "report": report().to_dict()})
+
+    agent = threading.Thread(target=slow_agent)
+    agent.start()
+    with attachment, theirs:
+        snapshot = attachment.snapshot(timeout=0.1)
+        assert snapshot == report()
+        assert attachment.stop(timeout=10) == report()
+    agent.join(10)
+
+
 def test_bad_options_are_sent_back_as_an_error(tmp_path: Path) -> None:
     path = str(tmp_path / "s")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -428,7 +454,7 @@ def test_the_command_watches_and_writes_the_report(
     out = tmp_path / "r.json"
     code = main(["attach", str(stand_in.pid), "--duration", "0.5", "--json", str(out)])
     assert code == 0
-    saved = Report.from_dict(__import__("json").loads(out.read_text()))
+    saved = Report.from_dict(json.loads(out.read_text()))
     assert saved.complete
     assert saved.command is not None
     assert saved.command[0] == "attach"

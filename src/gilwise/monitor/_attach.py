@@ -34,6 +34,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._report import Report
 
+#: Longest wait for the rest of a message that has begun to arrive.
+_MESSAGE_TIMEOUT_S = 60.0
+
 #: The oldest CPython with ``sys.remote_exec``.
 MIN_VERSION = (3, 14)
 
@@ -447,15 +450,10 @@ class Attachment:
         """Sleep up to ``timeout`` seconds, waking early if the target ends; True if it did."""
         if self.ended:
             return True
-        try:
-            readable, _, _ = select.select([self._sock], [], [], max(0.0, timeout))
-        except (OSError, ValueError):
-            self.ended = True
-            return True
-        if not readable:
-            return False
-        message = self._receive(0.5)
-        if message is None or (message.get("type") == "report" and message.get("final")):
+        message = self._receive(timeout)
+        if message is None:
+            return self.ended
+        if message.get("type") == "report" and message.get("final"):
             self._take_final(message)
             return True
         return False  # a late answer to an earlier snapshot
@@ -493,17 +491,28 @@ class Attachment:
         return self.final
 
     def _receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next message; None on timeout (``ended`` False) or a closed socket (True)."""
-        self._sock.settimeout(max(0.001, timeout))
+        """The next message; None on timeout (``ended`` False) or a closed socket (True).
+
+        Only the wait for a message to begin is bounded by ``timeout``: a message cut by a
+        timeout halfway would leave the rest to be misread as the next one, so once it
+        has begun it is read whole (a target that stalls for a minute mid-message is
+        taken for gone).
+        """
+        try:
+            readable, _, _ = select.select([self._sock], [], [], max(0.0, timeout))
+        except (OSError, ValueError):
+            readable = [self._sock]  # closed: the read below says so
+        if not readable:
+            return None
+        self._sock.settimeout(_MESSAGE_TIMEOUT_S)
         try:
             message = receive_message(self._sock)
-        except TimeoutError:
-            return None
         except (OSError, ValueError):
             message = None
         if message is None:
             self.ended = True
             self.target_ended = self.target_ended or not self._stopping
+            self.close()
         return message
 
 
