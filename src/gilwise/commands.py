@@ -172,7 +172,9 @@ def _watch_attached(
                 if deadline is not None and now >= deadline:
                     break
                 # Short waits, so that Ctrl-C (which only sets a flag) is seen quickly.
-                step = min(0.25, next_snapshot - now, (deadline or now + 1) - now)
+                step = min(0.25, next_snapshot - now)
+                if deadline is not None:
+                    step = min(step, deadline - now)
                 if attachment.wait_for_end(max(0.0, step)):
                     break
                 if time.monotonic() >= next_snapshot:

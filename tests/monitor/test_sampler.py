@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig, Sources
-from gilwise.monitor._stacks import WaitChannels
 
 from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_sleep, at_spin
 
@@ -36,7 +35,6 @@ class World:
         del self.threads[ident], self.frames[ident]
 
     def sources(self) -> Sources:
-        channels = WaitChannels(reader=lambda tid: None)
         return Sources(
             clock=self.clock,
             frames=lambda: dict(self.frames),  # type: ignore[arg-type]
@@ -45,7 +43,7 @@ class World:
             process_cpu=lambda: self.process_cpu,
             process_user_cpu=lambda: self.process_cpu,
             schedstat=self.schedstat,
-            wait_channels=channels,
+            kernel=None,
         )
 
     def schedstat(self, native_id: int) -> tuple[float, int]:

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
+from gilwise.monitor._kernel import KernelState
 from gilwise.monitor._stacks import (
     CallSites,
     FrameResolver,
     StackTable,
     ThreadState,
-    WaitChannels,
     classify,
     sample_stack,
     top_functions,
@@ -19,12 +19,6 @@ from gilwise.monitor._stacks import (
 )
 
 from .fakes import FakeFrame, at_acquire, at_hash, at_sleep, at_spin, sleeper, spinner
-
-
-def _channels(value: str | None) -> WaitChannels:
-    channels = WaitChannels(reader=lambda tid: value)
-    channels.trusted = True
-    return channels
 
 
 def test_sample_stack_is_innermost_first_and_bounded() -> None:
@@ -35,62 +29,44 @@ def test_sample_stack_is_innermost_first_and_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("frame", "wchan", "expected"),
+    ("frame", "kernel", "expected"),
     [
-        # preempted between bytecodes: wants the GIL whatever the kernel says
+        # preempted between bytecodes: wants the GIL
         (at_spin, None, ThreadState.RUNNING),
-        (at_spin, "futex_wait_queue", ThreadState.RUNNING),
-        # in time.sleep: waiting, by name or by the kernel's wait channel
+        (at_spin, KernelState.GIL, ThreadState.RUNNING),
+        (at_spin, KernelState.ON_CPU, ThreadState.RUNNING),
+        # `with lock:` blocks inside an instruction that is not a call: only the kernel
+        # tells it apart from a thread preempted for the GIL
+        (at_spin, KernelState.LOCK, ThreadState.WAITING),
+        # in time.sleep: waiting, by name or by the kernel
         (at_sleep, None, ThreadState.WAITING),
-        (at_sleep, "hrtimer_nanosleep", ThreadState.WAITING),
+        (at_sleep, KernelState.BLOCKED, ThreadState.WAITING),
         # back from sleep and queueing for the GIL on its futex
-        (at_sleep, "futex_wait_queue", ThreadState.RUNNING),
+        (at_sleep, KernelState.GIL, ThreadState.RUNNING),
         # native code with the GIL released, on a CPU
-        (at_hash, "0", ThreadState.RUNNING),
+        (at_hash, KernelState.ON_CPU, ThreadState.RUNNING),
         (at_hash, None, ThreadState.RUNNING),
-        # a lock wait is a futex too, but the call says it is the program's own lock
-        (at_acquire, "futex_wait_queue", ThreadState.WAITING),
+        # a C call blocked in the kernel, whatever its name
+        (at_hash, KernelState.BLOCKED, ThreadState.WAITING),
+        # the program's own lock: a futex, but not the GIL's
+        (at_acquire, KernelState.LOCK, ThreadState.WAITING),
         (at_acquire, None, ThreadState.WAITING),
     ],
 )
-def test_classify(frame: object, wchan: str | None, expected: ThreadState) -> None:
+def test_classify(frame: object, kernel: KernelState | None, expected: ThreadState) -> None:
     stack = sample_stack(frame())  # type: ignore[operator]
-    channels = None if wchan is None else _channels(wchan)
-    assert classify(stack, 123, CallSites(), channels) is expected
+    assert classify(stack, CallSites(), kernel) is expected
 
 
 def test_queueing_behind_the_sampler_alone_is_not_demand() -> None:
     # The sampler got the GIL at once: a thread queueing now queues behind it only.
     stack = sample_stack(at_sleep())  # type: ignore[arg-type]
-    state = classify(stack, 1, CallSites(), _channels("futex_wait_queue"), gil_was_busy=False)
+    state = classify(stack, CallSites(), KernelState.GIL, gil_was_busy=False)
     assert state is ThreadState.WAITING
 
 
-def test_unknown_call_site_is_learned_once() -> None:
-    reads: list[int] = []
-
-    def reader(tid: int) -> str:
-        reads.append(tid)
-        return "do_epoll_wait"
-
-    channels = WaitChannels(reader=reader)
-    sites = CallSites()
-    stack = sample_stack(at_hash())  # type: ignore[arg-type]
-    states = {classify(stack, 1, sites, channels) for _ in range(10)}
-    assert states == {ThreadState.WAITING}  # blocked in a call we did not know by name
-    assert len(reads) == 1
-
-
-def test_untrusted_zero_wait_channel_falls_back_on_the_call_name() -> None:
-    # A kernel that hides wait channels shows "0" for a sleeping thread too.
-    channels = WaitChannels(reader=lambda tid: "0")
-    assert classify(sample_stack(at_sleep()), 1, CallSites(), channels) is ThreadState.WAITING  # type: ignore[arg-type]
-    channels.read(1)
-    assert not channels.trusted
-
-
 def test_empty_stack_is_waiting() -> None:
-    assert classify((), None, CallSites(), None) is ThreadState.WAITING
+    assert classify((), CallSites(), None) is ThreadState.WAITING
 
 
 def test_call_sites_cache_is_bounded() -> None:

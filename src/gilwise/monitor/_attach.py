@@ -337,10 +337,6 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-class TargetEnded(Exception):
-    """The watched process ended; ``report`` is the last one it sent (if any)."""
-
-
 class Attachment:
     """A monitor running inside another process, driven over a socket.
 

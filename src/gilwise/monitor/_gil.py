@@ -23,6 +23,9 @@ little when contention is light and the sum saturates when it is heavy.
 
 The probe alone cannot stand for the wait fraction: with one CPU-bound thread it
 waits a full switch interval each time although no program thread waits at all.
+
+Where the kernel shows who sleeps on the GIL's futex (``_kernel.py``), the waits are
+counted instead of estimated, tick by tick (:class:`QueueCounts`).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class ThreadAccount:
     run_queue: float | None = None
     last_schedstat: tuple[float, int] | None = None
     gil_wait: float = 0.0
+    #: Seconds counted queueing for the GIL from the kernel's thread states.
+    queued_wait: float = 0.0
     samples: int = 0
     running: int = 0
     alive: bool = True
@@ -123,6 +128,7 @@ class ThreadAccount:
         if other.run_queue is not None:
             self.run_queue = (self.run_queue or 0.0) + other.run_queue
         self.gil_wait += other.gil_wait
+        self.queued_wait += other.queued_wait
         self.samples += other.samples
         self.running += other.running
         self.merged += other.merged
@@ -155,3 +161,47 @@ class GilTotals:
     @property
     def mean_waiting_threads(self) -> float | None:
         return self.wait_thread_seconds / self.window_time if self.window_time > 0 else None
+
+
+@dataclass
+class QueueCounts:
+    """GIL waits counted from the kernel's view of every thread at every tick.
+
+    At a tick the sampler holds the GIL, so each thread that wants to run Python sleeps
+    on the GIL's futex. Not all of them would be waiting without the sampler: when it had
+    to wait for the GIL itself (``gil_was_busy``), the thread it took the GIL from now
+    queues as well, so one fewer waits for the program; when it got the GIL at once,
+    whoever queues arrived behind the sampler alone, so none does. Each tick stands for
+    the time since the previous one.
+    """
+
+    time: float = 0.0
+    any_wait_time: float = 0.0
+    waiting_thread_time: float = 0.0
+    window_time: float = 0.0
+    window_any_wait_time: float = 0.0
+
+    def add_tick(self, dt: float, queued: int, gil_was_busy: bool) -> float:
+        """Count one tick; return the share of ``dt`` each queued thread is charged."""
+        waiting = max(0, queued - 1) if gil_was_busy else 0
+        self.time += dt
+        self.window_time += dt
+        if waiting:
+            self.any_wait_time += dt
+            self.window_any_wait_time += dt
+            self.waiting_thread_time += dt * waiting
+        return waiting / queued if queued else 0.0
+
+    def take_window(self) -> float | None:
+        """The share of the time since the last call with a thread waiting, if counted."""
+        fraction = self.window_any_wait_time / self.window_time if self.window_time > 0 else None
+        self.window_time = self.window_any_wait_time = 0.0
+        return fraction
+
+    @property
+    def wait_fraction(self) -> float | None:
+        return self.any_wait_time / self.time if self.time > 0 else None
+
+    @property
+    def mean_waiting_threads(self) -> float | None:
+        return self.waiting_thread_time / self.time if self.time > 0 else None

@@ -157,7 +157,7 @@ class LoopWatch:
                 return
             due = self._due
             if not self._stopped_since_due:
-                starved = _increase(self._starved_at_beat, starved_total)
+                starved = counter_increase(self._starved_at_beat, starved_total)
                 self._record_lag(due, now - due, starved)
             self._starved_at_beat = starved_total
             self._stopped_since_due = False
@@ -226,7 +226,8 @@ class LoopWatch:
             return value
 
 
-def _increase(before: float | None, after: float | None) -> float:
+def counter_increase(before: float | None, after: float | None) -> float:
+    """How much a cumulative counter grew between two readings (0 if either is missing)."""
     if before is None or after is None:
         return 0.0
     return max(0.0, after - before)

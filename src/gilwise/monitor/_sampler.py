@@ -26,16 +26,16 @@ from ._cpu import (
     process_user_cpu_seconds,
     thread_cpu_seconds,
 )
-from ._gil import GilTotals, ThreadAccount
+from ._gil import GilTotals, QueueCounts, ThreadAccount
 from ._histogram import LatencyHistogram
-from ._loops import LoopFinder, LoopWatch
+from ._kernel import KernelState, KernelStates
+from ._loops import LoopFinder, LoopWatch, counter_increase
 from ._signals import blocked_for_new_threads
 from ._spans import SpanRecorder, resolved_spans
 from ._stacks import (
     CallSites,
     FrameResolver,
     LineCount,
-    WaitChannels,
     classify,
     is_async_code,
     sample_stack,
@@ -70,8 +70,14 @@ MAX_INTERVAL_S = 0.05
 
 GIL_METHOD = (
     "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
-    "(per-thread CPU clocks, thread states, schedstat)"
+    "(per-thread CPU clocks, thread states guessed from bytecode positions, schedstat)"
 )
+GIL_METHOD_KERNEL = (
+    "counted: threads asleep on the GIL's futex at each tick, from the kernel "
+    "(/proc/self/task/*/syscall), less the one the sampler took the GIL from"
+)
+#: Counting replaces the estimate when it covered at least this share of the run.
+KERNEL_COVERAGE = 0.8
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ class Sources:
     schedstat: Callable[[int], tuple[float, int] | None] | None = field(
         default_factory=lambda: _schedstat_reader()
     )
-    wait_channels: WaitChannels | None = field(default_factory=lambda: _wait_channels())
+    kernel: KernelStates | None = field(default_factory=lambda: _kernel_states())
 
 
 def _schedstat_reader() -> Callable[[int], tuple[float, int] | None] | None:
@@ -132,8 +138,11 @@ def _schedstat_reader() -> Callable[[int], tuple[float, int] | None] | None:
     return reader.read if reader.available else None
 
 
-def _wait_channels() -> WaitChannels | None:
-    return WaitChannels() if sys.platform.startswith("linux") else None
+def _kernel_states() -> KernelStates | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    states = KernelStates()
+    return states if states.available else None
 
 
 @dataclass
@@ -172,6 +181,7 @@ class Monitor:
         self._call_sites = CallSites()
         self._probe = LatencyHistogram()
         self._gil = GilTotals()
+        self._queues = QueueCounts()
         self._errors: dict[str, str] = {}
         self._ticks = 0
         self._max_alive = 0
@@ -264,6 +274,8 @@ class Monitor:
         cpu_clock = time.thread_time
         interval = self.config.interval_s
         deadline = self.sources.clock() + interval
+        starvation = self._run_queue_seconds(threading.get_native_id())
+        starved_before = _read_or_none(starvation)
         try:
             while True:
                 delay = deadline - self.sources.clock()
@@ -275,7 +287,13 @@ class Monitor:
                 # (plus timer slack): the wake-up latency probe.
                 latency = now - deadline
                 self._record_probe(latency)
-                self._gil_was_busy = latency >= GIL_BUSY_LATENCY_S
+                # Late for want of a CPU (other processes, an oversubscribed machine) is
+                # not late for want of the GIL: the sampler's own run-queue time says how
+                # much of the lateness was that.
+                starved_now = _read_or_none(starvation)
+                starved = counter_increase(starved_before, starved_now)
+                starved_before = starved_now
+                self._gil_was_busy = latency - starved >= GIL_BUSY_LATENCY_S
                 cpu_before = cpu_clock()
                 self._safe_tick(now)
                 self._monitor_cpu = cpu_clock()
@@ -285,8 +303,24 @@ class Monitor:
                 # it lost the GIL to other threads mid-tick.
                 spent = self._monitor_cpu - cpu_before
                 deadline = now + min(MAX_INTERVAL_S, max(interval, spent / self.config.max_duty))
+                kernel = self.sources.kernel
+                if kernel is not None and kernel.wants_calibration:
+                    # Between ticks and outside the lock: it lets go of the GIL a few times.
+                    self._calibrate(kernel)
+                    deadline = self.sources.clock() + interval
         finally:
             self._thread_done.release()
+
+    def _calibrate(self, kernel: KernelStates) -> None:
+        try:
+            kernel.calibrate()
+        except Exception as exc:  # the monitor must never take the program down
+            kernel.calibration_failed = True
+            self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
+
+    def _counted(self, wall: float) -> bool:
+        """Whether the kernel's thread states counted the GIL waits over the run."""
+        return self._queues.time >= KERNEL_COVERAGE * wall
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
@@ -322,13 +356,28 @@ class Monitor:
         scan_loops = self._ticks <= 10 or self._ticks % self.config.loop_scan_every == 1
         self._refresh_names(frames)
         seen = 0
+        queued: list[ThreadAccount] = []
+        on_cpu: list[ThreadAccount] = []
+        counted = self.sources.kernel is not None
         for ident, frame in frames.items():
             if ident == own or ident in self._hidden:
                 continue
             seen += 1
-            self._sample_thread(ident, frame, dt, now)
+            account, kernel = self._sample_thread(ident, frame, dt, now)
+            if kernel is KernelState.GIL and account is not None:
+                queued.append(account)
+            elif kernel is KernelState.ON_CPU and account is not None:
+                on_cpu.append(account)
+            elif kernel is None:
+                counted = False
             if scan_loops:
                 self._discover_loop(ident, frame)
+        if counted and on_cpu:
+            queued += self._settled_on_gil(on_cpu)
+        if counted:
+            share = self._queues.add_tick(dt, len(queued), self._gil_was_busy)
+            for account in queued:
+                account.queued_wait += dt * share
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
         self._check_loops(now, frames)
@@ -355,7 +404,10 @@ class Monitor:
                 self._names[t.ident] = (t.native_id, t.name)
         self._foreign.update(ident for ident in frames if ident not in known)
 
-    def _sample_thread(self, ident: int, frame: FrameType, dt: float, now: float) -> None:
+    def _sample_thread(
+        self, ident: int, frame: FrameType, dt: float, now: float
+    ) -> tuple[ThreadAccount | None, KernelState | None]:
+        """Account one thread's sample; its account and the kernel's view of it."""
         native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         account = self._accounts.get(ident)
         if account is not None and account.native_id is None:
@@ -371,15 +423,30 @@ class Monitor:
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            return
+            return None, self._kernel_state(native_id)
         stack = sample_stack(frame)
-        state = classify(
-            stack, native_id, self._call_sites, self.sources.wait_channels, self._gil_was_busy
-        )
+        kernel = self._kernel_state(native_id)
+        state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
         account.observe(dt, self.sources.thread_cpu(ident, native_id), state)
         account.table.add(state, stack)
         if self._spans is not None:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
+        return account, kernel
+
+    def _settled_on_gil(self, on_cpu: list[ThreadAccount]) -> list[ThreadAccount]:
+        """Of threads the kernel showed runnable, those that then sleep on the GIL."""
+        kernel = self.sources.kernel
+        ids = [a.native_id for a in on_cpu if a.native_id is not None]
+        if kernel is None or not ids:
+            return []
+        states = kernel.settle(ids)
+        return [a for a in on_cpu if states.get(a.native_id or 0) is KernelState.GIL]
+
+    def _kernel_state(self, native_id: int | None) -> KernelState | None:
+        kernel = self.sources.kernel
+        if kernel is None or native_id is None:
+            return None
+        return kernel.read(native_id)
 
     def _retire_threads(self, frames: dict[int, FrameType]) -> None:
         gone = [ident for ident in self._accounts if ident not in frames]
@@ -535,6 +602,9 @@ class Monitor:
         self._window_waits_pending = []
         self._window_spans_pending = []
         fraction = self._gil.add_window(length, waits)
+        counted = self._queues.take_window()
+        if counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
+            fraction = counted
         if self._timeline is not None:
             self._timeline.waits.append((length, fraction))
 
@@ -644,9 +714,13 @@ class Monitor:
         budget = core_budget()
         resolver = FrameResolver()
         accounts = [*self._accounts.values(), *self._finished]
-        threads = [_thread_report(a, resolver) for a in sorted(accounts, key=_weight, reverse=True)]
+        counted = self._counted(wall)
+        threads = [
+            _thread_report(a, resolver, counted)
+            for a in sorted(accounts, key=_weight, reverse=True)
+        ]
         if self._others is not None and self._others.merged:
-            threads.append(_thread_report(self._others, resolver))
+            threads.append(_thread_report(self._others, resolver, counted))
         run_queue = _run_queue_fraction(accounts, self._others)
         loops = [
             _loop_report(w, resolver, self._started)
@@ -668,11 +742,12 @@ class Monitor:
             monitor_cpu_seconds=round(self._monitor_cpu, 6),
             user_cores_used=round(user_cpu / wall, 4),
         )
+        totals = self._queues if counted else self._gil
         gil = GilReport(
-            wait_fraction=_round(self._gil.wait_fraction),
-            mean_waiting_threads=_round(self._gil.mean_waiting_threads),
+            wait_fraction=_round(totals.wait_fraction),
+            mean_waiting_threads=_round(totals.mean_waiting_threads),
             probe=_latency(self._probe),
-            method=GIL_METHOD,
+            method=GIL_METHOD_KERNEL if counted else GIL_METHOD,
         )
         timeline = tuple(self._timeline.points) if self._timeline else ()
         errors = dict(self._errors)
@@ -709,6 +784,13 @@ class Monitor:
             spans=spans,
         )
         return report.with_updates(verdicts=verdicts_for(report))
+
+
+def _read_or_none(read: Callable[[], float | None] | None) -> float | None:
+    try:
+        return read() if read is not None else None
+    except Exception:  # a counter that cannot be read this time counts as unknown
+        return None
 
 
 def _idle_wake_latency(samples: int = 9, wait_s: float = 0.0002) -> float:
@@ -766,10 +848,11 @@ def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
     return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
 
 
-def _thread_report(a: ThreadAccount, resolver: FrameResolver) -> ThreadReport:
+def _thread_report(a: ThreadAccount, resolver: FrameResolver, counted: bool) -> ThreadReport:
     from ._report import ThreadReport
 
     wall = a.wall
+    gil_wait = a.queued_wait if counted else a.gil_wait
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,
@@ -779,7 +862,7 @@ def _thread_report(a: ThreadAccount, resolver: FrameResolver) -> ThreadReport:
         wall_seconds=round(wall, 6),
         cpu_seconds=_round(a.cpu, 6),
         cpu_fraction=_round(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
-        gil_wait_fraction=_round(a.gil_wait / wall) if wall > 0 else None,
+        gil_wait_fraction=_round(gil_wait / wall) if wall > 0 else None,
         run_queue_fraction=(
             _round(a.run_queue / wall) if a.run_queue is not None and wall > 0 else None
         ),

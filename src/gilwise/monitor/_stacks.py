@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dis
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import CodeType, FrameType
 
-from ._procfs import proc_reader
+from ._kernel import KernelState
 
 StackKey = tuple[tuple[CodeType, int], ...]
 
@@ -81,10 +80,6 @@ BLOCKING_CALL_NAMES = frozenset(
     }
 )
 
-#: The subset of blocking names that wait on a futex (locks, conditions, queues), which
-#: the kernel shows exactly like a wait for the GIL.
-LOCK_CALL_NAMES = frozenset({"acquire", "join", "wait", "get", "put", "result"})
-
 
 class ThreadState(str, Enum):
     """What a thread was doing when sampled."""
@@ -132,25 +127,6 @@ class CallSites:
     def __init__(self, max_codes: int = 4096) -> None:
         self._cache: dict[CodeType, dict[int, frozenset[str]]] = {}
         self._max_codes = max_codes
-        self._learned: dict[tuple[CodeType, int], tuple[bool, int]] = {}
-
-    def learned_blocking(self, code: CodeType, lasti: int) -> bool | None:
-        """What the kernel said last time about threads at this call: None = ask again.
-
-        Reading a wait channel costs a kernel stack unwind (~20 µs), so a call site's
-        answer is reused, and checked again every 64 sightings.
-        """
-        known = self._learned.get((code, lasti))
-        if known is None:
-            return None
-        blocking, seen = known
-        self._learned[(code, lasti)] = (blocking, seen + 1)
-        return None if seen % 64 == 63 else blocking
-
-    def learn(self, code: CodeType, lasti: int, blocking: bool) -> None:
-        if len(self._learned) >= self._max_codes:
-            self._learned.clear()
-        self._learned[(code, lasti)] = (blocking, 0)
 
     def names_at(self, code: CodeType, lasti: int) -> frozenset[str] | None:
         """Names loaded for the call at ``lasti``, or None when ``lasti`` is not a call."""
@@ -182,81 +158,41 @@ def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
     return sites
 
 
-def wchan_reader() -> Callable[[int], str | None]:
-    """Reads a thread's kernel wait channel ("0" when running), None if unreadable."""
-    read = proc_reader()
-
-    def read_wchan(native_id: int) -> str | None:
-        raw = read(f"/proc/self/task/{native_id}/wchan")
-        return None if raw is None else raw.decode("ascii", "replace").strip()
-
-    return read_wchan
-
-
-class WaitChannels:
-    """Reads threads' kernel wait channels (Linux ``/proc/self/task/TID/wchan``).
-
-    Some kernels hide wait channels and show "0" for every thread; a channel is only
-    trusted to mean "on a CPU" once some thread has shown a real one.
-    """
-
-    def __init__(self, reader: Callable[[int], str | None] | None = None) -> None:
-        self._reader = reader or wchan_reader()
-        self.trusted = False
-
-    def read(self, native_id: int) -> str | None:
-        channel = self._reader(native_id)
-        if channel is None or channel in ("", "0"):
-            return channel if self.trusted else None
-        self.trusted = True
-        return channel
-
-
 def classify(
     stack: StackKey,
-    native_id: int | None,
     call_sites: CallSites,
-    channels: WaitChannels | None,
+    kernel: KernelState | None,
     gil_was_busy: bool = True,
 ) -> ThreadState:
     """Decide whether a sampled thread was running (or asking for the GIL) or waiting.
 
     The sampler holds the GIL while it looks, so every other thread has stopped running
-    Python. One whose innermost frame is not at a call was stopped by the eval loop's
-    switch request: it wants the GIL. One at a call into C released the GIL inside it:
-    a call known to block (sleep, recv, acquire, ...) is waiting; for any other call
-    the kernel's wait channel tells native code on a CPU (running), a wait for the GIL
-    after the call (running) and a block in the kernel (waiting).
+    Python. Where the kernel says what the thread does (``kernel``, Linux), that decides:
+    on a CPU (native code) or queueing on the GIL's futex → running; asleep on any other
+    futex (a lock, a queue, a join) or in any other system call → waiting. Otherwise the
+    bytecode position is the guess: a thread stopped between instructions wants the GIL,
+    one at a call known to block (sleep, recv, acquire, ...) waits, one at any other call
+    into C runs native code.
     """
     if not stack:
+        return ThreadState.WAITING
+    if kernel is KernelState.ON_CPU:
+        return ThreadState.RUNNING
+    if kernel is KernelState.GIL:
+        # Back from a blocking call and queueing for the GIL: if the sampler itself got
+        # the GIL at once, the thread queues behind the sampler only, not the program.
+        names = call_sites.names_at(*stack[0])
+        if names is not None and names & BLOCKING_CALL_NAMES and not gil_was_busy:
+            return ThreadState.WAITING
+        return ThreadState.RUNNING
+    if kernel is not None:
         return ThreadState.WAITING
     names = call_sites.names_at(*stack[0])
     if names is None:
         return ThreadState.RUNNING
-    if names & LOCK_CALL_NAMES:
-        return ThreadState.WAITING  # the program's own lock, queue or join
     if names & BLOCKING_CALL_NAMES:
-        # Blocked in I/O or a sleep, or back from it and queueing for the GIL: only the
-        # kernel can tell. If the sampler itself got the GIL at once, a thread queueing
-        # now queues behind the sampler, not the program: that wait is ours, not its.
-        if not gil_was_busy:
-            return ThreadState.WAITING
-        channel = channels.read(native_id) if channels and native_id is not None else None
-        if channel is not None and channel.startswith("futex"):
-            return ThreadState.RUNNING
         return ThreadState.WAITING
-    learned = call_sites.learned_blocking(*stack[0])
-    if learned is not None:
-        return ThreadState.WAITING if learned else ThreadState.RUNNING
-    channel = channels.read(native_id) if channels and native_id is not None else None
-    if channel is None:
-        return ThreadState.RUNNING
-    # On a CPU ("0": native code running without the GIL) or on a futex (back from the
-    # call and queueing for the GIL) the thread wants to run; anywhere else in the
-    # kernel it is blocked in a call we did not know by name.
-    blocking = channel not in ("", "0") and not channel.startswith("futex")
-    call_sites.learn(*stack[0], blocking)
-    return ThreadState.WAITING if blocking else ThreadState.RUNNING
+    return ThreadState.RUNNING
 
 
 @dataclass(frozen=True)

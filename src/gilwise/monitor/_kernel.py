@@ -1,0 +1,251 @@
+"""What the kernel says each thread is doing: on a CPU, queueing for the GIL, or blocked.
+
+``/proc/self/task/TID/syscall`` (Linux) shows a sleeping thread's system call and its
+arguments. A thread that waits for the GIL sleeps in ``futex`` on a word inside the
+interpreter's own GIL state; one that waits for a ``threading.Lock``, a ``Condition``,
+a ``Queue`` or a ``join()`` sleeps in ``futex`` on another word; one in I/O or a sleep is
+in another system call; one running native code (or runnable) shows ``running``. So the
+kernel tells, for any CPython version, exactly who queues for the GIL — where the
+bytecode position alone cannot (``with lock:`` and ``for x in iter(q.get, None)`` block
+inside an instruction that is not a call, just as a thread preempted for the GIL does).
+
+Where the GIL's futex words are is learned once, by construction: a helper thread that
+runs nothing but a pure-Python loop can only ever sleep waiting for the GIL, so the
+word it sleeps on, seen while the sampler holds the GIL, is the GIL's. The window kept
+around it spans the GIL's condition variable and mutexes (glibc waits on one of two
+words of a condition variable, 4 bytes apart, in turn).
+"""
+
+from __future__ import annotations
+
+import _thread
+import ctypes
+import os
+import sys
+import time
+from collections.abc import Callable
+from enum import Enum
+
+from ._procfs import proc_reader
+
+#: ``futex`` and ``futex_waitv`` system call numbers by machine (``os.uname().machine``).
+_FUTEX_CALLS = {
+    "x86_64": (202, 449),
+    "aarch64": (98, 449),
+    "riscv64": (98, 449),
+    "ppc64le": (221, 449),
+    "s390x": (238, 449),
+    "i686": (240, 449),
+}
+
+#: Bytes kept around the lowest GIL futex word seen: the condition variable it belongs
+#: to (48 bytes, the word at offset 40 or 44), then the GIL's mutex, its switch condition
+#: variable and switch mutex, which are part of handing the GIL over too.
+_GIL_WINDOW_BEFORE = 48
+_GIL_WINDOW_AFTER = 128
+
+#: The most time one calibration may take, how many sightings it wants, and how many
+#: times it is tried before the kernel's futex states are given up for this run.
+_CALIBRATION_S = 0.3
+_CALIBRATION_SIGHTINGS = 2
+_CALIBRATION_ATTEMPTS = 5
+
+#: Times a reader gives up its CPU (GIL kept) for a thread caught runnable to settle.
+SETTLE_YIELDS = 3
+
+
+class KernelState(str, Enum):
+    """A thread's state as the kernel shows it."""
+
+    ON_CPU = "on_cpu"  # running or runnable: native code, or just handed the GIL
+    GIL = "gil"  # asleep on the GIL's futex: queueing for the GIL
+    LOCK = "lock"  # asleep on another futex: a lock, condition, queue or join
+    BLOCKED = "blocked"  # in another system call: I/O, a sleep, select, waitpid
+
+
+def _sched_yield() -> Callable[[], int] | None:
+    try:
+        function: Callable[[], int] = ctypes.PyDLL(None).sched_yield
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+def syscall_reader() -> Callable[[int], bytes | None]:
+    """Reads a thread's ``/proc/self/task/TID/syscall`` line, None if unreadable."""
+    read = proc_reader()
+
+    def read_syscall(native_id: int) -> bytes | None:
+        return read(f"/proc/self/task/{native_id}/syscall")
+
+    return read_syscall
+
+
+def parse_syscall(line: bytes, futex_calls: tuple[int, ...]) -> tuple[str, int | None] | None:
+    """``("running", None)``, ``("futex", address)``, ``("other", None)``; None if unclear."""
+    fields = line.split()
+    if not fields:
+        return None
+    if fields[0] == b"running":
+        return "running", None
+    try:
+        number = int(fields[0])
+    except ValueError:
+        return None
+    if number < 0:
+        return None  # blocked outside a system call (a page fault, stopped): unclear
+    if number in futex_calls:
+        try:
+            return "futex", int(fields[1], 16) if len(fields) > 1 else None
+        except ValueError:
+            return "futex", None
+    return "other", None
+
+
+class KernelStates:
+    """Classifies threads from the kernel's view; see the module docstring.
+
+    ``read`` answers None where the kernel cannot settle it: the file is unreadable,
+    or a thread sleeps on a futex before the GIL's has been found (``wants_calibration``
+    then asks the sampler to run :meth:`calibrate` between two ticks).
+    """
+
+    def __init__(
+        self,
+        reader: Callable[[int], bytes | None] | None = None,
+        machine: str | None = None,
+        gil_enabled: bool | None = None,
+    ) -> None:
+        self._reader = reader or syscall_reader()
+        self._futex_calls = _FUTEX_CALLS.get(machine or os.uname().machine, ())
+        if gil_enabled is None:
+            is_enabled = getattr(sys, "_is_gil_enabled", None)
+            gil_enabled = True if is_enabled is None else bool(is_enabled())
+        #: Free-threaded CPython without the GIL: every futex is the program's own.
+        self._gil_enabled = gil_enabled
+        self._sched_yield = _sched_yield()
+        self.gil_window: tuple[int, int] | None = None
+        self.wants_calibration = False
+        self.calibration_failed = False
+        self._attempts = 0
+        self._next_attempt = 0.0
+
+    @property
+    def available(self) -> bool:
+        return bool(self._futex_calls)
+
+    def read(self, native_id: int) -> KernelState | None:
+        return self._state_of(self._reader(native_id))
+
+    def settle(self, native_ids: list[int]) -> dict[int, KernelState | None]:
+        """Read threads seen runnable again, once they have had a chance to reach a wait.
+
+        A thread woken as the GIL changed hands (to the sampler) stays runnable until it
+        gets a CPU and sees the GIL taken, which on a busy machine takes a while. Giving
+        up the CPU (``sched_yield``, GIL kept) lets such threads settle on the GIL's
+        futex; native code running without the GIL stays on its CPU. At most
+        ``SETTLE_YIELDS`` yields in all: while it yields, the sampler holds the GIL.
+        """
+        lines = _settle(self._reader, native_ids, self._sched_yield)
+        return {native_id: self._state_of(line) for native_id, line in lines.items()}
+
+    def _state_of(self, line: bytes | None) -> KernelState | None:
+        parsed = None if line is None else parse_syscall(line, self._futex_calls)
+        if parsed is None:
+            return None
+        kind, address = parsed
+        if kind == "running":
+            return KernelState.ON_CPU
+        if kind == "other":
+            return KernelState.BLOCKED
+        if not self._gil_enabled:
+            return KernelState.LOCK
+        if self.gil_window is None:
+            self.wants_calibration = (
+                not self.calibration_failed and time.monotonic() >= self._next_attempt
+            )
+            return None
+        start, end = self.gil_window
+        if address is not None and start <= address < end:
+            return KernelState.GIL
+        return KernelState.LOCK
+
+    def calibrate(self) -> bool:
+        """Find the GIL's futex by watching a thread that can wait for nothing else.
+
+        Must run in a thread that can let go of the GIL (the sampler, between ticks).
+        Takes a few switch intervals (~5 ms each), at most ``_CALIBRATION_S``.
+        """
+        self.wants_calibration = False
+        self._attempts += 1
+        words = gil_futex_words(self._reader, self._futex_calls, self._sched_yield)
+        if not words:
+            # A busy machine may starve the spinner: try again later, a few times.
+            self.calibration_failed = self._attempts >= _CALIBRATION_ATTEMPTS
+            self._next_attempt = time.monotonic() + 1.0
+            return False
+        low = min(words)
+        self.gil_window = (low - _GIL_WINDOW_BEFORE, low + _GIL_WINDOW_AFTER)
+        return True
+
+
+def _settle(
+    reader: Callable[[int], bytes | None],
+    native_ids: list[int],
+    yield_cpu: Callable[[], int] | None,
+) -> dict[int, bytes | None]:
+    """Each thread's syscall line, read again after yielding while any shows ``running``."""
+    lines = {native_id: reader(native_id) for native_id in native_ids}
+    if yield_cpu is None:
+        return lines
+    for _ in range(SETTLE_YIELDS):
+        running = [n for n, line in lines.items() if line and line.startswith(b"running")]
+        if not running:
+            break
+        yield_cpu()
+        lines.update((n, reader(n)) for n in running)
+    return lines
+
+
+def gil_futex_words(
+    reader: Callable[[int], bytes | None],
+    futex_calls: tuple[int, ...],
+    yield_cpu: Callable[[], int] | None = None,
+) -> set[int]:
+    """Futex words a pure-Python spinning thread sleeps on while this thread holds the GIL."""
+    state = {"stop": False, "native_id": 0}
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def spin() -> None:
+        # Nothing in this loop blocks or calls into C: the only wait it can have is
+        # for the GIL.
+        try:
+            state["native_id"] = _thread.get_native_id()
+            while not state["stop"]:
+                pass
+        finally:
+            done.release()
+
+    _thread.start_new_thread(spin, ())
+    words: set[int] = set()
+    sightings = 0
+    deadline = time.monotonic() + _CALIBRATION_S
+    try:
+        while sightings < _CALIBRATION_SIGHTINGS and time.monotonic() < deadline:
+            # Let the spinner take the GIL; the switch interval then hands it back to
+            # us, and the spinner queues for it while we read.
+            time.sleep(0.0005)
+            native_id = state["native_id"]
+            if not native_id:
+                continue
+            line = _settle(reader, [native_id], yield_cpu)[native_id]
+            parsed = None if line is None else parse_syscall(line, futex_calls)
+            if parsed is not None and parsed[0] == "futex" and parsed[1] is not None:
+                words.add(parsed[1])
+                sightings += 1
+    finally:
+        state["stop"] = True
+        # Gone before the next tick, so that it is never sampled as a program thread.
+        done.acquire(timeout=1.0)
+    return words

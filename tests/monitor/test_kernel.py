@@ -1,0 +1,234 @@
+"""The kernel's view of threads: parsing, the GIL's futex, and states known by construction."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gilwise.monitor._gil import QueueCounts
+from gilwise.monitor._kernel import KernelState, KernelStates, parse_syscall
+
+FUTEX = (202, 449)
+LINUX_KERNEL = KernelStates()
+needs_kernel = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not LINUX_KERNEL.available,
+    reason="needs Linux's /proc/self/task/TID/syscall on a known machine",
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"running\n", ("running", None)),
+        (b"202 0x7f00000010 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1\n", ("futex", 0x7F00000010)),
+        (b"449 0x55aa 0x2 0x0 0x0 0x1 0x0 0x7ff 0x7f1\n", ("futex", 0x55AA)),
+        (b"230 0x1 0x1 0x7f43 0x0 0x0 0x0 0x7f43 0x7f43\n", ("other", None)),
+        (b"-1 0x7ffd 0x7f1\n", None),  # blocked outside a system call: unclear
+        (b"", None),
+        (b"garbage", None),
+    ],
+)
+def test_parse_syscall(line: bytes, expected: tuple[str, int | None] | None) -> None:
+    assert parse_syscall(line, FUTEX) == expected
+
+
+@given(st.binary(max_size=120))
+def test_parse_syscall_never_raises(line: bytes) -> None:
+    parsed = parse_syscall(line, FUTEX)
+    assert parsed is None or parsed[0] in {"running", "futex", "other"}
+
+
+def _fixed(lines: dict[int, bytes]) -> Callable[[int], bytes | None]:
+    return lines.get
+
+
+def test_futex_words_near_the_gil_are_the_gil_others_are_locks() -> None:
+    kernel = KernelStates(
+        _fixed({1: b"202 0x1000 0x0\n", 2: b"202 0x1004 0x0\n", 3: b"202 0x9000 0x0\n"}),
+        machine="x86_64",
+        gil_enabled=True,
+    )
+    kernel.gil_window = (0x1000 - 48, 0x1000 + 128)
+    assert [kernel.read(tid) for tid in (1, 2, 3)] == [
+        KernelState.GIL,
+        KernelState.GIL,
+        KernelState.LOCK,
+    ]
+
+
+def test_a_futex_before_calibration_is_unknown_and_asks_for_it() -> None:
+    kernel = KernelStates(_fixed({1: b"202 0x1000 0x0\n"}), machine="x86_64", gil_enabled=True)
+    assert kernel.read(1) is None
+    assert kernel.wants_calibration
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [(b"running\n", KernelState.ON_CPU), (b"7 0x3 0x1 0x0\n", KernelState.BLOCKED)],
+)
+def test_no_calibration_needed_off_the_futex(line: bytes, expected: KernelState) -> None:
+    kernel = KernelStates(_fixed({1: line}), machine="x86_64", gil_enabled=True)
+    assert kernel.read(1) is expected
+    assert not kernel.wants_calibration
+
+
+def test_without_the_gil_every_futex_is_the_programs() -> None:
+    kernel = KernelStates(_fixed({1: b"202 0x1000 0x0\n"}), machine="x86_64", gil_enabled=False)
+    assert kernel.read(1) is KernelState.LOCK
+
+
+def test_unknown_machine_is_unavailable() -> None:
+    assert not KernelStates(_fixed({}), machine="vax").available
+
+
+@pytest.mark.parametrize(
+    ("queued", "busy", "waiting", "share"),
+    [
+        (0, True, 0, 0.0),
+        (1, True, 0, 0.0),  # the thread the sampler took the GIL from: no one waits
+        (3, True, 2, 2 / 3),  # three CPU-bound threads: two wait at any moment
+        (3, False, 0, 0.0),  # the sampler got the GIL at once: they queue behind it only
+    ],
+)
+def test_queue_counts(queued: int, busy: bool, waiting: int, share: float) -> None:
+    counts = QueueCounts()
+    assert counts.add_tick(0.01, queued, busy) == pytest.approx(share)
+    counts.add_tick(0.01, 0, True)
+    assert counts.mean_waiting_threads == pytest.approx(waiting / 2)
+    assert counts.wait_fraction == pytest.approx(0.5 if waiting else 0.0)
+    assert counts.take_window() == counts.wait_fraction
+    assert counts.take_window() is None
+
+
+# -- real threads, states known by construction ------------------------------------------------
+
+
+@pytest.fixture
+def calibrated() -> KernelStates:
+    kernel = KernelStates()
+    assert kernel.calibrate(), "the GIL's futex was not found"
+    return kernel
+
+
+def _read_while_holding_the_gil(kernel: KernelStates, native_id: int) -> KernelState | None:
+    # The reader keeps the GIL (ctypes.PyDLL), so nothing else runs Python meanwhile.
+    return kernel.read(native_id)
+
+
+@pytest.fixture
+def blocked_thread() -> Iterator[Callable[[Callable[[], object]], int]]:
+    """Start a thread blocked in the given call; yields a starter returning its native id."""
+    threads: list[threading.Thread] = []
+
+    def start(block: Callable[[], object]) -> int:
+        started = threading.Event()
+
+        def run() -> None:
+            started.set()
+            block()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        started.wait(5)
+        threads.append(thread)
+        time.sleep(0.2)  # into the blocking call
+        assert thread.native_id is not None
+        return thread.native_id
+
+    yield start
+    for thread in threads:
+        thread.join(0)
+
+
+@needs_kernel
+@pytest.mark.timeout(30)
+def test_a_lock_waiter_is_on_a_lock_not_the_gil(
+    calibrated: KernelStates, blocked_thread: Callable[[Callable[[], object]], int]
+) -> None:
+    lock = threading.Lock()
+    lock.acquire()
+
+    def wait_in_with() -> None:
+        with lock:  # blocks inside BEFORE_WITH, not at a call
+            pass
+
+    native_id = blocked_thread(wait_in_with)
+    try:
+        assert _read_while_holding_the_gil(calibrated, native_id) is KernelState.LOCK
+    finally:
+        lock.release()
+
+
+@needs_kernel
+@pytest.mark.timeout(30)
+def test_a_queue_waiter_is_on_a_lock(
+    calibrated: KernelStates, blocked_thread: Callable[[Callable[[], object]], int]
+) -> None:
+    items: queue.Queue[object] = queue.Queue()
+    native_id = blocked_thread(lambda: list(iter(items.get, None)))
+    try:
+        assert _read_while_holding_the_gil(calibrated, native_id) is KernelState.LOCK
+    finally:
+        items.put(None)
+
+
+@needs_kernel
+@pytest.mark.timeout(30)
+def test_a_sleeper_is_blocked(
+    calibrated: KernelStates, blocked_thread: Callable[[Callable[[], object]], int]
+) -> None:
+    native_id = blocked_thread(lambda: time.sleep(3))
+    assert _read_while_holding_the_gil(calibrated, native_id) is KernelState.BLOCKED
+
+
+@needs_kernel
+@pytest.mark.timeout(30)
+def test_the_main_thread_waiting_on_a_lock_is_not_on_the_gil(calibrated: KernelStates) -> None:
+    # On 3.13+ a waiting threading.Lock parks the thread on a futex in its own thread
+    # state, which for the main thread lies inside the interpreter's runtime structure,
+    # near (but not in) the GIL's.
+    main = threading.get_native_id()
+    lock = threading.Lock()
+    lock.acquire()
+    seen: list[KernelState | None] = []
+
+    def look() -> None:
+        time.sleep(0.3)
+        seen.append(calibrated.read(main))
+        lock.release()
+
+    threading.Thread(target=look).start()
+    assert lock.acquire(timeout=10)
+    assert seen == [KernelState.LOCK]
+
+
+@needs_kernel
+@pytest.mark.timeout(30)
+def test_a_spinning_thread_queues_on_the_gil(calibrated: KernelStates) -> None:
+    stop = False
+
+    def spin() -> None:
+        while not stop:
+            pass
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        states = []
+        for _ in range(20):
+            time.sleep(0.001)  # the spinner takes the GIL; the switch interval returns it
+            assert thread.native_id is not None
+            states.append(calibrated.settle([thread.native_id])[thread.native_id])
+    finally:
+        stop = True
+        thread.join()
+    # Caught queueing for the GIL at least once; never on a lock or in a system call.
+    assert KernelState.GIL in states
+    assert not {KernelState.LOCK, KernelState.BLOCKED} & set(states)
