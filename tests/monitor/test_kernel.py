@@ -89,18 +89,17 @@ def test_unknown_machine_is_unavailable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("queued", "busy", "waiting", "share"),
+    ("queued", "waiting", "share"),
     [
-        (0, True, 0, 0.0),
-        (1, True, 0, 0.0),  # the thread the sampler took the GIL from: no one waits
-        (3, True, 2, 2 / 3),  # three CPU-bound threads: two wait at any moment
-        (3, False, 0, 0.0),  # the sampler got the GIL at once: they queue behind it only
+        (0, 0, 0.0),
+        (1, 0, 0.0),  # the thread the sampler took the GIL from, or would give it to
+        (3, 2, 2 / 3),  # three CPU-bound threads: two wait at any moment
     ],
 )
-def test_queue_counts(queued: int, busy: bool, waiting: int, share: float) -> None:
+def test_queue_counts(queued: int, waiting: int, share: float) -> None:
     counts = QueueCounts()
-    assert counts.add_tick(0.01, queued, busy) == pytest.approx(share)
-    counts.add_tick(0.01, 0, True)
+    assert counts.add_tick(0.01, queued) == pytest.approx(share)
+    counts.add_tick(0.01, 0)
     assert counts.mean_waiting_threads == pytest.approx(waiting / 2)
     assert counts.wait_fraction == pytest.approx(0.5 if waiting else 0.0)
     assert counts.take_window() == counts.wait_fraction

@@ -24,6 +24,12 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
         (report(cores=0.05, threads=IDLE, loops=(loop(stall()),)), ["LOOP_BLOCKED", "IO_BOUND"]),
         (report(cores=0.9, threads=(thread(),)), ["NO_ISSUE"]),
         (report(wait=None, waiting_threads=None, run_queue=None, cores=0.9), ["NO_ISSUE"]),
+        # short CPU bursts queueing for the GIL between long waits: GIL-bound, and never
+        # also "mostly waiting on I/O, the GIL is not the bottleneck"
+        (
+            report(wait=0.5, waiting_threads=0.6, cores=0.5, threads=(*BUSY, *IDLE * 3)),
+            ["GIL_BOUND"],
+        ),
     ],
 )
 def test_verdict_codes(built: Report, codes: list[str]) -> None:

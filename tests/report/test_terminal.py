@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from rich.console import Console
 
 from gilwise.report import render_summary
@@ -36,3 +39,23 @@ def test_program_strings_are_not_read_as_markup() -> None:
 def test_many_threads_are_summarised() -> None:
     threads = tuple(thread(f"w{i}") for i in range(20))
     assert "12 more" in _render(report(threads=threads))
+
+
+@pytest.mark.parametrize(
+    ("method", "probes", "shown", "hidden"),
+    [
+        ("counted: threads asleep on the GIL's futex", 500, "· counted", "rough"),
+        ("estimate: CPU-clock deficit", 500, "· estimated", "rough"),
+        ("counted: threads asleep on the GIL's futex", 12, "only 12 samples", "estimated"),
+    ],
+)
+def test_gil_wait_says_how_it_was_obtained(
+    method: str, probes: int, shown: str, hidden: str
+) -> None:
+    built = report(wait=0.5)
+    gil = dataclasses.replace(
+        built.gil, method=method, probe=dataclasses.replace(built.gil.probe, count=probes)
+    )
+    text = _render(built.with_updates(gil=gil))
+    assert shown in text
+    assert hidden not in text

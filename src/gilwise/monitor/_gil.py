@@ -168,11 +168,11 @@ class QueueCounts:
     """GIL waits counted from the kernel's view of every thread at every tick.
 
     At a tick the sampler holds the GIL, so each thread that wants to run Python sleeps
-    on the GIL's futex. Not all of them would be waiting without the sampler: when it had
-    to wait for the GIL itself (``gil_was_busy``), the thread it took the GIL from now
-    queues as well, so one fewer waits for the program; when it got the GIL at once,
-    whoever queues arrived behind the sampler alone, so none does. Each tick stands for
-    the time since the previous one.
+    on the GIL's futex. Without the sampler one of them would hold the GIL: the one the
+    sampler took it from, or the one that would have had it next. So one fewer than
+    queued waits. Threads just back from a blocking call when the sampler got the GIL
+    at once queue behind the sampler alone and are not counted (see ``classify``). Each
+    tick stands for the time since the previous one.
     """
 
     time: float = 0.0
@@ -181,9 +181,9 @@ class QueueCounts:
     window_time: float = 0.0
     window_any_wait_time: float = 0.0
 
-    def add_tick(self, dt: float, queued: int, gil_was_busy: bool) -> float:
+    def add_tick(self, dt: float, queued: int) -> float:
         """Count one tick; return the share of ``dt`` each queued thread is charged."""
-        waiting = max(0, queued - 1) if gil_was_busy else 0
+        waiting = max(0, queued - 1)
         self.time += dt
         self.window_time += dt
         if waiting:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import NamedTuple
 
 from .._errors import InvalidOption
 from .._version import __version__
@@ -36,6 +37,7 @@ from ._stacks import (
     CallSites,
     FrameResolver,
     LineCount,
+    ThreadState,
     classify,
     is_async_code,
     sample_stack,
@@ -74,8 +76,12 @@ GIL_METHOD = (
 )
 GIL_METHOD_KERNEL = (
     "counted: threads asleep on the GIL's futex at each tick, from the kernel "
-    "(/proc/self/task/*/syscall), less the one the sampler took the GIL from"
+    "(/proc/self/task/*/syscall), less one: the thread that would hold it"
 )
+#: CPU a thread may use during a tick and still count as queueing since before it (a
+#: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
+ARRIVAL_CPU_S = 50e-6
+
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
 
@@ -143,6 +149,14 @@ def _kernel_states() -> KernelStates | None:
         return None
     states = KernelStates()
     return states if states.available else None
+
+
+class _Sample(NamedTuple):
+    """One thread at one tick, as the GIL count sees it."""
+
+    account: ThreadAccount | None
+    kernel: KernelState | None
+    state: ThreadState
 
 
 @dataclass
@@ -359,23 +373,27 @@ class Monitor:
         queued: list[ThreadAccount] = []
         on_cpu: list[ThreadAccount] = []
         counted = self.sources.kernel is not None
+        cpu_at_start = self._cpu_clocks() if counted else {}
         for ident, frame in frames.items():
             if ident == own or ident in self._hidden:
                 continue
             seen += 1
-            account, kernel = self._sample_thread(ident, frame, dt, now)
-            if kernel is KernelState.GIL and account is not None:
-                queued.append(account)
-            elif kernel is KernelState.ON_CPU and account is not None:
-                on_cpu.append(account)
-            elif kernel is None:
+            sample = self._sample_thread(ident, frame, dt, now)
+            if sample.kernel is None:
                 counted = False
+            elif sample.account is None:
+                pass  # first sighting: accounted from the next tick on
+            elif sample.kernel is KernelState.GIL and sample.state is ThreadState.RUNNING:
+                queued.append(sample.account)
+            elif sample.kernel is KernelState.ON_CPU:
+                on_cpu.append(sample.account)
             if scan_loops:
                 self._discover_loop(ident, frame)
         if counted and on_cpu:
             queued += self._settled_on_gil(on_cpu)
         if counted:
-            share = self._queues.add_tick(dt, len(queued), self._gil_was_busy)
+            queued = [a for a in queued if self._queued_before_tick(a, cpu_at_start)]
+            share = self._queues.add_tick(dt, len(queued))
             for account in queued:
                 account.queued_wait += dt * share
         self._max_alive = max(self._max_alive, seen)
@@ -404,10 +422,8 @@ class Monitor:
                 self._names[t.ident] = (t.native_id, t.name)
         self._foreign.update(ident for ident in frames if ident not in known)
 
-    def _sample_thread(
-        self, ident: int, frame: FrameType, dt: float, now: float
-    ) -> tuple[ThreadAccount | None, KernelState | None]:
-        """Account one thread's sample; its account and the kernel's view of it."""
+    def _sample_thread(self, ident: int, frame: FrameType, dt: float, now: float) -> _Sample:
+        """Account one thread's sample; what the tick's GIL count needs to know of it."""
         native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         account = self._accounts.get(ident)
         if account is not None and account.native_id is None:
@@ -423,7 +439,7 @@ class Monitor:
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            return None, self._kernel_state(native_id)
+            return _Sample(None, self._kernel_state(native_id), ThreadState.WAITING)
         stack = sample_stack(frame)
         kernel = self._kernel_state(native_id)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
@@ -431,7 +447,24 @@ class Monitor:
         account.table.add(state, stack)
         if self._spans is not None:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
-        return account, kernel
+        return _Sample(account, kernel, state)
+
+    def _cpu_clocks(self) -> dict[int, float | None]:
+        read = self.sources.thread_cpu
+        return {a.ident: read(a.ident, a.native_id) for a in self._accounts.values()}
+
+    def _queued_before_tick(
+        self, account: ThreadAccount, cpu_at_start: dict[int, float | None]
+    ) -> bool:
+        """Whether a thread found queueing for the GIL was already queueing as the tick began.
+
+        A thread asleep on a futex uses no CPU. One whose CPU clock moved during the tick
+        was running native code (or returning from a system call) meanwhile, and queues
+        behind the sampler alone: without the sampler it would have found the GIL free.
+        """
+        before = cpu_at_start.get(account.ident)
+        after = self.sources.thread_cpu(account.ident, account.native_id)
+        return before is None or after is None or after - before < ARRIVAL_CPU_S
 
     def _settled_on_gil(self, on_cpu: list[ThreadAccount]) -> list[ThreadAccount]:
         """Of threads the kernel showed runnable, those that then sleep on the GIL."""

@@ -142,6 +142,8 @@ def _io_bound(report: Report) -> Verdict | None:
     user_utilisation = report.process.user_cores_used / report.process.usable_cores
     if not threads or user_utilisation >= IO_BOUND_UTILISATION:
         return None
+    if (report.gil.wait_fraction or 0.0) >= GIL_BOUND_WAIT:
+        return None  # it says the GIL is not the bottleneck: not while threads queue for it
     samples = sum(t.samples for t in threads)
     waiting = sum(t.waiting_fraction * t.samples for t in threads) / samples
     if waiting < IO_BOUND_WAITING:

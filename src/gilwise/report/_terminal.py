@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..monitor._report import Frame, LoopReport, Report, ThreadReport
+from ..monitor._report import Frame, GilReport, LoopReport, Report, ThreadReport
 
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
 _MAX_THREADS_SHOWN = 8
@@ -63,7 +63,8 @@ def _figures(report: Report) -> RenderableType:
         if gil.mean_waiting_threads is None
         else (f" (avg {gil.mean_waiting_threads:.2f} threads waiting)")
     )
-    table.add_row("GIL wait", f"{wait} of the time someone waited{waiting}")
+    how = "counted" if gil.method.startswith("counted") else "estimated"
+    table.add_row("GIL wait", f"{wait} of the time someone waited{waiting} · {how}{_few(gil)}")
     table.add_row(
         "GIL latency",
         f"p50 {gil.probe.p50_ms:.2f} ms · p99 {gil.probe.p99_ms:.2f} ms · "
@@ -79,6 +80,16 @@ def _figures(report: Report) -> RenderableType:
         table.add_row("CPU starvation", f"{proc.run_queue_fraction:.0%} of thread time runnable")
     table.add_row("monitor cost", f"{proc.monitor_cpu_seconds * 1000:.0f} ms CPU")
     return table
+
+
+#: Fewer samples than this make the GIL figures rough, and the summary says so.
+FEW_SAMPLES = 30
+
+
+def _few(gil: GilReport) -> str:
+    if gil.probe.count >= FEW_SAMPLES:
+        return ""
+    return f" · only {gil.probe.count} samples: a rough figure"
 
 
 def _threads(report: Report) -> RenderableType:

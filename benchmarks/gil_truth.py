@@ -1,0 +1,478 @@
+"""gilwise's GIL figures against CPython's own thread-status reader, in the same run.
+
+Each program runs under ``gilwise run --json`` while a second process samples it with
+``_remote_debugging.RemoteUnwinder`` (CPython 3.15; the reader behind ``python -m
+profiling.sampling --mode gil``), which reads every thread's status from the
+interpreter: holding the GIL, or asking for it. Per sample the reference counts the
+program's threads asking for the GIL (gilwise's own sampler thread left out); its
+averages are the truth gilwise's ``gil.wait_fraction`` and ``gil.mean_waiting_threads``
+are held to. The verdict the reference implies is GIL_BOUND when the share of time with
+a waiting thread is at least the verdict's threshold and two or more threads were busy
+(held or wanted the GIL in at least a fifth of the samples).
+
+Every program runs twice: on a quiet machine and beside two busy external processes.
+
+    python3.15 benchmarks/gil_truth.py                 # all programs, quiet and loaded
+    python3.15 benchmarks/gil_truth.py --only cpu3,lock_waiters --no-loaded
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from gilwise.monitor._verdicts import GIL_BOUND_WAIT  # noqa: E402
+
+RUN_S = 2.5
+BUSY_SHARE = 0.2
+
+# Each program runs about RUN_S seconds; ``R`` is that, in the program's globals.
+PROGRAMS: dict[str, str] = {
+    "lock_waiters": """
+        import threading, time
+        lock = threading.Lock()
+        def holder():
+            with lock:
+                time.sleep(R)
+        def waiter():
+            with lock:
+                pass
+        h = threading.Thread(target=holder); h.start(); time.sleep(0.05)
+        ws = [threading.Thread(target=waiter) for _ in range(3)]
+        [w.start() for w in ws]; h.join(); [w.join() for w in ws]
+    """,
+    "queue_waiters": """
+        import threading, time, queue
+        q = queue.Queue()
+        ws = [threading.Thread(target=lambda: list(iter(q.get, None))) for _ in range(3)]
+        [w.start() for w in ws]; time.sleep(R)
+        [q.put(None) for _ in ws]; [w.join() for w in ws]
+    """,
+    "condition_waiters": """
+        import threading, time
+        cond = threading.Condition(); done = []
+        def waiter():
+            with cond:
+                while not done:
+                    cond.wait()
+        ws = [threading.Thread(target=waiter) for _ in range(3)]
+        [w.start() for w in ws]
+        end = time.time() + R
+        while time.time() < end:
+            time.sleep(0.1)
+            with cond:
+                cond.notify_all()
+        with cond:
+            done.append(1); cond.notify_all()
+        [w.join() for w in ws]
+    """,
+    "event_waiters": """
+        import threading, time
+        ev = threading.Event()
+        ws = [threading.Thread(target=ev.wait) for _ in range(4)]
+        [w.start() for w in ws]; time.sleep(R); ev.set(); [w.join() for w in ws]
+    """,
+    "sleep_only": """
+        import time
+        time.sleep(R)
+    """,
+    "main_joins_cpu_thread": """
+        import threading, time
+        def spin():
+            end = time.time() + R
+            while time.time() < end:
+                sum(range(100))
+        t = threading.Thread(target=spin); t.start(); t.join()
+    """,
+    "cpu2": """
+        import threading, time
+        def spin():
+            end = time.time() + R
+            while time.time() < end:
+                sum(range(100))
+        ts = [threading.Thread(target=spin) for _ in range(2)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "cpu3": """
+        import threading, time
+        def spin():
+            end = time.time() + R
+            while time.time() < end:
+                sum(range(100))
+        ts = [threading.Thread(target=spin) for _ in range(3)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "cpu8": """
+        import threading, time
+        def spin():
+            end = time.time() + R
+            while time.time() < end:
+                sum(range(100))
+        ts = [threading.Thread(target=spin) for _ in range(8)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "cpu2_beside_sleepers": """
+        import threading, time
+        def spin():
+            end = time.time() + R
+            while time.time() < end:
+                sum(range(100))
+        ts = [threading.Thread(target=spin) for _ in range(2)]
+        ts += [threading.Thread(target=time.sleep, args=(R,)) for _ in range(4)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "bursts_out_of_phase": """
+        import threading, time
+        def burst(offset):
+            time.sleep(offset)
+            end = time.time() + R
+            while time.time() < end:
+                t = time.perf_counter()
+                while time.perf_counter() - t < 0.004:
+                    pass
+                time.sleep(0.004)
+        ts = [threading.Thread(target=burst, args=(o,)) for o in (0, 0.004)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "io_thread_beside_cpu_thread": """
+        import threading, time
+        stop = []
+        def spin():
+            while not stop:
+                sum(range(100))
+        def io():
+            late = 0.0
+            end = time.time() + R
+            while time.time() < end:
+                t = time.perf_counter()
+                time.sleep(0.001)
+                late += time.perf_counter() - t - 0.001
+            return late
+        c = threading.Thread(target=spin); c.start()
+        # What a 1 ms sleep overran is this thread waiting for the GIL: the truth.
+        print("TRUTH", io() / R); stop.append(1); c.join()
+    """,
+    "zlib4": """
+        import threading, time, zlib, os
+        data = os.urandom(1 << 20)
+        def work():
+            end = time.time() + R
+            while time.time() < end:
+                zlib.compress(data, 6)
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "hashlib4": """
+        import threading, time, hashlib, os
+        data = os.urandom(1 << 22)
+        def work():
+            end = time.time() + R
+            while time.time() < end:
+                hashlib.sha256(data).digest()
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "socket_ping_pong": """
+        import socket, threading, time
+        a, b = socket.socketpair()
+        def echo():
+            while True:
+                d = b.recv(16)
+                if not d:
+                    break
+                b.sendall(d)
+        t = threading.Thread(target=echo); t.start()
+        end = time.time() + R
+        while time.time() < end:
+            a.sendall(b"x"); a.recv(16)
+        a.close(); t.join()
+    """,
+    "socket_clients16": """
+        import socket, socketserver, threading, time
+        class Echo(socketserver.BaseRequestHandler):
+            def handle(self):
+                while True:
+                    d = self.request.recv(256)
+                    if not d:
+                        return
+                    self.request.sendall(d)
+        srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        def client():
+            s = socket.create_connection(srv.server_address)
+            end = time.time() + R
+            while time.time() < end:
+                s.sendall(b"x" * 100); s.recv(256)
+            s.close()
+        cs = [threading.Thread(target=client) for _ in range(16)]
+        [c.start() for c in cs]; [c.join() for c in cs]
+        srv.shutdown()
+    """,
+    "mp_pool": """
+        import multiprocessing
+        def work(n):
+            return sum(i * i for i in range(n))
+        if __name__ == "__main__":
+            with multiprocessing.Pool(2) as pool:
+                end = __import__("time").time() + R
+                while __import__("time").time() < end:
+                    pool.map(work, [200_000] * 8)
+    """,
+    "subprocess_wait_beside_cpu": """
+        import subprocess, sys, threading, time
+        stop = []
+        def spin():
+            while not stop:
+                sum(range(100))
+        t = threading.Thread(target=spin); t.start()
+        subprocess.run([sys.executable, "-c", f"import time; time.sleep({R})"])
+        stop.append(1); t.join()
+    """,
+    "asyncio_beside_cpu_thread": """
+        import asyncio, threading, time
+        stop = []
+        def spin():
+            while not stop:
+                sum(range(100))
+        async def ticker():
+            late = 0.0
+            end = time.time() + R
+            while time.time() < end:
+                t = time.perf_counter()
+                await asyncio.sleep(0.005)
+                late += time.perf_counter() - t - 0.005
+            return late
+        t = threading.Thread(target=spin); t.start()
+        # What the loop's 5 ms sleeps overran is its thread waiting for the GIL.
+        print("TRUTH", asyncio.run(ticker()) / R); stop.append(1); t.join()
+    """,
+    "regex_holds_gil_beside_loop": """
+        import asyncio, re, threading, time
+        def slow_regex():
+            re.match(r"(a+)+$", "a" * 26 + "b")  # backtracks in C, GIL held
+        async def main():
+            end = time.time() + R
+            while time.time() < end:
+                await asyncio.gather(asyncio.to_thread(slow_regex), asyncio.sleep(0.2))
+        asyncio.run(main())
+    """,
+    "threadpool_mixed": """
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+        def task(i):
+            if i % 2:
+                time.sleep(0.01)
+            else:
+                sum(range(20_000))
+        end = time.time() + R
+        with ThreadPoolExecutor(4) as pool:
+            while time.time() < end:
+                list(pool.map(task, range(64)))
+    """,
+    "numpy_matmul_threads": """
+        import threading, time
+        import numpy as np
+        a = np.random.rand(300, 300)
+        def work():
+            end = time.time() + R
+            while time.time() < end:
+                a @ a
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+}
+
+
+def reference(pid: int, out: str) -> None:
+    """Sample ``pid`` until it ends; write per-sample counts of GIL-requesting threads."""
+    import _remote_debugging as rd  # type: ignore[import-not-found]
+
+    unwinder = None
+    waiting_counts: list[int] = []
+    busy: dict[int, int] = {}
+    while _alive(pid):
+        try:
+            # The target's runtime is not readable until it has started up.
+            unwinder = unwinder or rd.RemoteUnwinder(pid, all_threads=True)
+            interpreters = unwinder.get_stack_trace()
+        except Exception:  # starting, ending, or caught mid-change: look again
+            time.sleep(0.001)
+            continue
+        waiting = 0
+        for interpreter in interpreters:
+            for thread in interpreter.threads:
+                if _is_gilwise(thread.frame_info):
+                    continue
+                wants = thread.status & rd.THREAD_STATUS_GIL_REQUESTED
+                holds = thread.status & rd.THREAD_STATUS_HAS_GIL
+                if wants and not holds:
+                    waiting += 1
+                if wants or holds:
+                    busy[thread.thread_id] = busy.get(thread.thread_id, 0) + 1
+        waiting_counts.append(waiting)
+        time.sleep(0.001)
+    with open(out, "w") as fh:
+        json.dump({"waiting": waiting_counts, "busy": busy}, fh)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def _is_gilwise(frames: list[object]) -> bool:
+    return any("gilwise/monitor" in str(getattr(f, "filename", "")) for f in frames)
+
+
+def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
+    program = scratch / f"{name}.py"
+    program.write_text(f"R = {RUN_S}\n" + textwrap.dedent(PROGRAMS[name]))
+    report_path, reference_path = scratch / f"{name}.json", scratch / f"{name}.ref.json"
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * loaded)
+    ]
+    try:
+        target = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gilwise",
+                "run",
+                "--quiet",
+                "--json",
+                str(report_path),
+                str(program),
+            ],
+            cwd=scratch,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        sampler = subprocess.Popen(
+            [sys.executable, __file__, "--reference", str(target.pid), str(reference_path)]
+        )
+        output, _ = target.communicate(timeout=120)
+        sampler.wait(timeout=60)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    report = json.loads(report_path.read_text())
+    ref = json.loads(reference_path.read_text())
+    counts = ref["waiting"] or [0]
+    samples = len(counts)
+    ref_wait = sum(1 for c in counts if c) / samples
+    ref_mean = sum(counts) / samples
+    ref_busy = sum(1 for n in ref["busy"].values() if n >= BUSY_SHARE * samples)
+    truth = [float(line.split()[1]) for line in output.splitlines() if line.startswith("TRUTH")]
+    if truth:
+        # Known by construction (one thread's measured GIL wait): it overrides the
+        # reader, which misses waits for the GIL on the way back from a blocking call.
+        ref_wait = ref_mean = min(1.0, truth[0])
+        ref_busy = 2  # the thread that waits and the one it waits for
+    codes = [v["code"] for v in report["verdicts"]]
+    return {
+        "program": name,
+        "loaded": loaded,
+        "samples": samples,
+        "ref_wait": ref_wait,
+        "ref_mean": ref_mean,
+        "wait": report["gil"]["wait_fraction"],
+        "mean": report["gil"]["mean_waiting_threads"],
+        "method": report["gil"]["method"].split(":")[0],
+        "gil_bound": "GIL_BOUND" in codes,
+        "ref_gil_bound": ref_wait >= GIL_BOUND_WAIT and ref_busy >= 2,
+        "reference": "construction" if truth else "reader",
+        "verdicts": codes,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated program names")
+    parser.add_argument("--no-loaded", action="store_true", help="quiet runs only")
+    parser.add_argument("--save", metavar="PATH", help="write the rows as JSON")
+    parser.add_argument("--reference", nargs=2, metavar=("PID", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reference:
+        reference(int(args.reference[0]), args.reference[1])
+        return 0
+    if sys.version_info < (3, 15):
+        print("needs CPython 3.15 (_remote_debugging thread status)", file=sys.stderr)
+        return 2
+    names = args.only.split(",") if args.only else list(PROGRAMS)
+    rows = []
+    print(
+        f"{'program':<30}{'load':<7}{'ref wait':>9}{'wait':>7}{'err':>7}"
+        f"{'ref mean':>9}{'mean':>7}{'err':>7}  verdict ok  method   reference"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        for loaded in (False,) if args.no_loaded else (False, True):
+            for name in names:
+                row = measure(name, loaded, Path(scratch))
+                rows.append(row)
+                _print(row)
+    _summary(rows)
+    if args.save:
+        Path(args.save).write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+def _print(row: dict[str, object]) -> None:
+    wait, mean = row["wait"], row["mean"]
+    ref_wait, ref_mean = float(row["ref_wait"]), float(row["ref_mean"])  # type: ignore[arg-type]
+    wait_err = "–" if wait is None else f"{float(wait) - ref_wait:+.2f}"  # type: ignore[arg-type]
+    mean_err = "–" if mean is None else f"{float(mean) - ref_mean:+.2f}"  # type: ignore[arg-type]
+    ok = "yes" if row["gil_bound"] == row["ref_gil_bound"] else "NO "
+    print(
+        f"{row['program']:<30}{'busy' if row['loaded'] else 'quiet':<7}{ref_wait:>9.2f}"
+        f"{_num(wait):>7}{wait_err:>7}{ref_mean:>9.2f}{_num(mean):>7}{mean_err:>7}"
+        f"  {ok:<10}  {row['method']:<9}{row['reference']}",
+        flush=True,
+    )
+
+
+def _num(value: object) -> str:
+    return "–" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def _summary(rows: list[dict[str, object]]) -> None:
+    for loaded in (False, True):
+        chosen = [r for r in rows if r["loaded"] == loaded]
+        if not chosen:
+            continue
+        within = sum(
+            1
+            for r in chosen
+            if r["wait"] is not None and abs(float(r["wait"]) - float(r["ref_wait"])) <= 0.05  # type: ignore[arg-type]
+        )
+        mean_ok = sum(
+            1
+            for r in chosen
+            if r["mean"] is not None
+            and abs(float(r["mean"]) - float(r["ref_mean"]))  # type: ignore[arg-type]
+            <= 0.1 * float(r["ref_mean"]) + 0.05  # type: ignore[arg-type]
+        )
+        verdicts = sum(1 for r in chosen if r["gil_bound"] == r["ref_gil_bound"])
+        n = len(chosen)
+        print(
+            f"{'busy' if loaded else 'quiet'}: wait_fraction within 0.05 on {within}/{n}, "
+            f"mean waiting within 10%+0.05 on {mean_ok}/{n}, GIL_BOUND verdict as the "
+            f"reference implies on {verdicts}/{n}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
