@@ -72,3 +72,15 @@ def test_totals_any_wait_saturates() -> None:
     assert totals.add_window(1.0, [0.1]) == pytest.approx(0.1)
     assert totals.wait_fraction == pytest.approx(0.55)
     assert totals.mean_waiting_threads == pytest.approx(1.55)
+
+
+def test_holder_blame_is_bounded_but_keeps_the_total() -> None:
+    from gilwise.monitor._gil import HolderBlame
+
+    blame = HolderBlame(max_keys=2)
+    for line in range(5):
+        blame.add("code", line, "t", 1.0)
+    assert blame.total == 5.0
+    assert len(blame.seconds) == 2
+    blame.add("code", 0, "t", 2.0)
+    assert blame.seconds[("code", 0, "t")] == 3.0

@@ -9,6 +9,7 @@ own thread-status reader on CPython 3.15.
 from __future__ import annotations
 
 import queue
+import re
 import socket
 import threading
 import time
@@ -122,3 +123,29 @@ def test_three_cpu_threads_keep_two_waiting() -> None:
     assert report.gil.wait_fraction >= 0.5
     assert report.gil.mean_waiting_threads >= 0.8
     assert "GIL_BOUND" in {v.code for v in report.verdicts}
+
+
+def test_the_thread_holding_the_gil_in_c_is_blamed() -> None:
+    # A regex that backtracks in C holds the GIL for long stretches; a pure-Python thread
+    # waits behind it. The wait is charged to the regex's line, in its thread.
+    def program() -> None:
+        stop: list[bool] = []
+
+        def hog() -> None:
+            while not stop:
+                re.match(r"(a+)+$", "a" * 21 + "b")
+
+        hogger = threading.Thread(target=hog, name="hog")
+        spinner = threading.Thread(target=_spin, args=(RUN_S,), name="spinner")
+        hogger.start()
+        spinner.start()
+        spinner.join()
+        stop.append(True)
+        hogger.join()
+
+    report = _watch(program)
+    assert report.gil.holders, "nobody was blamed"
+    top = report.gil.holders[0]
+    assert top.thread_name == "hog"
+    assert top.function == "match"
+    assert sum(h.wait_share for h in report.gil.holders) <= 1.0001

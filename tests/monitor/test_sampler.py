@@ -8,10 +8,26 @@ from dataclasses import dataclass, field
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig, Sources
+from gilwise.monitor._kernel import KernelState, KernelStates
+from gilwise.monitor._sampler import GIL_METHOD_KERNEL
 
 from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_sleep, at_spin
 
 TICK = 0.01
+
+
+class FakeKernel(KernelStates):
+    """The kernel's view of each thread, as a test scripts it (native id = ident + 10,000)."""
+
+    def __init__(self, states: dict[int, KernelState]) -> None:
+        super().__init__(reader=lambda native_id: None, machine="x86_64", gil_enabled=True)
+        self.states = states
+
+    def read(self, native_id: int) -> KernelState | None:
+        return self.states.get(native_id - 10_000)
+
+    def settle(self, native_ids: list[int]) -> dict[int, KernelState | None]:
+        return {n: self.read(n) for n in native_ids}
 
 
 @dataclass
@@ -25,6 +41,8 @@ class World:
     process_cpu: float = 0.0
     run_queue: dict[int, float] = field(default_factory=dict)
     wakeups: dict[int, int] = field(default_factory=dict)
+    #: What the kernel shows of each thread (by ident); None: no kernel view at all.
+    kernel: dict[int, KernelState] | None = None
 
     def add(self, ident: int, frame: Callable[[], FakeFrame], name: str = "") -> None:
         self.threads[ident] = FakeThread(ident, ident + 10_000, name or f"t{ident}")
@@ -43,7 +61,7 @@ class World:
             process_cpu=lambda: self.process_cpu,
             process_user_cpu=lambda: self.process_cpu,
             schedstat=self.schedstat,
-            kernel=None,
+            kernel=None if self.kernel is None else FakeKernel(self.kernel),
         )
 
     def schedstat(self, native_id: int) -> tuple[float, int]:
@@ -235,3 +253,38 @@ def test_nested_frames_are_sampled_with_their_callers() -> None:
     thread = monitor.stop().threads[0]
     assert {f.function for f in thread.top_functions} == {"sleeper", "spinner"}
     assert thread.top_lines[0].function == "sleeper"
+
+
+def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
+    # Three threads queue on the GIL's futex at every tick; thread 1 is the one that ran
+    # (the holder the sampler displaced), so two wait, and their wait is charged to it.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.GIL})
+    world.add(1, at_spin, name="holder")
+    world.add(2, at_spin)
+    world.add(3, at_spin)
+    world.add(4, at_acquire, name="MainThread")
+    world.kernel[4] = KernelState.LOCK  # type: ignore[index]
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.9, 2: 0.0, 3: 0.0}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.method == GIL_METHOD_KERNEL
+    # (the first tick only meets the threads)
+    assert report.gil.wait_fraction == pytest.approx(1.0, abs=0.02)
+    assert report.gil.mean_waiting_threads == pytest.approx(2.0, abs=0.05)
+    assert [(h.thread_name, h.function) for h in report.gil.holders] == [("holder", "spinner")]
+    assert report.gil.holders[0].wait_share == pytest.approx(1.0)
+    main = next(t for t in report.threads if t.name == "MainThread")
+    assert main.gil_wait_fraction == 0.0
+
+
+def test_a_lock_waiter_in_a_with_statement_is_not_counted() -> None:
+    # `with lock:` blocks between instructions, where a preempted thread stops too: only
+    # the kernel tells them apart.
+    world = World(kernel={1: KernelState.LOCK, 2: KernelState.LOCK})
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.0, 2: 0.0}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.wait_fraction == 0.0
+    assert all(t.running_fraction == 0.0 for t in report.threads)

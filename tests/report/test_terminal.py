@@ -59,3 +59,13 @@ def test_gil_wait_says_how_it_was_obtained(
     text = _render(built.with_updates(gil=gil))
     assert shown in text
     assert hidden not in text
+
+
+def test_gil_holders_are_named() -> None:
+    from gilwise.monitor._report import GilHolder
+
+    holder = GilHolder("/app/hog.py", 7, "crunch", "worker-1", 0.75, 1.5)
+    built = report(wait=0.5)
+    text = _render(built.with_updates(gil=dataclasses.replace(built.gil, holders=(holder,))))
+    assert "GIL held by" in text
+    assert "hog.py:7 in crunch (worker-1): 75% of the wait" in text

@@ -31,6 +31,7 @@ counted instead of estimated, tick by tick (:class:`QueueCounts`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._stacks import StackTable, ThreadState
 
@@ -161,6 +162,27 @@ class GilTotals:
     @property
     def mean_waiting_threads(self) -> float | None:
         return self.wait_thread_seconds / self.window_time if self.window_time > 0 else None
+
+
+@dataclass
+class HolderBlame:
+    """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
+
+    At a tick where threads waited, the holder is the queued thread that used the most
+    CPU since the previous tick: the one running Python until the sampler took the GIL
+    (a waiter makes no progress).
+    """
+
+    max_keys: int = 2000
+    seconds: dict[tuple[Any, int, str], float] = field(default_factory=dict)
+    total: float = 0.0
+
+    def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
+        self.total += wait_seconds
+        key = (code, lasti, thread_name)
+        if key not in self.seconds and len(self.seconds) >= self.max_keys:
+            return  # counted in the total, not named
+        self.seconds[key] = self.seconds.get(key, 0.0) + wait_seconds
 
 
 @dataclass

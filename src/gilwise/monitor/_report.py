@@ -55,18 +55,35 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class GilHolder:
+    """A line that held the GIL while other threads waited, and its share of their wait."""
+
+    file: str
+    line: int
+    function: str
+    thread_name: str
+    #: Share of all thread-seconds spent waiting for the GIL that waited on this line.
+    wait_share: float
+    #: Those thread-seconds.
+    wait_seconds: float
+
+
+@dataclass(frozen=True)
 class GilReport:
     """GIL contention, two figures kept apart.
 
     ``wait_fraction`` estimates the fraction of time at least one thread was waiting
     for the GIL; ``mean_waiting_threads`` the average number waiting. ``probe`` is the
     latency the sampler thread itself suffered each time it asked for the GIL.
+    ``holders`` (counted method only) names the lines holding the GIL while others
+    waited, most wait first.
     """
 
     wait_fraction: float | None
     mean_waiting_threads: float | None
     probe: Latency
     method: str
+    holders: tuple[GilHolder, ...] = ()
 
 
 @dataclass(frozen=True)

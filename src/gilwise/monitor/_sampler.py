@@ -27,7 +27,7 @@ from ._cpu import (
     process_user_cpu_seconds,
     thread_cpu_seconds,
 )
-from ._gil import GilTotals, QueueCounts, ThreadAccount
+from ._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
 from ._histogram import LatencyHistogram
 from ._kernel import KernelState, KernelStates
 from ._loops import LoopFinder, LoopWatch, counter_increase
@@ -37,6 +37,7 @@ from ._stacks import (
     CallSites,
     FrameResolver,
     LineCount,
+    StackKey,
     ThreadState,
     classify,
     is_async_code,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
 
     from ._loops import StallRecord
     from ._report import (
+        GilHolder,
         Latency,
         LineStat,
         LoopReport,
@@ -157,6 +159,9 @@ class _Sample(NamedTuple):
     account: ThreadAccount | None
     kernel: KernelState | None
     state: ThreadState
+    stack: StackKey = ()
+    #: CPU the thread used since the previous tick.
+    cpu_used: float = 0.0
 
 
 @dataclass
@@ -196,6 +201,7 @@ class Monitor:
         self._probe = LatencyHistogram()
         self._gil = GilTotals()
         self._queues = QueueCounts()
+        self._blame = HolderBlame()
         self._errors: dict[str, str] = {}
         self._ticks = 0
         self._max_alive = 0
@@ -372,6 +378,7 @@ class Monitor:
         seen = 0
         queued: list[ThreadAccount] = []
         on_cpu: list[ThreadAccount] = []
+        samples: dict[int, _Sample] = {}
         counted = self.sources.kernel is not None
         cpu_at_start = self._cpu_clocks() if counted else {}
         for ident, frame in frames.items():
@@ -379,6 +386,7 @@ class Monitor:
                 continue
             seen += 1
             sample = self._sample_thread(ident, frame, dt, now)
+            samples[ident] = sample
             if sample.kernel is None:
                 counted = False
             elif sample.account is None:
@@ -396,6 +404,8 @@ class Monitor:
             share = self._queues.add_tick(dt, len(queued))
             for account in queued:
                 account.queued_wait += dt * share
+            if len(queued) >= 2:
+                self._blame_holder(queued, samples, dt * (len(queued) - 1))
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
         self._check_loops(now, frames)
@@ -443,11 +453,21 @@ class Monitor:
         stack = sample_stack(frame)
         kernel = self._kernel_state(native_id)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
-        account.observe(dt, self.sources.thread_cpu(ident, native_id), state)
+        cpu_before, cpu_now = account.last_cpu, self.sources.thread_cpu(ident, native_id)
+        account.observe(dt, cpu_now, state)
         account.table.add(state, stack)
         if self._spans is not None:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
-        return _Sample(account, kernel, state)
+        used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
+        return _Sample(account, kernel, state, stack, used)
+
+    def _blame_holder(
+        self, queued: list[ThreadAccount], samples: dict[int, _Sample], wait: float
+    ) -> None:
+        holder = max(queued, key=lambda a: samples[a.ident].cpu_used)
+        stack = samples[holder.ident].stack
+        if stack:
+            self._blame.add(*stack[0], holder.name, wait)
 
     def _cpu_clocks(self) -> dict[int, float | None]:
         read = self.sources.thread_cpu
@@ -781,6 +801,7 @@ class Monitor:
             mean_waiting_threads=_round(totals.mean_waiting_threads),
             probe=_latency(self._probe),
             method=GIL_METHOD_KERNEL if counted else GIL_METHOD,
+            holders=_holders(self._blame, resolver) if counted else (),
         )
         timeline = tuple(self._timeline.points) if self._timeline else ()
         errors = dict(self._errors)
@@ -817,6 +838,33 @@ class Monitor:
             spans=spans,
         )
         return report.with_updates(verdicts=verdicts_for(report))
+
+
+#: GIL holders named in a report.
+MAX_HOLDERS = 5
+
+
+def _holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...]:
+    """The lines that held the GIL while others waited, most wait first."""
+    from ._report import GilHolder
+
+    if blame.total <= 0:
+        return ()
+    top = sorted(blame.seconds.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
+    holders = []
+    for (code, lasti, thread_name), seconds in top:
+        file, line, function = _resolved(resolver, code, lasti)
+        holders.append(
+            GilHolder(
+                file=file,
+                line=line,
+                function=function,
+                thread_name=thread_name,
+                wait_share=round(seconds / blame.total, 4),
+                wait_seconds=round(seconds, 6),
+            )
+        )
+    return tuple(holders)
 
 
 def _read_or_none(read: Callable[[], float | None] | None) -> float | None:

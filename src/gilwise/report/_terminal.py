@@ -18,6 +18,7 @@ from ..monitor._report import Frame, GilReport, LoopReport, Report, ThreadReport
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
 _MAX_THREADS_SHOWN = 8
 _MAX_STALLS_SHOWN = 3
+_MAX_HOLDERS_SHOWN = 3
 
 
 def render_summary(report: Report, console: Console | None = None) -> None:
@@ -65,6 +66,12 @@ def _figures(report: Report) -> RenderableType:
     )
     how = "counted" if gil.method.startswith("counted") else "estimated"
     table.add_row("GIL wait", f"{wait} of the time someone waited{waiting} · {how}{_few(gil)}")
+    for n, holder in enumerate(gil.holders[:_MAX_HOLDERS_SHOWN]):
+        table.add_row(
+            "GIL held by" if n == 0 else "",
+            f"{_short(holder.file)}:{holder.line} in {holder.function} "
+            f"({holder.thread_name}): {holder.wait_share:.0%} of the wait",
+        )
     table.add_row(
         "GIL latency",
         f"p50 {gil.probe.p50_ms:.2f} ms · p99 {gil.probe.p99_ms:.2f} ms · "
