@@ -8,12 +8,15 @@ own thread-status reader on CPython 3.15.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import queue
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,6 +29,27 @@ from .test_kernel import needs_kernel
 pytestmark = [needs_kernel, pytest.mark.e2e, pytest.mark.timeout(60)]
 
 RUN_S = 1.5
+
+
+@contextlib.contextmanager
+def _other_processes_cpu() -> Iterator[list[float]]:
+    """Cores other processes used while the block ran (Linux /proc/stat), in a list."""
+    result: list[float] = []
+
+    def busy_seconds() -> float:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def own_seconds() -> float:
+        times = os.times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    started, busy, own = time.monotonic(), busy_seconds(), own_seconds()
+    yield result
+    elapsed = max(1e-9, time.monotonic() - started)
+    result.append(max(0.0, (busy_seconds() - busy) - (own_seconds() - own)) / elapsed)
 
 
 def _watch(program: Callable[[], None]) -> Report:
@@ -133,7 +157,7 @@ def test_the_thread_holding_the_gil_in_c_is_blamed() -> None:
 
         def hog() -> None:
             while not stop:
-                re.match(r"(a+)+$", "a" * 21 + "b")
+                re.match(r"(a+)+$", "a" * 19 + "b")  # ~25 ms in C, GIL held
 
         hogger = threading.Thread(target=hog, name="hog")
         spinner = threading.Thread(target=_spin, args=(RUN_S,), name="spinner")
@@ -147,5 +171,35 @@ def test_the_thread_holding_the_gil_in_c_is_blamed() -> None:
     assert report.gil.holders, "nobody was blamed"
     top = report.gil.holders[0]
     assert top.thread_name == "hog"
-    assert top.function == "match"
+    assert top.function.endswith(".hog")  # the program's own line, not the re module's
     assert sum(h.wait_share for h in report.gil.holders) <= 1.0001
+
+
+def test_a_stall_behind_another_threads_gil_names_that_thread_and_line() -> None:
+    # The issue's case: a regex in a worker thread holds the GIL in C for a long time; the
+    # event loop cannot run meanwhile, and the sampler cannot look. The stall is blamed on
+    # the regex's line in its thread, and the fix is a process, not `to_thread`.
+    def slow_regex() -> None:
+        re.match(r"(a+)+$", "a" * 22 + "b")  # ~160 ms in C, GIL held
+
+    async def main() -> None:
+        for _ in range(5):
+            await asyncio.gather(asyncio.to_thread(slow_regex), asyncio.sleep(0.05))
+
+    with _other_processes_cpu() as others:
+        report = _watch(lambda: asyncio.run(main()))
+    if others[0] > 0.5:
+        # While the regex holds the GIL the sampler cannot look; it finds the culprit
+        # where the regex returns, which other processes' load makes a race it can lose
+        # (docs/monitor.md, known errors). Measured, not guessed: this run had the load.
+        pytest.skip(f"other processes used {others[0]:.1f} cores during the run")
+    stalls = [s for loop in report.loops for s in loop.stalls]
+    assert stalls, "no stall seen"
+    behind = [s for s in stalls if s.gil_holder is not None]
+    assert behind, [(s.duration_ms, s.culprit, s.causes) for s in stalls]
+    assert behind[0].gil_holder is not None
+    assert behind[0].gil_holder.function.endswith(".slow_regex")
+    assert behind[0].culprit == behind[0].gil_holder
+    loop_blocked = next(v for v in report.verdicts if v.code == "LOOP_BLOCKED")
+    assert "slow_regex" in loop_blocked.message
+    assert "process" in loop_blocked.fix

@@ -288,3 +288,46 @@ def test_a_lock_waiter_in_a_with_statement_is_not_counted() -> None:
     report = monitor.stop()
     assert report.gil.wait_fraction == 0.0
     assert all(t.running_fraction == 0.0 for t in report.threads)
+
+
+@pytest.mark.parametrize(
+    ("hold_thread", "gil_holder", "causes"),
+    [
+        # another thread kept the GIL through the stall: the loop waited for it
+        (7, ("spinner", "other"), {"callback": 0.0, "gil": 1.0, "blocked": 0.0}),
+        # the loop thread itself was in a long C call: its own code blocked it
+        (1, None, {"callback": 1.0, "gil": 0.0, "blocked": 0.0}),
+    ],
+)
+def test_a_stall_without_samples_is_explained_by_a_long_gil_hold(
+    hold_thread: int, gil_holder: tuple[str, str] | None, causes: dict[str, float]
+) -> None:
+    from gilwise.monitor._loops import StallRecord
+    from gilwise.monitor._sampler import _stall
+    from gilwise.monitor._stacks import FrameResolver
+
+    from .fakes import spinner
+
+    monitor = _monitor(World())
+    code = spinner.__code__
+    monitor._long_holds.append((10.0, 10.6, (code, 0, "other"), hold_thread))
+    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
+    stall = _stall(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
+    assert stall.causes == causes
+    assert stall.culprit is not None
+    assert stall.culprit.function == "spinner"
+    named = (
+        None if stall.gil_holder is None else (stall.gil_holder.function, stall.gil_holder_thread)
+    )
+    assert named == gil_holder
+
+
+def test_a_hold_that_covers_little_of_the_stall_explains_nothing() -> None:
+    from gilwise.monitor._loops import StallRecord
+
+    from .fakes import spinner
+
+    monitor = _monitor(World())
+    monitor._long_holds.append((10.0, 10.1, (spinner.__code__, 0, "other"), 7))
+    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
+    assert monitor._explained(record, loop_ident=1) is record

@@ -34,6 +34,15 @@ MAX_STALLS_KEPT = 100
 MAX_STALLS_PENDING = 16
 
 
+#: What a stalled loop thread was doing at a sample: running its own callback (Python,
+#: or native code on a CPU), waiting for the GIL another thread held, or blocked in a
+#: system call (I/O, a sleep, a lock).
+STALL_CAUSES = ("callback", "gil", "blocked")
+
+#: A line that held the GIL: code, instruction offset, thread name.
+Holder = tuple[CodeType, int, str]
+
+
 @dataclass(frozen=True)
 class StallRecord:
     """A finished stall, stacks still as code objects (resolved at report time)."""
@@ -44,6 +53,10 @@ class StallRecord:
     stack: StackKey
     #: The task the loop was running and the tasks awaiting it, innermost first.
     tasks: tuple[TaskLinkData, ...] = ()
+    #: Samples per cause, in ``STALL_CAUSES`` order (all zero without the kernel's view).
+    causes: tuple[int, ...] = (0, 0, 0)
+    #: The line that held the GIL most often while the loop thread waited for it.
+    gil_holder: Holder | None = None
 
 
 class _StallInProgress:
@@ -51,10 +64,22 @@ class _StallInProgress:
         self.stacks: Counter[StackKey] = Counter()
         # A stall is one step of one task: its chain is read once, at the first sample.
         self.tasks = tasks
+        self.causes: Counter[str] = Counter()
+        self.holders: Counter[Holder] = Counter()
 
-    def add(self, stack: StackKey) -> None:
+    def add(self, stack: StackKey, cause: str | None = None, holder: Holder | None = None) -> None:
         if len(self.stacks) < 256 or stack in self.stacks:
             self.stacks[stack] += 1
+        if cause is not None:
+            self.causes[cause] += 1
+        if holder is not None and (len(self.holders) < 64 or holder in self.holders):
+            self.holders[holder] += 1
+
+    def cause_counts(self) -> tuple[int, ...]:
+        return tuple(self.causes[c] for c in STALL_CAUSES)
+
+    def main_holder(self) -> Holder | None:
+        return self.holders.most_common(1)[0][0] if self.holders else None
 
     def culprit_stack(self) -> tuple[StackKey, int]:
         """The stack seen most often while stalled, and the number of samples."""
@@ -117,8 +142,19 @@ class LoopWatch:
     def loop(self) -> Any | None:
         return self._ref()
 
-    def check(self, now: float, frames: dict[int, FrameType]) -> bool:
-        """One sampler tick: start the heartbeat or sample a stall. False once the loop is gone."""
+    def check(
+        self,
+        now: float,
+        frames: dict[int, FrameType],
+        cause: str | None = None,
+        holder: Holder | None = None,
+    ) -> bool:
+        """One sampler tick: start the heartbeat or sample a stall. False once the loop is gone.
+
+        ``cause`` says what the loop thread was doing at this tick (one of
+        ``STALL_CAUSES``, where the kernel shows it) and ``holder`` which line held the
+        GIL if it was waiting for it.
+        """
         loop = self._ref()
         if loop is None or loop.is_closed():
             return False
@@ -136,7 +172,7 @@ class LoopWatch:
                 if frame is not None:
                     if self._current is None:
                         self._current = _StallInProgress(task_chain(loop))
-                    self._current.add(sample_stack(frame))
+                    self._current.add(sample_stack(frame), cause, holder)
         return True
 
     def _start_chain(self, loop: Any, now: float) -> None:
@@ -190,11 +226,14 @@ class LoopWatch:
         self._finish_stall(due, lag)
 
     def _finish_stall(self, started_at: float, duration: float) -> None:
-        stack, samples = self._current.culprit_stack() if self._current else ((), 0)
-        tasks = self._current.tasks if self._current else ()
+        current = self._current
+        stack, samples = current.culprit_stack() if current else ((), 0)
+        tasks = current.tasks if current else ()
+        causes = current.cause_counts() if current else (0, 0, 0)
+        holder = current.main_holder() if current else None
         self.stalls_total += 1
         self.stalled_seconds += duration
-        record = StallRecord(duration, started_at, samples, stack, tasks)
+        record = StallRecord(duration, started_at, samples, stack, tasks, causes, holder)
         self.stalls.append(record)
         if len(self.stalls) > MAX_STALLS_KEPT:
             self.stalls.remove(min(self.stalls, key=lambda s: s.duration))

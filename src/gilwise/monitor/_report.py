@@ -149,6 +149,13 @@ class Stall:
     culprit: Frame | None
     coroutine: Frame | None
     tasks: tuple[TaskLink, ...] = ()
+    #: What the loop thread was doing, as shares of the stall's samples (kernel's view,
+    #: Linux; empty elsewhere): ``callback`` (its own code), ``gil`` (waiting for the GIL
+    #: another thread held), ``blocked`` (a system call: I/O, a sleep, a lock).
+    causes: dict[str, float] = field(default_factory=dict)
+    #: When waiting for the GIL was most of the stall: the line holding it, and where.
+    gil_holder: Frame | None = None
+    gil_holder_thread: str = ""
 
     def task_chain(self, where: Callable[[Frame], str]) -> str:
         """``task 'a' (where) awaited by 'b' (where) ...``; empty when no task was running."""

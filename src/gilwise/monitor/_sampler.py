@@ -9,13 +9,16 @@ heartbeats to event loops and samples stalled ones. Time, frames, CPU clocks and
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import os
 import sys
+import sysconfig
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import NamedTuple
 
 from .._errors import InvalidOption
@@ -30,7 +33,7 @@ from ._cpu import (
 from ._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
 from ._histogram import LatencyHistogram
 from ._kernel import KernelState, KernelStates
-from ._loops import LoopFinder, LoopWatch, counter_increase
+from ._loops import STALL_CAUSES, Holder, LoopFinder, LoopWatch, counter_increase
 from ._signals import blocked_for_new_threads
 from ._spans import SpanRecorder, resolved_spans
 from ._stacks import (
@@ -83,6 +86,15 @@ GIL_METHOD_KERNEL = (
 #: CPU a thread may use during a tick and still count as queueing since before it (a
 #: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
 ARRIVAL_CPU_S = 50e-6
+
+#: Where the standard library lives: a GIL holder is named by the program's own line.
+_STDLIB_PREFIXES = tuple(
+    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib")} | {"<frozen "}
+)
+
+#: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
+#: taken as having kept the GIL through it.
+LONG_HOLD_CPU_SHARE = 0.25
 
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
@@ -202,6 +214,11 @@ class Monitor:
         self._gil = GilTotals()
         self._queues = QueueCounts()
         self._blame = HolderBlame()
+        #: This tick's samples, GIL holder and queued threads, for the loop watches.
+        self._tick_view: tuple[dict[int, _Sample], tuple[Holder, int] | None] | None = None
+        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread).
+        self._long_holds: deque[tuple[float, float, Holder, int]] = deque(maxlen=256)
+        self._stdlib_codes: dict[CodeType, bool] = {}
         self._errors: dict[str, str] = {}
         self._ticks = 0
         self._max_alive = 0
@@ -219,6 +236,8 @@ class Monitor:
         self._window_ticks = 0
         self._window_probe: list[float] = []
         self._gil_was_busy = True
+        #: How long the sampler last waited for the GIL (its lateness, less CPU starvation).
+        self._gil_latency = 0.0
         self._wake_baseline = 0.0
         self._last_wake_cost = 0.0
         self._foreign: set[int] = set()
@@ -296,6 +315,12 @@ class Monitor:
         deadline = self.sources.clock() + interval
         starvation = self._run_queue_seconds(threading.get_native_id())
         starved_before = _read_or_none(starvation)
+        kernel = self.sources.kernel
+        if kernel is not None:
+            # Found now, while the program is still starting: later, threads that hog the
+            # GIL (or a busy machine) can keep the calibration's helper from running.
+            self._calibrate(kernel)
+            deadline = self.sources.clock() + interval
         try:
             while True:
                 delay = deadline - self.sources.clock()
@@ -313,7 +338,8 @@ class Monitor:
                 starved_now = _read_or_none(starvation)
                 starved = counter_increase(starved_before, starved_now)
                 starved_before = starved_now
-                self._gil_was_busy = latency - starved >= GIL_BUSY_LATENCY_S
+                self._gil_latency = max(0.0, latency - starved)
+                self._gil_was_busy = self._gil_latency >= GIL_BUSY_LATENCY_S
                 cpu_before = cpu_clock()
                 self._safe_tick(now)
                 self._monitor_cpu = cpu_clock()
@@ -404,8 +430,13 @@ class Monitor:
             share = self._queues.add_tick(dt, len(queued))
             for account in queued:
                 account.queued_wait += dt * share
-            if len(queued) >= 2:
-                self._blame_holder(queued, samples, dt * (len(queued) - 1))
+            holder = self._holder(queued, samples)
+            if holder is not None and len(queued) >= 2:
+                self._blame.add(*holder[0], dt * (len(queued) - 1))
+            self._tick_view = (samples, holder)
+            self._note_long_hold(now, dt, holder, samples)
+        else:
+            self._tick_view = None
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
         self._check_loops(now, frames)
@@ -461,13 +492,96 @@ class Monitor:
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
         return _Sample(account, kernel, state, stack, used)
 
-    def _blame_holder(
-        self, queued: list[ThreadAccount], samples: dict[int, _Sample], wait: float
+    def _holder(
+        self, queued: list[ThreadAccount], samples: dict[int, _Sample]
+    ) -> tuple[Holder, int] | None:
+        """The line that held the GIL at this tick: the queued thread that ran the most.
+
+        The sampler took the GIL from a thread running Python, which then queued; a
+        thread waiting for the GIL makes no CPU progress, so of the queued threads the
+        holder is the one that used the most CPU since the previous tick.
+        """
+        if not queued:
+            return None
+        account = max(queued, key=lambda a: samples[a.ident].cpu_used)
+        stack = samples[account.ident].stack
+        if not stack:
+            return None
+        return (*self._program_frame(stack), account.name), account.ident
+
+    def _program_frame(self, stack: StackKey) -> tuple[CodeType, int]:
+        """The innermost frame outside the standard library: the program's own line."""
+        for code, lasti in stack:
+            if not self._in_stdlib(code):
+                return code, lasti
+        return stack[0]
+
+    def _in_stdlib(self, code: CodeType) -> bool:
+        known = self._stdlib_codes.get(code)
+        if known is None:
+            if len(self._stdlib_codes) > 4096:
+                self._stdlib_codes.clear()
+            known = self._stdlib_codes[code] = code.co_filename.startswith(_STDLIB_PREFIXES)
+        return known
+
+    def _note_long_hold(
+        self,
+        now: float,
+        dt: float,
+        holder: tuple[Holder, int] | None,
+        samples: dict[int, _Sample],
     ) -> None:
-        holder = max(queued, key=lambda a: samples[a.ident].cpu_used)
-        stack = samples[holder.ident].stack
-        if stack:
-            self._blame.add(*stack[0], holder.name, wait)
+        """Remember a tick that came a stall's length late because one thread kept the GIL.
+
+        A C call that holds the GIL (a regex backtracking, a huge ``sorted``) keeps the
+        sampler out for its whole length, so a loop stalled meanwhile gets no samples;
+        the thread that used the CPU over the gap, caught where the call returned, is
+        the culprit.
+        """
+        waited = self._gil_latency
+        if holder is None or waited < 0.5 * self.config.stall_ms / 1000:
+            return
+        # On a busy machine the holder gets only its share of a CPU, hence a low bar.
+        if samples[holder[1]].cpu_used >= LONG_HOLD_CPU_SHARE * waited:
+            self._long_holds.append((now - dt, now, holder[0], holder[1]))
+
+    def _explained(self, record: StallRecord, loop_ident: int) -> StallRecord:
+        """A stall the sampler could not look into, explained by a long GIL hold over it."""
+        if record.samples or record.gil_holder is not None:
+            return record
+        start, end = record.started_at, record.started_at + record.duration
+        best: tuple[float, Holder, int] | None = None
+        for hold_start, hold_end, key, ident in self._long_holds:
+            overlap = min(end, hold_end) - max(start, hold_start)
+            if overlap > 0 and (best is None or overlap > best[0]):
+                best = (overlap, key, ident)
+        if best is None or best[0] < 0.5 * record.duration:
+            return record
+        _, key, ident = best
+        counts = (1, 0, 0) if ident == loop_ident else (0, 1, 0)
+        stack = ((key[0], key[1]),) if ident == loop_ident else record.stack
+        return dataclasses.replace(
+            record,
+            causes=counts,
+            gil_holder=None if ident == loop_ident else key,
+            stack=stack,
+        )
+
+    def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
+        """What a loop thread was doing at this tick, from the kernel's view (if any)."""
+        view = self._tick_view
+        sample = view[0].get(ident) if view is not None else None
+        if view is None or sample is None or sample.kernel is None:
+            return None, None
+        holder = view[1]
+        if sample.kernel is KernelState.ON_CPU:
+            return "callback", None
+        if sample.kernel is not KernelState.GIL:
+            return "blocked", None
+        if holder is None or holder[1] == ident:
+            # It queues only because the sampler took the GIL from it: its own code ran.
+            return "callback", None
+        return "gil", holder[0]
 
     def _cpu_clocks(self) -> dict[int, float | None]:
         read = self.sources.thread_cpu
@@ -593,7 +707,8 @@ class Monitor:
 
     def _check_loops(self, now: float, frames: dict[int, FrameType]) -> None:
         for key, watch in list(self._loops.items()):
-            if not watch.check(now, frames):
+            cause, holder = self._stall_cause(watch.thread_ident)
+            if not watch.check(now, frames, cause, holder):
                 watch.close(now)
                 self._closed_loops.append(watch)
                 del self._loops[key]
@@ -627,8 +742,9 @@ class Monitor:
         stall_log.missed(missed)
         resolver = FrameResolver()
         for watch, record in pending:
+            explained = self._explained(record, watch.thread_ident)
             stall_log.offer(
-                _stall(record, resolver, self._started), watch.thread_name, watch.loop_class
+                _stall(explained, resolver, self._started), watch.thread_name, watch.loop_class
             )
         if final:
             stall_log.flush()
@@ -776,7 +892,7 @@ class Monitor:
             threads.append(_thread_report(self._others, resolver, counted))
         run_queue = _run_queue_fraction(accounts, self._others)
         loops = [
-            _loop_report(w, resolver, self._started)
+            _loop_report(w, resolver, self._started, self._explained)
             for w in [*self._loops.values(), *self._closed_loops]
         ]
         config = self.config
@@ -967,10 +1083,15 @@ def _run_queue_fraction(
     return round(sum(a.run_queue or 0.0 for a in known) / wall, 4)
 
 
-def _loop_report(w: LoopWatch, resolver: FrameResolver, started: float) -> LoopReport:
+def _loop_report(
+    w: LoopWatch,
+    resolver: FrameResolver,
+    started: float,
+    explain: Callable[[StallRecord, int], StallRecord],
+) -> LoopReport:
     from ._report import LoopReport
 
-    stalls = sorted(w.stalls, key=lambda s: -s.duration)
+    stalls = sorted((explain(s, w.thread_ident) for s in w.stalls), key=lambda s: -s.duration)
     return LoopReport(
         loop_id=w.loop_id,
         loop_class=w.loop_class,
@@ -998,16 +1119,27 @@ def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
         ),
         None,
     )
+    counted = sum(record.causes)
+    shares = [round(n / counted, 4) if counted else 0.0 for n in record.causes]
+    causes = dict(zip(STALL_CAUSES, shares, strict=True)) if counted else {}
+    holder = None
+    if record.gil_holder is not None and causes.get("gil", 0.0) >= 0.5:
+        # The loop thread spent most of the stall waiting for the GIL: the line that held
+        # it is what blocked the loop.
+        holder = Frame(*_resolved(resolver, record.gil_holder[0], record.gil_holder[1]))
     return Stall(
         duration_ms=round(record.duration * 1000, 3),
         started_at_s=round(record.started_at - started, 3),
         samples=record.samples,
         stack=stack,
-        culprit=stack[-1] if stack else None,
+        culprit=holder or (stack[-1] if stack else None),
         coroutine=coroutine,
         tasks=tuple(
             TaskLink(name, None if where is None else Frame(*where)) for name, where in record.tasks
         ),
+        causes=causes,
+        gil_holder=holder,
+        gil_holder_thread=record.gil_holder[2] if holder and record.gil_holder else "",
     )
 
 

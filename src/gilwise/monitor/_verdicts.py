@@ -118,7 +118,23 @@ def _loop_blocked(report: Report) -> Verdict | None:
     kept = [s for loop in stalled for s in loop.stalls]
     worst = max(kept, key=lambda s: s.duration_ms) if kept else None
     where = ""
-    if worst is not None and worst.culprit is not None:
+    fix = (
+        "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
+        "`loop.run_in_executor`), use an async library for I/O, or move CPU work to a "
+        "process pool."
+    )
+    if worst is not None and worst.gil_holder is not None:
+        where = (
+            f"; the longest ({worst.duration_ms:.0f} ms) waiting for the GIL, which thread "
+            f"{worst.gil_holder_thread!r} held at {_at(worst.gil_holder)}"
+        )
+        fix = (
+            "The loop waited for another thread holding the GIL, so moving work to a thread "
+            "does not help here: run that thread's work in a process "
+            "(concurrent.futures.ProcessPoolExecutor, or `loop.run_in_executor` with one), "
+            "or use code that releases the GIL while it runs."
+        )
+    elif worst is not None and worst.culprit is not None:
         where = f"; the longest ({worst.duration_ms:.0f} ms) at {_at(worst.culprit)}"
         if worst.coroutine is not None and worst.coroutine != worst.culprit:
             where += f", called from coroutine {worst.coroutine.function}"
@@ -127,9 +143,7 @@ def _loop_blocked(report: Report) -> Verdict | None:
         "The event loop was blocked",
         f"The event loop stalled {total} time(s) for at least {report.stall_ms:g} ms{where}. "
         "While it is blocked, every other task and connection on that loop waits.",
-        "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
-        "`loop.run_in_executor`), use an async library for I/O, or move CPU work to a "
-        "process pool.",
+        fix,
         stalls=total,
         longest_stall_ms=worst.duration_ms if worst else 0.0,
         culprit=_at(worst.culprit) if worst and worst.culprit else "",

@@ -147,6 +147,14 @@ def _loop(loop: LoopReport) -> RenderableType:
         )
     for stall in loop.stalls[:_MAX_STALLS_SHOWN]:
         lines.append(Text(f"  stall {stall.duration_ms:.0f} ms at +{stall.started_at_s:.2f} s"))
+        if stall.gil_holder is not None:
+            lines.append(
+                Text(
+                    f"    the loop waited for the GIL, held by thread {stall.gil_holder_thread!r}:"
+                )
+            )
+        elif stall.causes:
+            lines.append(Text(f"    {_causes(stall.causes)}", style="dim"))
         if stall.culprit is not None:
             lines.append(Text(f"    {_where(stall.culprit)}", style="yellow"))
             source = linecache.getline(stall.culprit.file, stall.culprit.line).strip()
@@ -157,6 +165,14 @@ def _loop(loop: LoopReport) -> RenderableType:
         if stall.tasks:
             lines.append(Text(f"    in {stall.task_chain(_where)}"))
     return Group(*lines)
+
+
+_CAUSE_NAMES = {"callback": "its own code", "gil": "waiting for the GIL", "blocked": "blocked"}
+
+
+def _causes(causes: dict[str, float]) -> str:
+    parts = [f"{_CAUSE_NAMES.get(k, k)} {v:.0%}" for k, v in causes.items() if v > 0]
+    return "the loop thread was: " + " · ".join(parts)
 
 
 def _where(frame: Frame) -> str:
