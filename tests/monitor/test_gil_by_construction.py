@@ -171,7 +171,7 @@ def test_the_thread_holding_the_gil_in_c_is_blamed() -> None:
     assert report.gil.holders, "nobody was blamed"
     top = report.gil.holders[0]
     assert top.thread_name == "hog"
-    assert top.function.endswith(".hog")  # the program's own line, not the re module's
+    assert top.function.split(".")[-1] == "hog"  # the program's own line, not re's
     assert sum(h.wait_share for h in report.gil.holders) <= 1.0001
 
 
@@ -198,7 +198,7 @@ def test_a_stall_behind_another_threads_gil_names_that_thread_and_line() -> None
     behind = [s for s in stalls if s.gil_holder is not None]
     assert behind, [(s.duration_ms, s.culprit, s.causes) for s in stalls]
     assert behind[0].gil_holder is not None
-    assert behind[0].gil_holder.function.endswith(".slow_regex")
+    assert behind[0].gil_holder.function.split(".")[-1] == "slow_regex"
     assert behind[0].culprit == behind[0].gil_holder
     loop_blocked = next(v for v in report.verdicts if v.code == "LOOP_BLOCKED")
     assert "slow_regex" in loop_blocked.message
