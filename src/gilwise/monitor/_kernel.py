@@ -9,11 +9,11 @@ kernel tells, for any CPython version, exactly who queues for the GIL — where 
 bytecode position alone cannot (``with lock:`` and ``for x in iter(q.get, None)`` block
 inside an instruction that is not a call, just as a thread preempted for the GIL does).
 
-Where the GIL's futex words are is learned once, by construction: a helper thread that
-runs nothing but a pure-Python loop can only ever sleep waiting for the GIL, so the
-word it sleeps on, seen while the sampler holds the GIL, is the GIL's. The window kept
-around it spans the GIL's condition variable and mutexes (glibc waits on one of two
-words of a condition variable, 4 bytes apart, in turn).
+Where the GIL's futex words are is learned by construction, as the sampler starts: a
+helper thread that runs nothing but a pure-Python loop can only ever sleep waiting for
+the GIL, so the word it sleeps on, seen while the sampler holds the GIL, is the GIL's.
+The window kept around it spans the GIL's condition variable and mutexes (glibc waits
+on one of two words of a condition variable, 4 bytes apart, in turn).
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ class KernelStates:
     """Classifies threads from the kernel's view; see the module docstring.
 
     ``read`` answers None where the kernel cannot settle it: the file is unreadable,
-    or a thread sleeps on a futex before the GIL's has been found (``wants_calibration``
-    then asks the sampler to run :meth:`calibrate` between two ticks).
+    or a thread sleeps on a futex before the GIL's has been found (the sampler
+    calibrates as it starts; if that failed, ``wants_calibration`` asks it to try again
+    between two ticks).
     """
 
     def __init__(
