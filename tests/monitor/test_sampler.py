@@ -331,3 +331,19 @@ def test_a_hold_that_covers_little_of_the_stall_explains_nothing() -> None:
     monitor._long_holds.append((10.0, 10.1, (spinner.__code__, 0, "other"), 7))
     record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
     assert monitor._explained(record, loop_ident=1) is record
+
+
+def test_a_stall_seen_only_in_the_loops_poll_is_explained_by_a_long_hold() -> None:
+    import selectors
+
+    from gilwise.monitor._loops import StallRecord
+
+    from .fakes import spinner
+
+    monitor = _monitor(World())
+    monitor._long_holds.append((10.0, 10.6, (spinner.__code__, 0, "other"), 7))
+    poll = ((selectors.DefaultSelector.select.__code__, 0),)
+    record = StallRecord(duration=0.5, started_at=10.05, samples=3, stack=poll)
+    explained = monitor._explained(record, loop_ident=1)
+    assert explained.gil_holder == (spinner.__code__, 0, "other")
+    assert explained.causes == (0, 1, 0)

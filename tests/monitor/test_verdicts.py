@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from gilwise.monitor._report import Report
+from gilwise.monitor._report import Frame, Report, Stall
 
 from .reports import loop, report, stall, thread
 
@@ -51,3 +53,28 @@ def test_loop_blocked_names_the_culprit_and_the_coroutine() -> None:
     assert "coroutine handler" in blocked.message
     assert blocked.evidence["stalls"] == 2
     assert "asyncio.to_thread" in blocked.fix
+
+
+def _poll_stall(duration_ms: float) -> Stall:
+    poll = Frame("/usr/lib/python3/selectors.py", 468, "EpollSelector.select")
+    return Stall(duration_ms, 1.0, 3, (poll,), poll, None)
+
+
+def test_a_stall_in_the_loops_own_poll_is_not_named_as_the_blocking_line() -> None:
+    behind = dataclasses.replace(
+        stall(150.0, "slow_regex"),
+        gil_holder=Frame("/app/lib.py", 12, "slow_regex"),
+        gil_holder_thread="worker",
+    )
+    built = report(cores=0.5, threads=IDLE, loops=(loop(_poll_stall(400.0), behind),))
+    blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
+    assert "slow_regex" in blocked.message
+    assert "'worker'" in blocked.message
+    assert "process" in blocked.fix
+
+
+def test_only_poll_stalls_say_the_loop_was_waiting_to_run() -> None:
+    built = report(cores=0.5, threads=IDLE, loops=(loop(_poll_stall(400.0)),))
+    blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
+    assert "its own poll" in blocked.message
+    assert "selectors.py" not in blocked.message

@@ -44,6 +44,7 @@ from ._stacks import (
     ThreadState,
     classify,
     is_async_code,
+    is_loop_poll,
     sample_stack,
     top_functions,
     top_lines,
@@ -546,8 +547,15 @@ class Monitor:
             self._long_holds.append((now - dt, now, holder[0], holder[1]))
 
     def _explained(self, record: StallRecord, loop_ident: int) -> StallRecord:
-        """A stall the sampler could not look into, explained by a long GIL hold over it."""
-        if record.samples or record.gil_holder is not None:
+        """A stall the sampler could not look into, explained by a long GIL hold over it.
+
+        Also a stall whose loop thread was seen only in its selector's poll: the loop was
+        not running a callback, so what kept it from its heartbeat was the GIL (after
+        the poll returned) or the CPU, not a line of its own.
+        """
+        if record.gil_holder is not None:
+            return record
+        if record.samples and not (record.stack and is_loop_poll(record.stack[0][0])):
             return record
         start, end = record.started_at, record.started_at + record.duration
         best: tuple[float, Holder, int] | None = None
@@ -558,6 +566,8 @@ class Monitor:
         if best is None or best[0] < 0.5 * record.duration:
             return record
         _, key, ident = best
+        if ident == loop_ident and record.samples:
+            return record  # its own poll, not its own long call
         counts = (1, 0, 0) if ident == loop_ident else (0, 1, 0)
         stack = ((key[0], key[1]),) if ident == loop_ident else record.stack
         return dataclasses.replace(

@@ -97,6 +97,11 @@ def sample_stack(frame: FrameType | None, max_depth: int = MAX_DEPTH) -> StackKe
     return tuple(out)
 
 
+def is_loop_poll(code: CodeType) -> bool:
+    """Whether ``code`` is a selector's ``select``: an event loop waiting for I/O."""
+    return code.co_name == "select" and code.co_filename.endswith("selectors.py")
+
+
 def is_async_code(code: CodeType) -> bool:
     """Whether ``code`` is the body of a coroutine or async generator."""
     return bool(code.co_flags & _ASYNC_FLAGS)

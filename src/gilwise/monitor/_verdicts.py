@@ -116,7 +116,10 @@ def _loop_blocked(report: Report) -> Verdict | None:
         return None
     total = sum(loop.stalls_total for loop in stalled)
     kept = [s for loop in stalled for s in loop.stalls]
-    worst = max(kept, key=lambda s: s.duration_ms) if kept else None
+    # A stall whose culprit is the loop's own poll names no blocking line: prefer one that
+    # does, when there is one.
+    named = [s for s in kept if s.gil_holder is not None or not _is_poll(s.culprit)]
+    worst = max(named or kept, key=lambda s: s.duration_ms) if kept else None
     where = ""
     fix = (
         "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
@@ -133,6 +136,11 @@ def _loop_blocked(report: Report) -> Verdict | None:
             "does not help here: run that thread's work in a process "
             "(concurrent.futures.ProcessPoolExecutor, or `loop.run_in_executor` with one), "
             "or use code that releases the GIL while it runs."
+        )
+    elif worst is not None and _is_poll(worst.culprit):
+        where = (
+            f"; the longest ({worst.duration_ms:.0f} ms) found the loop in its own poll, "
+            "waiting to run again: for the GIL another thread held, or for a CPU"
         )
     elif worst is not None and worst.culprit is not None:
         where = f"; the longest ({worst.duration_ms:.0f} ms) at {_at(worst.culprit)}"
@@ -185,6 +193,12 @@ def _no_issue(report: Report) -> Verdict:
         "Nothing to change for concurrency; profile single-thread speed if it is too slow.",
         cpu_cores_used=report.process.cpu_cores_used,
     )
+
+
+def _is_poll(frame: object) -> bool:
+    # The selector's select: the loop was waiting for I/O, not running a callback.
+    file = str(getattr(frame, "file", ""))
+    return file.endswith("selectors.py") and getattr(frame, "function", "").endswith("select")
 
 
 def _at(frame: object) -> str:
