@@ -44,11 +44,13 @@ _FUTEX_CALLS = {
 _GIL_WINDOW_BEFORE = 48
 _GIL_WINDOW_AFTER = 128
 
-#: The most time one calibration may take, how many sightings it wants, and how many
-#: times it is tried before the kernel's futex states are given up for this run.
-_CALIBRATION_S = 0.3
+#: The most time one calibration may take (the sampler takes no samples meanwhile), how
+#: many sightings it wants, and how many times it is tried (``_CALIBRATION_RETRY_S``
+#: apart) before the kernel's futex states are given up for this run.
+_CALIBRATION_S = 0.1
 _CALIBRATION_SIGHTINGS = 2
-_CALIBRATION_ATTEMPTS = 5
+_CALIBRATION_ATTEMPTS = 10
+_CALIBRATION_RETRY_S = 0.25
 
 #: Times a reader gives up its CPU (GIL kept) for a thread caught runnable to settle.
 SETTLE_YIELDS = 3
@@ -183,7 +185,7 @@ class KernelStates:
         if not words:
             # A busy machine may starve the spinner: try again later, a few times.
             self.calibration_failed = self._attempts >= _CALIBRATION_ATTEMPTS
-            self._next_attempt = time.monotonic() + 1.0
+            self._next_attempt = time.monotonic() + _CALIBRATION_RETRY_S
             return False
         low = min(words)
         self.gil_window = (low - _GIL_WINDOW_BEFORE, low + _GIL_WINDOW_AFTER)

@@ -88,9 +88,11 @@ GIL_METHOD_KERNEL = (
 #: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
 ARRIVAL_CPU_S = 50e-6
 
-#: Where the standard library lives: a GIL holder is named by the program's own line.
+#: Where the standard library and installed packages live: a GIL holder is named by the
+#: program's own line, the one that called into them.
 _STDLIB_PREFIXES = tuple(
-    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib")} | {"<frozen "}
+    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    | {"<frozen "}
 )
 
 #: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
@@ -215,7 +217,7 @@ class Monitor:
         self._gil = GilTotals()
         self._queues = QueueCounts()
         self._blame = HolderBlame()
-        #: This tick's samples, GIL holder and queued threads, for the loop watches.
+        #: This tick's samples and GIL holder (line, thread ident), for the loop watches.
         self._tick_view: tuple[dict[int, _Sample], tuple[Holder, int] | None] | None = None
         #: Ticks that came late because one thread kept the GIL: (from, to, line, thread).
         self._long_holds: deque[tuple[float, float, Holder, int]] = deque(maxlen=256)
@@ -511,7 +513,7 @@ class Monitor:
         return (*self._program_frame(stack), account.name), account.ident
 
     def _program_frame(self, stack: StackKey) -> tuple[CodeType, int]:
-        """The innermost frame outside the standard library: the program's own line."""
+        """The innermost frame outside the standard library and installed packages."""
         for code, lasti in stack:
             if not self._in_stdlib(code):
                 return code, lasti
