@@ -26,7 +26,9 @@ def test_watch_reports_a_thread_it_saw() -> None:
     with gilwise.watch(interval=0.005) as w:
         t = threading.Thread(target=work, name="the-worker")
         t.start()
-        threading.Event().wait(0.3)
+        # Long enough for a dozen samples even when ticks are spaced out to keep the
+        # sampler's share of the GIL under 1% (with the GIL's futex found first).
+        threading.Event().wait(1.0)
         done.set()
         t.join()
     report = w.report
