@@ -296,6 +296,7 @@ def test_a_blocked_main_thread_is_explained(tmp_path: Path) -> None:
         "print('woke', flush=True)\n"
     )
     proc = _start(program)
+    time.sleep(0.5)  # past its last bytecodes and into the wait (a pending script runs there)
     with pytest.raises(AttachRefused, match="did not run gilwise's start-up script"):
         Attachment.open(inspect_target(proc.pid), interval_s=0.01, stall_ms=100, start_timeout=1)
     # When the main thread wakes it runs the script, which only removes itself.
