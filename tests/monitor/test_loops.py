@@ -119,6 +119,27 @@ def test_stall_still_going_at_close_is_recorded() -> None:
     assert watch.stalls[0].duration == pytest.approx(0.49)
 
 
+def test_loop_closed_before_its_next_beat_is_not_a_stall() -> None:
+    clock, loop, watch = _started()
+    loop.closed = True  # asyncio.run closed it; the sampler notices a while later
+    clock.advance(0.3)
+    assert not watch.check(clock.now, {})
+    watch.close(clock.now)
+    assert watch.stalls_total == 0
+
+
+def test_stall_seen_before_the_loop_closed_lasts_until_the_last_sample() -> None:
+    clock, loop, watch = _started()
+    blocked = FakeFrame(at_sleep().f_code, at_sleep().f_lasti, f_back=at_spin())
+    for _ in range(20):
+        watch.check(clock.advance(0.01), {LOOP_THREAD: blocked})  # type: ignore[dict-item]
+    loop.closed = True
+    watch.close(clock.advance(0.5))
+    (stall,) = watch.stalls
+    assert stall.duration == pytest.approx(0.19)
+    assert stall.stack[0][0] is at_sleep().f_code
+
+
 @pytest.mark.parametrize(
     ("starved", "stalls", "busy"),
     [

@@ -66,8 +66,16 @@ class _StallInProgress:
         self.tasks = tasks
         self.causes: Counter[str] = Counter()
         self.holders: Counter[Holder] = Counter()
+        self.last_seen_at: float | None = None
 
-    def add(self, stack: StackKey, cause: str | None = None, holder: Holder | None = None) -> None:
+    def add(
+        self,
+        now: float,
+        stack: StackKey,
+        cause: str | None = None,
+        holder: Holder | None = None,
+    ) -> None:
+        self.last_seen_at = now
         if len(self.stacks) < 256 or stack in self.stacks:
             self.stacks[stack] += 1
         if cause is not None:
@@ -172,7 +180,7 @@ class LoopWatch:
                 if frame is not None:
                     if self._current is None:
                         self._current = _StallInProgress(task_chain(loop))
-                    self._current.add(sample_stack(frame), cause, holder)
+                    self._current.add(now, sample_stack(frame), cause, holder)
         return True
 
     def _start_chain(self, loop: Any, now: float) -> None:
@@ -250,14 +258,32 @@ class LoopWatch:
             return fresh, missed
 
     def close(self, now: float) -> None:
-        """Stop watching; a stall still going on is recorded up to ``now``."""
+        """Stop watching; a stall still going on is recorded up to ``now``.
+
+        Once the loop is closed, an overdue beat says only that the loop ended before
+        running it (the sampler notices a closed loop up to a tick late): the stall is
+        recorded only as far as a sample saw the loop thread stuck in it.
+        """
         with self._lock:
             self._closed = True
             due = self._due
-            if due is not None and not self._stopped_since_due and now - due >= self._stall_s:
-                self._finish_stall(due, now - due)
+            end = self._last_stalled_at() if self._ended() else now
+            if (
+                due is not None
+                and end is not None
+                and not self._stopped_since_due
+                and end - due >= self._stall_s
+            ):
+                self._finish_stall(due, end - due)
             self._due = None
             self._current = None
+
+    def _ended(self) -> bool:
+        loop = self._ref()
+        return loop is None or bool(loop.is_closed())
+
+    def _last_stalled_at(self) -> float | None:
+        return self._current.last_seen_at if self._current is not None else None
 
     def take_window_max_lag(self) -> float:
         with self._lock:
