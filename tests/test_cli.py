@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,3 +40,17 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit) as exc:
         main(["run", "--bogus", "x.py"])
     assert exc.value.code == 2
+
+
+def test_tour_help_gives_the_duration_the_readme_gives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    # The README's figure is the one measured (22.5 s on 2 cores); the help repeats it.
+    measured = re.search(r"about (\d+) seconds on 2 cores", readme)
+    assert measured is not None
+    with pytest.raises(SystemExit):
+        main(["tour", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"about {measured.group(1)} seconds" in help_text
+    assert "minute" not in help_text

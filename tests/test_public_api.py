@@ -15,6 +15,15 @@ def test_every_exported_name_resolves(name: str) -> None:
     assert getattr(gilwise, name) is not None
 
 
+def test_dir_lists_the_whole_public_api() -> None:
+    # The lazy names never enter the module's namespace (__getattr__ does not cache
+    # them), so this holds however many of them earlier tests used.
+    names = dir(gilwise)
+    assert set(gilwise.__all__) - set(names) == set()
+    assert {"__doc__", "__name__", "_LAZY"} <= set(names)
+    assert names == sorted(names)
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gilwise.nope  # noqa: B018

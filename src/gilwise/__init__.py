@@ -120,6 +120,12 @@ def __getattr__(name: str) -> object:
     return getattr(importlib.import_module(module, __name__), name)
 
 
+def __dir__() -> list[str]:
+    # The lazy names are not in the module's namespace until first used, so dir() and
+    # the REPL's completion would miss them without this (PEP 562).
+    return sorted(set(globals()) | set(__all__))
+
+
 __all__ = [
     "AdviceReport",
     "AttachRefused",

@@ -91,6 +91,22 @@ def test_bad_json_inputs(tmp_path: Path, content: str, words: str) -> None:
         load_items(str(path), 10)
 
 
+def test_a_bad_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    # Line 3 is bad; the blank line 2 counts, as an editor shows it.
+    path.write_text('{"a": 1}\n\n{"a": \n{"a": 2}\n')
+    with pytest.raises(InputsInvalid) as caught:
+        load_items(str(path), 10)
+    assert str(caught.value).startswith(f"{path}:3: not valid JSON")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_json_line_holding_a_line_separator_is_one_item(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text('"a\u2028b"\n"c"\n', encoding="utf-8")
+    assert load_items(str(path), 10) == (["a\u2028b", "c"], 2)
+
+
 @pytest.mark.parametrize(
     ("body", "error", "words"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import sys
 import urllib.request
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import gilwise
 from gilwise.integrations._metrics import BUCKETS_S, MAX_THREAD_LABELS, ThreadLabels
+from gilwise.integrations._prometheus import _bind_failure
 from gilwise.integrations._prometheus_collector import GilwiseCollector
 
 from .helpers import FakeMonitor, loop_stats, main_thread_stalls, stalls_once, statistics
@@ -128,7 +130,10 @@ def test_port_in_use_is_one_clear_error_and_nothing_keeps_running() -> None:
         port = taken.getsockname()[1]
         registry = CollectorRegistry()
         exporter = gilwise.PrometheusExporter(registry=registry, port=port)
-        with pytest.raises(gilwise.MetricsExportFailed, match=rf"127\.0\.0\.1:{port}.*port=0"):
+        with pytest.raises(
+            gilwise.MetricsExportFailed,
+            match=rf"127\.0\.0\.1:{port}: the address is in use.*port=0",
+        ):
             gilwise.start(metrics=exporter)
     assert "gilwise" not in generate_latest(registry).decode()
     gilwise.start()  # the failed start left no monitor behind
@@ -162,10 +167,79 @@ def test_a_failing_exporter_detaches_the_ones_before_it() -> None:
     gilwise.stop()
 
 
-@pytest.mark.parametrize("port", [-1, 65536])
-def test_port_out_of_range(port: int) -> None:
+@pytest.mark.timeout(30)
+def test_an_address_not_of_this_machine_says_to_use_a_local_one() -> None:
+    # 203.0.113.0/24 is TEST-NET-3 (RFC 5737): never this machine's, so bind() fails here
+    # with EADDRNOTAVAIL and no packet leaves. Skip where non-local binds are allowed.
+    if _can_bind("203.0.113.7"):
+        pytest.skip("this machine allows binding non-local addresses (ip_nonlocal_bind)")
+    registry = CollectorRegistry()
+    exporter = gilwise.PrometheusExporter(registry=registry, port=0, addr="203.0.113.7")
+    with pytest.raises(gilwise.MetricsExportFailed) as caught:
+        gilwise.start(metrics=exporter)
+    message = str(caught.value)
+    assert message.startswith("cannot serve metrics on 203.0.113.7:0: cannot bind to that address")
+    assert "addr='127.0.0.1', addr='0.0.0.0' or an address of this machine" in message
+    assert "free port" not in message
+    assert "\n" not in message
+    assert "gilwise" not in generate_latest(registry).decode()
+    gilwise.start()  # the failed start left no monitor behind
+    gilwise.stop()
+
+
+def _can_bind(addr: str) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((addr, 0))
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(errno.EADDRINUSE, "Address already in use"), "in use; pick a free port"),
+        (OSError(errno.EADDRNOTAVAIL, "Cannot assign"), "cannot bind to that address"),
+        (socket.gaierror(socket.EAI_NONAME, "Name unknown"), "cannot bind to that address"),
+        (OSError(errno.EACCES, "Permission denied"), "port from 1024 up"),
+        (OSError(errno.ENOBUFS, "No buffer space"), "No buffer space; check addr and port"),
+    ],
+)
+def test_each_bind_failure_gets_its_own_advice(error: OSError, words: str) -> None:
+    message = str(_bind_failure("10.1.2.3", 9464, error))
+    assert message.startswith("cannot serve metrics on 10.1.2.3:9464: ")
+    assert words in message
+
+
+@pytest.mark.parametrize("port", [-1, 65536, "65536"])
+def test_port_out_of_range(port: int | str) -> None:
     with pytest.raises(gilwise.InvalidOption, match="0 picks a free one"):
         gilwise.PrometheusExporter(port=port)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("port", ["0", " 0 "])
+def test_a_numeric_string_port_is_taken(port: str) -> None:
+    exporter = gilwise.PrometheusExporter(registry=CollectorRegistry(), port=port)
+    gilwise.start(metrics=exporter)
+    try:
+        assert isinstance(exporter.port, int)
+        assert "gilwise_threads" in _scrape(str(exporter.url))
+    finally:
+        gilwise.stop()
+
+
+@pytest.mark.parametrize("port", ["http", "94.64", "", True, 9464.0, "\u00b2"])
+def test_a_port_that_is_not_a_whole_number_says_what_to_pass(port: Any) -> None:
+    with pytest.raises(gilwise.InvalidOption) as caught:
+        gilwise.PrometheusExporter(port=port)
+    assert str(caught.value) == (
+        f"port must be a whole number from 0 to 65535, got {port!r}; "
+        "pass e.g. port=9464, or port=0 for any free one"
+    )
 
 
 @pytest.mark.parametrize("metrics", ["prometheus", [object()], 3])

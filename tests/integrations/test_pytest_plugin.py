@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -196,6 +197,75 @@ def test_stall_in_a_fixture_teardown_is_an_error_at_teardown(pytester: pytest.Py
             "*time.sleep(0.4)  # blocks the loop in teardown",
         ]
     )
+
+
+#: Stalls over the limit in a call (a failure) and in a teardown (an error), next to a
+#: failure and an error of other causes, which the gilwise tally must not count.
+MIXED_OUTCOMES = """
+    import asyncio, time
+    import pytest, pytest_asyncio
+
+    @pytest_asyncio.fixture
+    async def slow_to_close():
+        yield
+        time.sleep(0.4)
+
+    @pytest.fixture
+    def broken():
+        raise RuntimeError("setup fails, not for a stall")
+
+    @pytest.mark.asyncio
+    async def test_blocks():
+        await asyncio.sleep(0.05)
+        time.sleep(0.4)
+        await asyncio.sleep(0.05)
+
+    @pytest.mark.asyncio
+    async def test_teardown_stalls(slow_to_close):
+        pass
+
+    @pytest.mark.asyncio
+    async def test_clean():
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+
+    def test_setup_error(broken):
+        pass
+
+    def test_fails():
+        assert False
+"""
+
+MIXED_TALLY = (
+    "5 tests watched: * ran an event loop (2 stalled), * of the time or more; "
+    "1 failed and 1 errored at teardown for a stall over the limit"
+)
+
+
+def test_stall_errors_are_counted_apart_from_failures(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI.format(extra=""))
+    pytester.makepyfile(test_mixed=MIXED_OUTCOMES)
+    result = _run(pytester, "--gilwise", "--gilwise-max-stall-ms=50")
+    result.assert_outcomes(passed=2, failed=2, errors=2)
+    result.stdout.fnmatch_lines([MIXED_TALLY])
+
+
+@pytest.mark.timeout(240)
+def test_under_xdist_the_controller_prints_one_summary_of_every_worker(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(INI.format(extra=""))
+    pytester.makepyfile(test_mixed=MIXED_OUTCOMES)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "xdist", "-n", "2",
+        "--gilwise", "--gilwise-max-stall-ms=50",
+        timeout=200,
+    )  # fmt: skip
+    result.assert_outcomes(passed=2, failed=2, errors=2)
+    result.stdout.fnmatch_lines(["*2 workers*", "*= gilwise =*", MIXED_TALLY])
+    headers = [line for line in result.outlines if re.fullmatch(r"=+ gilwise =+", line)]
+    assert len(headers) == 1
+    assert "test_mixed.py::test_blocks" in result.stdout.str().split("= gilwise =")[1]
 
 
 def test_a_failing_test_shows_its_stalls_in_a_section(pytester: pytest.Pytester) -> None:

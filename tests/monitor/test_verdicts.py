@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from gilwise.monitor._report import Frame, Report, Stall
+from gilwise.monitor._verdicts import MANY_THREADS, verdicts_for
 
 from .reports import loop, report, stall, thread
 
@@ -36,6 +37,24 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
 )
 def test_verdict_codes(built: Report, codes: list[str]) -> None:
     assert [v.code for v in built.verdicts] == codes
+
+
+def test_io_bound_with_few_threads_suggests_a_larger_pool() -> None:
+    (verdict,) = report(cores=0.05, threads=IDLE).verdicts
+    assert "a larger thread pool" in verdict.fix
+    assert verdict.evidence["max_threads_alive"] == len(IDLE)
+
+
+@pytest.mark.parametrize("alive", [MANY_THREADS, 2000])
+def test_io_bound_with_many_threads_does_not_suggest_more_threads(alive: int) -> None:
+    built = report(cores=0.05, threads=IDLE)
+    many = dataclasses.replace(built.process, max_threads_alive=alive)
+    (verdict,) = verdicts_for(dataclasses.replace(built, process=many))
+    assert verdict.code == "IO_BOUND"
+    assert "larger thread pool" not in verdict.fix
+    assert f"With {alive} threads alive at once, more threads will not help" in verdict.fix
+    assert "asyncio" in verdict.fix
+    assert verdict.evidence["max_threads_alive"] == alive
 
 
 def test_every_verdict_has_evidence_and_a_fix() -> None:

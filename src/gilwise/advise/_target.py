@@ -70,15 +70,37 @@ def _read_json_items(path: Path) -> list[Any]:
         raise InputsInvalid(f"no such inputs file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputsInvalid(f"cannot read {path}: {exc}") from None
+    if path.suffix == ".jsonl":
+        return _read_json_lines(path, text)
     try:
-        if path.suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputsInvalid(f"{path} is not valid JSON: {exc}") from None
+        raise _not_json(path, exc.lineno, exc) from None
     if not isinstance(data, list):
         raise InputsInvalid(f"{path} holds a JSON {type(data).__name__}; write a list of items")
     return data
+
+
+def _read_json_lines(path: Path, text: str) -> list[Any]:
+    """One item per non-blank line; a bad line is named by its number in the file."""
+    items = []
+    # Split on "\n" only, as JSON Lines defines it: splitlines() would also split on
+    # U+2028 and friends, which JSON allows inside strings, and miscount the lines.
+    # A "\r" left at the end of a line is whitespace to json.loads.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise _not_json(path, number, exc) from None
+    return items
+
+
+def _not_json(path: Path, line: int, exc: json.JSONDecodeError) -> InputsInvalid:
+    return InputsInvalid(
+        f"{path}:{line}: not valid JSON: {exc.msg} at column {exc.colno}; fix that line"
+    )
 
 
 def _load_module(module_part: str) -> ModuleType:

@@ -6,6 +6,9 @@ the exporter's constructor with the command that installs it.
 
 from __future__ import annotations
 
+import errno
+import socket
+
 from .._errors import ExtraNotInstalled, InvalidOption, MetricsExportFailed
 from ._metrics import _Exporter
 
@@ -30,14 +33,53 @@ def _require_prometheus_client() -> None:
         ) from None
 
 
+def _port_number(port: int | str) -> int:
+    """``port`` as a number; a numeric string is taken (ports often come from env vars)."""
+    # bool is an int to Python, but port=True is a mistake, not port 1.
+    if isinstance(port, str) and port.strip().isdecimal():
+        number = int(port)
+    elif isinstance(port, int) and not isinstance(port, bool):
+        number = port
+    else:
+        raise InvalidOption(
+            f"port must be a whole number from 0 to 65535, got {port!r}; "
+            "pass e.g. port=9464, or port=0 for any free one"
+        )
+    if not 0 <= number <= 65535:
+        raise InvalidOption(f"port must be between 0 and 65535, got {port}; 0 picks a free one")
+    return number
+
+
+def _bind_failure(addr: str, port: int, exc: OSError) -> MetricsExportFailed:
+    """The error for a failed bind, with the advice that fits its cause."""
+    where = f"cannot serve metrics on {addr}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return MetricsExportFailed(
+            f"{where}: the address is in use; pick a free port, or port=0 for any free one"
+        )
+    if exc.errno == errno.EACCES:
+        return MetricsExportFailed(
+            f"{where}: permission denied; pick a port from 1024 up, or port=0 for any free one"
+        )
+    # EADDRNOTAVAIL: an address of another machine; gaierror: a name that does not resolve.
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return MetricsExportFailed(
+            f"{where}: cannot bind to that address ({reason}); use addr='127.0.0.1', "
+            "addr='0.0.0.0' or an address of this machine"
+        )
+    return MetricsExportFailed(f"{where}: {reason}; check addr and port")
+
+
 class PrometheusExporter(_Exporter):
     """Exports the monitor's figures to Prometheus through ``prometheus_client``.
 
-    With ``port``, gilwise serves ``http://ADDR:PORT/metrics`` itself, on 127.0.0.1
-    unless ``addr`` says otherwise (``port=0`` picks a free port; read it back from
-    :attr:`port`). Without ``port``, the figures join ``registry`` (default: the
-    process-wide ``prometheus_client.REGISTRY``), for the endpoint your service
-    already serves. The series are read from the monitor at scrape time.
+    With ``port`` (a number, or a numeric string such as ``"9464"``), gilwise serves
+    ``http://ADDR:PORT/metrics`` itself, on 127.0.0.1 unless ``addr`` says otherwise
+    (``port=0`` picks a free port; read it back from :attr:`port`). Without ``port``,
+    the figures join ``registry`` (default: the process-wide
+    ``prometheus_client.REGISTRY``), for the endpoint your service already serves.
+    The series are read from the monitor at scrape time.
 
     Example:
         >>> import gilwise
@@ -51,15 +93,13 @@ class PrometheusExporter(_Exporter):
         self,
         *,
         registry: CollectorRegistry | None = None,
-        port: int | None = None,
+        port: int | str | None = None,
         addr: str = "127.0.0.1",
     ) -> None:
         _require_prometheus_client()
         super().__init__()
-        if port is not None and not (0 <= port <= 65535):
-            raise InvalidOption(f"port must be between 0 and 65535, got {port}; 0 picks a free one")
         self._registry = registry
-        self._requested_port = port
+        self._requested_port = None if port is None else _port_number(port)
         self.addr = addr
         self._collector: GilwiseCollector | None = None
         self._active_registry: CollectorRegistry | None = None
@@ -101,10 +141,7 @@ class PrometheusExporter(_Exporter):
                 )
             except OSError as exc:
                 registry.unregister(collector)
-                raise MetricsExportFailed(
-                    f"cannot serve metrics on {self.addr}:{self._requested_port}: "
-                    f"{exc.strerror or exc}; pick a free port, or port=0 for any free one"
-                ) from None
+                raise _bind_failure(self.addr, self._requested_port, exc) from None
             self._server, self._server_thread = server, thread
             self._bound_port = int(server.server_address[1])
         self._collector = collector

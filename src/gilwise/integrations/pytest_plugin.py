@@ -11,7 +11,9 @@ no hook runs per test and the monitor is not imported. A monitor that fails is
 reported as a warning; it never fails or stops the test run.
 
 The figures travel on the teardown report's ``user_properties`` (keys ``gilwise_*``),
-so the summary also works under pytest-xdist, and JUnit XML reports carry them.
+and a report that failed for a stall names its phase there too: under pytest-xdist
+the workers' reports reach the controller, which alone prints the summary, and JUnit
+XML reports carry them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ FRAMES_SHOWN = 8
 GIL_LISTED_FROM = 0.1
 
 _PREFIX = "gilwise_"
+#: Property naming the phase ("call" or "teardown") that failed for a stall.
+_OVER_LIMIT = _PREFIX + "over_limit_in"
 
 
 class GilwisePytestWarning(pytest.PytestWarning):
@@ -169,7 +173,7 @@ class GilwisePlugin:
         self._figures: list[WatchedTest] = []
         self._problems: dict[str, int] = {}
         self._warned: dict[str, int] = {}
-        self._stall_failures = 0
+        self._over_limit = OverLimit()
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -208,6 +212,9 @@ class GilwisePlugin:
         return result
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Counted from the reports, not where the test ran: under pytest-xdist the
+        # tests run in the workers and only their reports reach this controller.
+        self._over_limit.count(report)
         if report.when != "teardown":
             return
         figures = _figures_from(report)
@@ -226,8 +233,10 @@ class GilwisePlugin:
         self._note_problem(message, warn=False)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if _is_xdist_worker(terminalreporter.config):
+            return  # the controller prints the one summary, from every worker's reports
         for line in summary_lines(
-            self._figures, self._limit, self._top, self._problems, self._stall_failures
+            self._figures, self._limit, self._top, self._problems, self._over_limit
         ):
             if line.startswith("="):
                 terminalreporter.write_sep("=", line.strip("= "))
@@ -293,7 +302,8 @@ class GilwisePlugin:
         if not over:
             return
         state.failed_for.update(_stall_key(loop, stall) for loop, stall in over)
-        self._stall_failures += 1
+        # The report of this phase is made after this, from the item's properties.
+        item.user_properties.append((_OVER_LIMIT, phase))
         pytest.fail(failure_message(over, limit, phase, self._rootdir), pytrace=False)
 
     def _describe_on_failure(self, item: pytest.Item) -> None:
@@ -338,6 +348,37 @@ class GilwisePlugin:
 
 class _MarkerError(Exception):
     pass
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    # pytest-xdist gives each worker's config its `workerinput`, and the controller none.
+    return hasattr(config, "workerinput")
+
+
+@dataclass
+class OverLimit:
+    """Tests that failed for a stall over the limit: failures (call) and errors apart."""
+
+    failed: int = 0
+    errors: int = 0
+
+    def count(self, report: pytest.TestReport) -> None:
+        """Count ``report`` if it failed for a stall: a failure in call, an error after."""
+        if not report.failed or not any(
+            name == _OVER_LIMIT and value == report.when for name, value in report.user_properties
+        ):
+            return
+        if report.when == "call":
+            self.failed += 1
+        else:
+            self.errors += 1
+
+    def text(self) -> str:
+        """``"; 1 failed and 1 errored ... for a stall over the limit"``, or nothing."""
+        parts = [f"{self.failed} failed"] if self.failed else []
+        if self.errors:
+            parts.append(f"{self.errors} errored at teardown")
+        return f"; {' and '.join(parts)} for a stall over the limit" if parts else ""
 
 
 def _marker_limit(
@@ -523,7 +564,7 @@ def summary_lines(
     limit: Limit | None,
     top: int,
     problems: dict[str, int],
-    stall_failures: int,
+    over_limit: OverLimit,
 ) -> list[str]:
     """The terminal summary: worst tests by loop lag and by GIL contention."""
     lines = ["= gilwise ="]
@@ -561,9 +602,7 @@ def summary_lines(
         f"({stalled} stalled), {len(contended)} waited for the GIL "
         f"{100 * GIL_LISTED_FROM:g}% of the time or more"
     )
-    if stall_failures:
-        tally += f"; {stall_failures} failed for a stall over the limit"
-    lines.append(tally)
+    lines.append(tally + over_limit.text())
     for message, count in problems.items():
         times = f" ({count} times)" if count > 1 else ""
         lines.append(f"gilwise could not watch everything: {message}{times}")

@@ -20,6 +20,11 @@ OVERSUBSCRIBED_RUN_QUEUE = 0.2
 #: CPU use (share of usable cores) below which a mostly waiting program is I/O-bound.
 IO_BOUND_UTILISATION = 0.35
 IO_BOUND_WAITING = 0.6
+#: Live threads at once from which an I/O-bound program is told not to add threads.
+#: Twice the largest default ThreadPoolExecutor (min(32, cores + 4)): past it, each
+#: thread costs a stack and a turn at the GIL's 5 ms switch interval, and waiting
+#: scales by asyncio or a bounded pool sharing connections, not by more threads.
+MANY_THREADS = 64
 
 
 def verdicts_for(report: Report) -> tuple[Verdict, ...]:
@@ -176,10 +181,23 @@ def _io_bound(report: Report) -> Verdict | None:
         f"Threads were waiting (I/O, sleeps, locks) in {waiting:.0%} of samples and the "
         f"process ran {report.process.user_cores_used:.2f} cores of user code: the GIL is "
         "not the bottleneck.",
-        "More concurrency helps: a larger thread pool or asyncio. Look at what the top "
-        "waiting lines wait for.",
+        _io_bound_fix(report.process.max_threads_alive),
         waiting_fraction=round(waiting, 4),
         user_cores_used=report.process.user_cores_used,
+        max_threads_alive=report.process.max_threads_alive,
+    )
+
+
+def _io_bound_fix(threads_alive: int) -> str:
+    if threads_alive < MANY_THREADS:
+        return (
+            "More concurrency helps: a larger thread pool or asyncio. Look at what the top "
+            "waiting lines wait for."
+        )
+    return (
+        f"With {threads_alive} threads alive at once, more threads will not help: scale the "
+        "waiting with asyncio, or with fewer threads in a bounded pool sharing a "
+        "connection pool. Look at what the top waiting lines wait for."
     )
 
 
