@@ -11,16 +11,17 @@ from pathlib import Path
 from ._model import fit
 from ._report import Measurement, Profile, Recommendation, ScalingModel
 
-#: Simpler code wins ties: what to prefer when configurations are equally fast.
-# A free-threaded interpreter is a different Python to install and deploy: least simple.
-_SIMPLICITY = {
-    "serial": 0,
-    "thread": 1,
-    "asyncio": 2,
-    "process": 3,
-    "interpreter": 4,
-    "free-threaded": 5,
-}
+#: The order of simplicity: among equally fast configurations the first backend here
+#: wins, then the fewest workers. A free-threaded interpreter is a different Python to
+#: install and deploy: least simple. asyncio is placed by the target (see ``_rank``).
+SIMPLICITY = ("serial", "thread", "process", "interpreter", "free-threaded")
+#: The noise tolerance is the measured noise clamped to this range. The noise figure
+#: is the largest spread of only two or three repeated pairs, so it often reads low:
+#: in simulated sweeps with ±6% jitter per run it read under 5% in 37% of them, while
+#: single runs of equal configurations differed by up to 12%. With a floor of 3%, an
+#: equally fast 4-thread pool took the pick from a 2-thread one in 4.3% of them; with
+#: 5%, in 2.9%. Above 8%, a real 10% gain would count as a tie.
+MIN_TOLERANCE, MAX_TOLERANCE = 0.05, 0.08
 _BACKEND_WORDS = {
     "serial": "a plain loop",
     "thread": "a thread pool",
@@ -48,23 +49,90 @@ def noise(measurements: Sequence[Measurement]) -> float | None:
     return max(spreads) if spreads else None
 
 
+def tolerance(noise_level: float | None) -> float:
+    """The relative gap that still counts as equally fast: the noise, clamped."""
+    return min(MAX_TOLERANCE, max(MIN_TOLERANCE, noise_level or 0.0))
+
+
 def choose(
-    measurements: Sequence[Measurement], noise_level: float | None
+    measurements: Sequence[Measurement],
+    noise_level: float | None,
+    *,
+    is_coroutine: bool = False,
 ) -> tuple[str, int, int, float, float]:
     """Backend, workers, chunksize, items/s and speedup of the configuration to use.
 
-    The fastest configuration is the reference; any configuration within the
-    measurement noise of it (at least 3%, at most 8%) counts as equally fast, and the
-    simplest of those wins: fewer moving parts, then fewer workers.
+    The reference is the fastest confirmed rate (:func:`confirmed_rates`) among the
+    configurations that may be picked (:func:`eligible`); every one whose best run is
+    within the tolerance of it counts as equally fast, and the simplest of those wins:
+    serial, threads, processes, sub-interpreters, free-threaded, then fewer workers.
+    asyncio comes right after serial for a coroutine function and last for a plain one.
     """
-    rates = _best_rates(measurements)
-    best = max(rates.values())
-    tolerance = min(0.08, max(0.03, noise_level or 0.0))
-    contenders = [key for key, rate in rates.items() if rate >= best * (1 - tolerance)]
-    backend, workers = min(contenders, key=lambda k: (_SIMPLICITY.get(k[0], 9), k[1]))
+    best = _best_rates(measurements)
+    confirmed = confirmed_rates(measurements)
+    tol = tolerance(noise_level)
+    allowed = eligible(best, confirmed, tol, is_coroutine=is_coroutine)
+    reference = max(confirmed[key] for key in allowed)
+    contenders = [key for key in allowed if best[key] >= reference * (1 - tol)]
+    backend, workers = min(contenders, key=lambda key: _rank(key, is_coroutine))
     chunk = max(m.chunksize for m in measurements if (m.backend, m.workers) == (backend, workers))
-    serial = rates.get(("serial", 1), best)
-    return backend, workers, chunk, rates[(backend, workers)], rates[(backend, workers)] / serial
+    rate = best[(backend, workers)]
+    return backend, workers, chunk, rate, rate / best.get(("serial", 1), rate)
+
+
+def confirmed_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
+    """Each configuration's slowest run, or its best run less 8% where that is higher.
+
+    The sweep repeats the fastest configurations, so a more complex configuration
+    displaces a simpler one only by what it showed in every run: in simulated sweeps
+    with ±6% jitter, a lucky run of a 4-thread pool took the pick from an equally fast
+    2-thread pool in 1 of 8 of them (1 of 35 with this rule). The price: a pool truly
+    15% faster than serial lost the pick to serial in 1 of 6 (1 of 50 without). A run
+    more than 8% slower than the best was disturbed (noise only slows), not evidence.
+    """
+    best = _best_rates(measurements)
+    slowest: dict[tuple[str, int], float] = {}
+    for m in measurements:
+        key = (m.backend, m.workers)
+        slowest[key] = min(slowest.get(key, m.items_per_s), m.items_per_s)
+    return {key: max(rate, best[key] * (1 - MAX_TOLERANCE)) for key, rate in slowest.items()}
+
+
+def eligible(
+    best: dict[tuple[str, int], float],
+    confirmed: dict[tuple[str, int], float],
+    tol: float,
+    *,
+    is_coroutine: bool,
+) -> list[tuple[str, int]]:
+    """The configurations ``choose`` may pick.
+
+    A one-worker pool is left out whenever serial was measured: it is the serial loop
+    plus a hand-off, so when a run says it is faster, the run is wrong (seen: thread x1
+    picked for a function returning a 300,000-element list). Even when it beats all
+    by more than the noise, the pick is made among the rest: serial, unless a pool
+    with more workers is as fast. For a plain function asyncio is a thread pool behind
+    an event loop, never simpler than the pool: it stays only where it wins outright,
+    every other configuration's best run slower than the tolerance under its own
+    confirmed rate.
+    """
+    has_serial = ("serial", 1) in best
+    keys = [key for key in best if key[1] > 1 or key == ("serial", 1) or not has_serial]
+    if is_coroutine:
+        return keys
+    others = max((best[key] for key in keys if key[0] != "asyncio"), default=0.0)
+    return [key for key in keys if key[0] != "asyncio" or others < confirmed[key] * (1 - tol)]
+
+
+def _rank(key: tuple[str, int], is_coroutine: bool) -> tuple[float, int]:
+    """Place in the order of simplicity: the backend's, then the worker count."""
+    backend, workers = key
+    if backend == "asyncio":
+        # An event loop is how a coroutine function runs at all: next after serial.
+        return (0.5 if is_coroutine else len(SIMPLICITY)), workers
+    if backend in SIMPLICITY:
+        return SIMPLICITY.index(backend), workers
+    return len(SIMPLICITY) + 1, workers
 
 
 def models(measurements: Sequence[Measurement], cores: float, computes: bool) -> list[ScalingModel]:
