@@ -18,6 +18,7 @@ import importlib
 
 from ._errors import (
     AttachRefused,
+    BudgetExceeded,
     ConfigInvalid,
     ExtraNotInstalled,
     GilwiseError,
@@ -129,6 +130,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AdviceReport",
     "AttachRefused",
+    "BudgetExceeded",
     "CheckConfig",
     "CheckResult",
     "ConfigInvalid",

@@ -26,6 +26,10 @@ class TargetInvalid(GilwiseError):
     """The script exists but cannot be compiled (a syntax error, a bad encoding)."""
 
 
+class TargetUnsupported(GilwiseError):
+    """The program is of a kind ``gilwise run`` cannot watch (an application folder or zip)."""
+
+
 class MonitorAlreadyRunning(GilwiseError):
     """`gilwise.start()` was called while a monitor is already running in this process."""
 
@@ -93,3 +97,12 @@ class AttachRefused(GilwiseError):
     permission to debug the process, remote debugging turned off in it, gilwise not
     installed where it runs, or a process that is not Python at all.
     """
+
+
+class BudgetExceeded(GilwiseError):
+    """The function under ``gilwise advise`` did not return within the time budget.
+
+    Exit status 1: the experiment ran, and the function is what kept it from an answer.
+    """
+
+    exit_code = 1

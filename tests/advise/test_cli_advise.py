@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,105 @@ def test_the_users_exception_shows_their_traceback_and_exits_one(project: Path) 
     assert "ZeroDivisionError" in done.stderr
     assert 'work.py", line 7, in broken' in done.stderr
     assert "gilwise/advise" not in done.stderr
+
+
+HANGS = """\
+import multiprocessing
+import os
+import threading
+import time
+
+def never(n):
+    while True:
+        time.sleep(0.05)
+
+def only_in_thread_pools(n):
+    if threading.current_thread().name.startswith("ThreadPoolExecutor"):
+        never(n)
+    return sum(range(n))
+
+def spins(n):
+    open("started", "a").close()
+    while True:
+        pass
+
+def items():
+    return [2000] * 20
+"""
+
+
+@pytest.fixture
+def hanging(tmp_path: Path) -> Path:
+    (tmp_path / "hangs.py").write_text(HANGS)
+    return tmp_path
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_a_function_that_never_returns_is_reported_at_the_budget(hanging: Path) -> None:
+    done = _advise(hanging, "hangs.py:never", "--inputs", "hangs.py:items", "--budget", "2")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "never did not return within the budget of 2 s" in lines[0]
+    assert f"{hanging / 'hangs.py'}:8 in never" in lines[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_a_trial_stuck_at_the_budget_is_stopped_and_advice_comes_from_the_rest(
+    hanging: Path,
+) -> None:
+    done = _advise(
+        hanging,
+        "hangs.py:only_in_thread_pools",
+        "--inputs",
+        "hangs.py:items",
+        "--budget",
+        "4",
+        "--backends",
+        "thread",
+        "--json",
+        "advice.json",
+        "--quiet",
+    )  # returns at all: the stuck pool thread did not hold the process open
+    assert done.returncode == 0, done.stderr
+    report = json.loads((hanging / "advice.json").read_text())
+    assert report["recommendation"]["backend"] == "serial"
+    (note,) = [n for n in report["budget_notes"] if "stopped at the budget" in n]
+    assert note.startswith("thread x")
+    assert f"{hanging / 'hangs.py'}:8 in never" in note
+    assert report["spent_s"] < 4 + 1.0  # the grace: a tenth of the budget, at least 0.5 s
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_ctrl_c_ends_advise_with_one_line_and_130_leaving_no_process(hanging: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gilwise",
+            "advise",
+            "hangs.py:spins",
+            "--inputs",
+            "hangs.py:items",
+            "--budget",
+            "60",
+        ],
+        cwd=hanging,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # A test started in a shell's background inherits SIGINT ignored: restore it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not (hanging / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (130, "gilwise: interrupted\n")
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert left.stdout == ""

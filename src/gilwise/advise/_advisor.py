@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .._errors import InputsInvalid, InvalidOption
+from .._errors import BudgetExceeded, InputsInvalid, InvalidOption
 from .._version import __version__
 from ..monitor._cpu import core_budget
 from ..monitor._report import python_description
@@ -22,9 +22,10 @@ from ._foreign import (
     inspect_python,
     require_free_threaded,
 )
+from ._guard import Overran, hard_deadline, run_guarded
 from ._profile import first_call, profile
-from ._report import BACKENDS, SCHEMA, AdviceReport, Measurement, Recommendation
-from ._sweep import Sweep, plan
+from ._report import BACKENDS, SCHEMA, AdviceReport, Measurement, Profile, Recommendation
+from ._sweep import Plan, Sweep, plan
 
 MIN_BUDGET_S = 1.0
 MAX_ITEMS = 10_000
@@ -41,30 +42,31 @@ def run_advice(
     python: str | None = None,
     on_trial: Callable[[str, int], None] | None = None,
 ) -> AdviceReport:
-    """Measure ``fn`` over ``items`` under each concurrency model and recommend one."""
+    """Measure ``fn`` over ``items`` under each concurrency model and recommend one.
+
+    The budget is a hard limit: past it (and a grace of a tenth), whatever is still
+    running is abandoned and the advice comes from what was measured, naming the
+    trial and the line the function was stuck on.
+    """
     _check_options(budget, backends, start_method)
     foreign = _free_threaded_python(python)
     started = time.perf_counter()
-    deadline = started + budget
-    sample = _sample(items)
     job = Job(fn=fn, is_coroutine=inspect.iscoroutinefunction(fn), ref=ref)
-    cores = core_budget().usable
-    settle_cpu(min(1.5, 0.075 * budget))
-    first_s, first_result = first_call(job, sample[0])
-    probe_s = min(0.5, max(0.05, 0.04 * budget))
-    _check_budget_fits(first_s, budget)
-    prof = profile(
-        job, sample, cores=cores, first_call_s=first_s, first_result=first_result, seconds=probe_s
+    experiment = _Experiment(job, _sample(items), budget, started + budget)
+    outcome = run_guarded(
+        lambda: experiment.run(backends, foreign, start_method, on_trial),
+        hard_deadline(started, budget),
+        getattr(fn, "__code__", None),
     )
-    _check_budget_fits(prof.item_wall_s, deadline - time.perf_counter())
-    the_plan = plan(prof, cores, deadline - time.perf_counter(), backends, foreign is not None)
-    sweep = Sweep(job, sample, prof, the_plan, deadline, start_method, on_trial)
-    if foreign is not None:
-        sweep.run_trial = _with_free_threaded(foreign)
-    measurements = _recommend.with_speedups(sweep.run())
-    noise = _recommend.noise(measurements)
-    backend, workers, chunk, rate, speedup = _recommend.choose(measurements, noise)
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+    if isinstance(outcome, Overran):
+        experiment.abandon(name, outcome)
+    prof, the_plan, sweep = experiment.results()
+    measurements = _recommend.with_speedups(list(sweep.measurements))
+    noise = _recommend.noise(measurements)
+    backend, workers, chunk, rate, speedup = _recommend.choose(
+        measurements, noise, is_coroutine=job.is_coroutine
+    )
     import_line = _recommend.import_line_for(ref, getattr(fn, "__module__", "yourmodule"), name)
     if backend == "asyncio" and not job.is_coroutine:
         code = _recommend.blocking_asyncio_code(workers, import_line, name)
@@ -72,13 +74,13 @@ def run_advice(
         code = _recommend.code_for(backend, workers, chunk, import_line, name)
     pmap_code = _recommend.pmap_code_for(backend, workers, chunk, import_line, name)
     recommendation = Recommendation(backend, workers, chunk, rate, speedup, code, pmap_code)
-    scaling = _recommend.models(measurements, cores, computes=prof.cpu_fraction >= 0.5)
+    scaling = _recommend.models(measurements, experiment.cores, computes=prof.cpu_fraction >= 0.5)
     return AdviceReport(
         schema=SCHEMA,
         gilwise_version=__version__,
         python=python_description(),
         target=ref or f"{getattr(fn, '__module__', '?')}:{name}",
-        usable_cores=cores,
+        usable_cores=experiment.cores,
         start_method=start_method or multiprocessing.get_start_method(),
         budget_s=budget,
         spent_s=time.perf_counter() - started,
@@ -87,10 +89,85 @@ def run_advice(
         measurements=tuple(measurements),
         models=tuple(scaling),
         recommendation=recommendation,
-        explanation=tuple(_recommend.explain(prof, measurements, scaling, recommendation, cores)),
+        explanation=tuple(
+            _recommend.explain(prof, measurements, scaling, recommendation, experiment.cores)
+        ),
         skipped=the_plan.skipped,
         budget_notes=tuple(sweep.notes),
     )
+
+
+class _Experiment:
+    """Profile then sweep, keeping each stage's result where the caller can read it
+    even when the experiment is abandoned at the hard deadline."""
+
+    def __init__(self, job: Job, sample: list[Any], budget: float, deadline: float) -> None:
+        self.job = job
+        self.sample = sample
+        self.budget = budget
+        self.deadline = deadline
+        self.cores = core_budget().usable
+        self.profile: Profile | None = None
+        self.plan: Plan | None = None
+        self.sweep: Sweep | None = None
+        self.stage = "calling the function on the first item"
+
+    def run(
+        self,
+        backends: Sequence[str] | None,
+        foreign: ForeignPython | None,
+        start_method: str | None,
+        on_trial: Callable[[str, int], None] | None,
+    ) -> None:
+        job, sample, budget = self.job, self.sample, self.budget
+        settle_cpu(min(1.5, 0.075 * budget))
+        first_s, first_result = first_call(job, sample[0])
+        probe_s = min(0.5, max(0.05, 0.04 * budget))
+        _check_budget_fits(first_s, budget)
+        self.stage = "profiling the function"
+        self.profile = profile(
+            job,
+            sample,
+            cores=self.cores,
+            first_call_s=first_s,
+            first_result=first_result,
+            seconds=probe_s,
+        )
+        _check_budget_fits(self.profile.item_wall_s, self.deadline - time.perf_counter())
+        self.plan = plan(
+            self.profile, self.cores, self.deadline - time.perf_counter(), backends, bool(foreign)
+        )
+        sweep = Sweep(job, sample, self.profile, self.plan, self.deadline, start_method, on_trial)
+        if foreign is not None:
+            sweep.run_trial = _with_free_threaded(foreign)
+        self.sweep = sweep
+        sweep.run()
+
+    def results(self) -> tuple[Profile, Plan, Sweep]:
+        """What the stages produced; all of them once ``run`` returned or ``abandon`` allowed."""
+        if self.profile is None or self.plan is None or self.sweep is None:
+            raise RuntimeError("the experiment did not get to its sweep")  # a bug, not the user's
+        return self.profile, self.plan, self.sweep
+
+    def abandon(self, name: str, overran: Overran) -> None:
+        """Go on with what was measured, or say why nothing can be advised."""
+        where = f" at {overran.where}" if overran.where else ""
+        sweep = self.sweep
+        if sweep is None or not sweep.measurements:
+            stage = "measuring it serially" if sweep is not None else self.stage
+            raise BudgetExceeded(
+                f"{name} did not return within the budget of {self.budget:g} s while "
+                f"{stage}{where}; give it items it finishes on, or a larger --budget"
+            )
+        trial = f"{sweep.current[0]} x{sweep.current[1]}" if sweep.current else "the last trial"
+        if not where and sweep.current and sweep.current[0] in ("process", "interpreter"):
+            where = " in a worker (its line cannot be read from here)"
+        # The sweep thread runs on: freeze what it measured so far.
+        sweep.measurements = list(sweep.measurements)
+        sweep.notes = [
+            *sweep.notes,
+            f"{trial} was stopped at the budget: {name} had not returned{where}",
+        ]
 
 
 def _free_threaded_python(python: str | None) -> ForeignPython | None:

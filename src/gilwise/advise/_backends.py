@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures as cf
 import functools
 import multiprocessing
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -135,10 +136,8 @@ def _process(
     context = multiprocessing.get_context(sm)
 
     def make() -> cf.Executor:
-        if job.ref is None:
-            return cf.ProcessPoolExecutor(workers, mp_context=context)
         return cf.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=load_callable, initargs=(job.ref,)
+            workers, mp_context=context, initializer=start_worker, initargs=(job.ref,)
         )
 
     return _executor_run(make, job, warm, batch, chunksize)
@@ -214,6 +213,14 @@ _RUNNERS: dict[str, Callable[[Job, int, list[Any], Sequence[Any], int, str | Non
     "asyncio": _asyncio,
     "interpreter": _interpreter,
 }
+
+
+def start_worker(ref: str | None) -> None:
+    """A process worker's start: Ctrl-C is left to the parent, which ends its workers
+    (otherwise each would print a traceback), then the function is loaded by reference."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ref is not None:
+        load_callable(ref)
 
 
 def call_each(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:

@@ -82,6 +82,8 @@ class Sweep:
     clock: Callable[[], float] = time.perf_counter
     measurements: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The trial running now (backend, workers): what to name if it never ends.
+    current: tuple[str, int] | None = None
 
     def run(self) -> list[Measurement]:
         serial = self._measure("serial", 1, self._batch_size(1 / self.profile.item_wall_s, 1, 1))
@@ -146,9 +148,11 @@ class Sweep:
         if self.on_trial is not None:
             self.on_trial(backend, workers)
         items = [self.items[i % len(self.items)] for i in range(batch)]
+        self.current = (backend, workers)
         result = self.run_trial(
             self.job, backend, workers, items, chunksize=chunksize, start_method=self.start_method
         )
+        self.current = None
         self.measurements.append(result)
         return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import signal
 import socket
 from multiprocessing.connection import Connection
 
@@ -37,6 +38,9 @@ async def _serve(ready: Connection) -> None:
 
 def serve(ready: Connection) -> None:
     """The remote service: its own process, so it does not compete for our GIL."""
+    # A terminal's Ctrl-C reaches the whole process group; the tour ends this server
+    # itself, and the user should see one line, not the server's traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(_serve(ready))
 
 
