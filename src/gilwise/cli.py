@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ._errors import GilwiseError
 from ._version import __version__
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "tour",
         help="prove the core lessons of Python concurrency live on this machine",
         description="Measure, on this machine, what the GIL means for CPU work, I/O, C "
-        "extensions, event loops, pickling, latency and races: about a minute.",
+        "extensions, event loops, pickling, latency and races: about 25 seconds.",
     )
     tour.add_argument("--quick", action="store_true", help="shorter runs, about 15 seconds")
     tour.add_argument("--only", metavar="N,N", help="run only these lessons, by number (e.g. 1,4)")
@@ -217,9 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gilwise`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
+    # Under `run` these are the program's own: python reports them, and so must we.
+    own_errors = () if args[:1] == ["run"] else (KeyboardInterrupt, BrokenPipeError)
     try:
-        return _dispatch(parser, args)
-    except BrokenPipeError:
+        status = _dispatch(parser, args)
+    except own_errors as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            print("gilwise: interrupted", file=sys.stderr)
+            _exit_now(130)
         # Output piped into `head` or a pager that quit: stop quietly, like other CLIs.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (python flushes it at exit)
         return 1
@@ -227,7 +233,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Errors gilwise raises on purpose are one line; anything else is a bug and keeps
         # its traceback.
         print(f"gilwise: {exc}", file=sys.stderr)
-        return exc.exit_code
+        status = exc.exit_code
+    if _work_left_running():
+        _exit_now(status)
+    return status
+
+
+def _work_left_running() -> bool:
+    """Whether ``advise`` abandoned a trial still running at its budget's end."""
+    guard = sys.modules.get("gilwise.advise._guard")
+    return guard is not None and bool(guard.work_left_running())
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the process now, its worker processes with it.
+
+    A normal exit would wait for the threads a stopped trial or a Ctrl-C left behind
+    (the interpreter joins pool threads at exit), possibly forever.
+    """
+    import contextlib
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(status)
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: list[str]) -> int:

@@ -33,12 +33,14 @@ def run_program(
     live: bool = False,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
-    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path))
-    target = module_target(module) if module else script_target(script or "")
-    if html_path:
-        from .report._html import require_html
+    from ._errors import TargetInvalid, TargetNotFound
 
-        require_html()
+    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path))
+    try:
+        target = module_target(module) if module else script_target(script or "")
+    except (TargetNotFound, TargetInvalid):
+        _let_python_refuse(script, module, args)
+    _check_outputs(json_path, html_path, trace_path)
     outputs = _Outputs(json_path, html_path, trace_path, quiet)
     refresher: Refresher | None = None
 
@@ -54,6 +56,37 @@ def run_program(
         refresher = Refresher(session.monitor.report, LiveView(), session.monitor.hide_thread)
         refresher.start()
     session.run(args)
+
+
+def _check_outputs(
+    json_path: str | None, html_path: str | None, trace_path: str | None = None
+) -> None:
+    """Fail before any work when an output cannot be written: a missing folder (it is
+    not created: a typo must not make folders) or HTML without its extra."""
+    import os
+
+    from ._errors import InvalidOption
+
+    for path in filter(None, (json_path, html_path, trace_path)):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InvalidOption(f"cannot write {path}: no folder {folder}; create it first")
+    if html_path:
+        from .report._html import require_html
+
+        require_html()
+
+
+def _let_python_refuse(script: str | None, module: str | None, args: list[str]) -> NoReturn:
+    """Hand a program that cannot start (missing, unreadable, not compiling) to python
+    itself: its message and exit status are the user's reference, byte for byte, and
+    nothing of the program runs, so there is nothing to watch."""
+    import os
+
+    program = ["-m", module] if module else [script or ""]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, [sys.executable, *program, *args])
 
 
 class _Outputs:
@@ -111,10 +144,7 @@ def attach_process(
     MonitorConfig(interval_s=interval, stall_ms=stall_ms)
     if duration is not None and not duration > 0:
         raise InvalidOption(f"--duration must be a positive number of seconds, got {duration:g}")
-    if html_path:
-        from .report._html import require_html
-
-        require_html()
+    _check_outputs(json_path, html_path, trace_path)
     target = inspect_target(pid)
     with _sigint_sets_flag() as stop_requested:
         report = _watch_attached(
@@ -272,10 +302,7 @@ def advise_function(
     from .advise._advisor import MAX_ITEMS, run_advice
     from .advise._target import load_callable, load_items
 
-    if html_path:
-        from .report._html import require_html
-
-        require_html()
+    _check_outputs(json_path, html_path)
 
     fn = load_callable(target)
     items, _ = load_items(inputs, MAX_ITEMS)
@@ -331,10 +358,7 @@ def take_tour(
     from .tour._tour import run_tour, select
 
     select(only)  # bad lesson numbers fail before anything runs
-    if html_path:
-        from .report._html import require_html
-
-        require_html()
+    _check_outputs(json_path, html_path)
     out = console()
     out.print(
         "[bold]gilwise tour[/bold]: each claim about Python concurrency, measured on this "

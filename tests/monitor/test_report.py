@@ -98,11 +98,27 @@ def _all_keys(value: object) -> set[str]:
 
 
 def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
-    target = tmp_path / "deep" / "r.json"
+    target = tmp_path / "r.json"
     write_atomic(target, "one")
     write_atomic(target, "two")
     assert target.read_text() == "two"
     assert os.listdir(target.parent) == ["r.json"]
+
+
+def test_atomic_write_does_not_make_folders(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_atomic(tmp_path / "typo" / "r.json", "one")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_write_gives_the_mode_the_umask_gives(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "r.json", "one")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_atomic_write_failure_leaves_old_file(tmp_path: Path) -> None:

@@ -108,23 +108,89 @@ def test_module_mode(tmp_path: Path) -> None:
     assert watched.stdout == plain.stdout == "__main__ pkg ['a', '-b']\n"
 
 
+@pytest.fixture
+def unrunnable(tmp_path: Path) -> Path:
+    """Programs python refuses or cannot compile, each made as a user would have them."""
+    _script(tmp_path, "x = 1\ndef broken(:\n", name="bad.py")
+    (tmp_path / "nul.py").write_bytes(b"\x00\x01binary\x02")
+    _script(tmp_path, "# -*- coding: klingon -*-\nprint(1)\n", name="enc.py")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "pkg_without_main").mkdir()
+    (tmp_path / "pkg_without_main" / "__init__.py").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        ["missing.py"],
+        ["bad.py"],
+        ["nul.py"],
+        ["enc.py"],
+        ["folder"],
+        ["-m", "no_such_module_xyz"],
+        ["-m", "pkg_without_main"],
+    ],
+    ids=["missing", "syntax-error", "null-bytes", "bad-coding", "folder", "no-module", "package"],
+)
+def test_a_program_that_cannot_start_fails_as_under_python(
+    unrunnable: Path, program: list[str]
+) -> None:
+    plain = _python(*program, "arg", cwd=unrunnable)
+    watched = _gilwise("run", "--quiet", *program, "arg", cwd=unrunnable)
+    assert (watched.returncode, watched.stdout, watched.stderr) == (
+        plain.returncode,
+        plain.stdout,
+        plain.stderr,
+    )
+    assert plain.returncode != 0
+
+
+def test_an_application_folder_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("print('ran')\n")
+    result = _gilwise("run", "app", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""  # refused, not run unwatched
+    assert result.stderr.startswith("gilwise: 'app' is an application folder or zip;")
+
+
+def test_output_into_a_closed_pipe_fails_as_under_python(tmp_path: Path) -> None:
+    _script(tmp_path, "for i in range(100_000):\n    print(i)\n")
+
+    def first_line_then_close(command: list[str]) -> tuple[int, str]:
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.readline() == "0\n"
+        proc.stdout.close()  # as `| head -1` does
+        err = proc.stderr.read()
+        return proc.wait(timeout=60), err
+
+    plain = first_line_then_close([sys.executable, "prog.py"])
+    watched = first_line_then_close([sys.executable, "-m", "gilwise", "run", "--quiet", "prog.py"])
+    assert watched == plain
+    assert "BrokenPipeError" in plain[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["missing.py"], "can't open file"),
-        (["-m", "no_such_module_xyz"], "no module named"),
-        (["bad.py"], "bad.py:2:"),
         ([], "give a script"),
         (["--interval", "-1", "bad.py"], "interval must be"),
+        (["--json", "no/such/folder/r.json", "bad.py"], "no folder"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    _script(tmp_path, "x = 1\ndef broken(:\n", name="bad.py")
+def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    _script(tmp_path, "x = 1\n", name="bad.py")
     result = _gilwise("run", *args, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert message in lines[-1]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "no").exists()
 
 
 def test_summary_and_json_report(tmp_path: Path) -> None:
@@ -139,8 +205,13 @@ def test_summary_and_json_report(tmp_path: Path) -> None:
         for t in threads: t.join()
         """,
     )
+    (tmp_path / "out").mkdir()
     result = _gilwise("run", "--json", "out/report.json", "prog.py", cwd=tmp_path)
     assert result.returncode == 0
+    umask = os.umask(0o022)
+    os.umask(umask)
+    mode = (tmp_path / "out" / "report.json").stat().st_mode & 0o777
+    assert mode == 0o666 & ~umask  # as any file the user's shell makes, not 0600
     assert "gilwise" in result.stderr
     assert "GIL" in result.stderr
     data = json.loads((tmp_path / "out" / "report.json").read_text())

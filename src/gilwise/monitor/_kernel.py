@@ -130,6 +130,8 @@ class KernelStates:
         self.gil_window: tuple[int, int] | None = None
         self.wants_calibration = False
         self.calibration_failed = False
+        #: CPU seconds the calibration's spinner used (the monitor's cost).
+        self.calibration_cpu_s = 0.0
         self._attempts = 0
         self._next_attempt = 0.0
 
@@ -173,15 +175,19 @@ class KernelStates:
             return KernelState.GIL
         return KernelState.LOCK
 
-    def calibrate(self) -> bool:
+    def calibrate(self, give_up: Callable[[], bool] = lambda: False) -> bool:
         """Find the GIL's futex by watching a thread that can wait for nothing else.
 
         Must run in a thread that can let go of the GIL (the sampler, between ticks).
-        Takes a few switch intervals (~5 ms each), at most ``_CALIBRATION_S``.
+        Takes a few switch intervals (~5 ms each), at most ``_CALIBRATION_S``, and
+        returns early once ``give_up()`` is true (the monitor is stopping).
         """
         self.wants_calibration = False
         self._attempts += 1
-        words = gil_futex_words(self._reader, self._futex_calls, self._sched_yield)
+        words, spinner_cpu = gil_futex_words(
+            self._reader, self._futex_calls, self._sched_yield, give_up
+        )
+        self.calibration_cpu_s += spinner_cpu
         if not words:
             # A busy machine may starve the spinner: try again later, a few times.
             self.calibration_failed = self._attempts >= _CALIBRATION_ATTEMPTS
@@ -214,9 +220,12 @@ def gil_futex_words(
     reader: Callable[[int], bytes | None],
     futex_calls: tuple[int, ...],
     yield_cpu: Callable[[], int] | None = None,
-) -> set[int]:
-    """Futex words a pure-Python spinning thread sleeps on while this thread holds the GIL."""
+    give_up: Callable[[], bool] = lambda: False,
+) -> tuple[set[int], float]:
+    """Futex words a pure-Python spinning thread sleeps on while this thread holds the GIL,
+    and the CPU seconds the spinner used."""
     state = {"stop": False, "native_id": 0}
+    spent: list[float] = []  # the spinner's CPU seconds: the monitor's cost, not the program's
     done = _thread.allocate_lock()
     done.acquire()
 
@@ -228,6 +237,7 @@ def gil_futex_words(
             while not state["stop"]:
                 pass
         finally:
+            spent.append(time.thread_time())
             done.release()
 
     _thread.start_new_thread(spin, ())
@@ -235,7 +245,7 @@ def gil_futex_words(
     sightings = 0
     deadline = time.monotonic() + _CALIBRATION_S
     try:
-        while sightings < _CALIBRATION_SIGHTINGS and time.monotonic() < deadline:
+        while sightings < _CALIBRATION_SIGHTINGS and time.monotonic() < deadline and not give_up():
             # Let the spinner take the GIL; the switch interval then hands it back to
             # us, and the spinner queues for it while we read.
             time.sleep(0.0005)
@@ -251,4 +261,4 @@ def gil_futex_words(
         state["stop"] = True
         # Gone before the next tick, so that it is never sampled as a program thread.
         done.acquire(timeout=1.0)
-    return words
+    return words, sum(spent)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, TracebackType
 
-from .._errors import TargetInvalid, TargetNotFound
+from .._errors import TargetInvalid, TargetNotFound, TargetUnsupported
 from ._sampler import Monitor, MonitorConfig
 
 TYPE_CHECKING = False
@@ -44,16 +44,21 @@ def script_target(path: str) -> Target:
     if not os.path.exists(path):
         raise TargetNotFound(f"can't open file {os.path.abspath(path)!r}: no such file")
     if os.path.isdir(path):
-        raise TargetNotFound(
-            f"{path!r} is a directory; give a script, or use -m for a package with __main__.py"
-        )
+        if os.path.isfile(os.path.join(path, "__main__.py")):
+            raise _application(path)
+        raise TargetNotFound(f"can't find '__main__' module in {os.path.abspath(path)!r}")
     full = os.path.abspath(path)
     try:
         with open(full, "rb") as fh:
             source = fh.read()
     except OSError as exc:
         raise TargetNotFound(f"can't open file {full!r}: {exc.strerror}") from None
-    code = _compile(source, full)
+    try:
+        code = _compile(source, full)
+    except TargetInvalid:
+        if _is_zip(full):
+            raise _application(path) from None
+        raise
     return Target(
         code=code,
         argv0=path,
@@ -61,6 +66,24 @@ def script_target(path: str) -> Target:
         main_attrs={"__file__": full, "__cached__": None, "__spec__": None, "__loader__": None},
         display=path,
     )
+
+
+def _application(path: str) -> TargetUnsupported:
+    # python would run it (a folder's or a zip's __main__.py); refusing it plainly beats
+    # running it unwatched.
+    return TargetUnsupported(
+        f"{path!r} is an application folder or zip; gilwise run watches a script or "
+        "-m MODULE: give its __main__.py, or -m with the package on sys.path"
+    )
+
+
+def _is_zip(path: str) -> bool:
+    import zipfile  # only for a file that did not compile: it pulls in pathlib
+
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
 
 
 def module_target(name: str) -> Target:

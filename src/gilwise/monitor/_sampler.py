@@ -12,7 +12,6 @@ import _thread
 import dataclasses
 import os
 import sys
-import sysconfig
 import threading
 import time
 from collections import deque
@@ -44,6 +43,7 @@ from ._stacks import (
     ThreadState,
     classify,
     is_async_code,
+    is_library_file,
     is_loop_poll,
     sample_stack,
     top_functions,
@@ -87,13 +87,6 @@ GIL_METHOD_KERNEL = (
 #: CPU a thread may use during a tick and still count as queueing since before it (a
 #: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
 ARRIVAL_CPU_S = 50e-6
-
-#: Where the standard library and installed packages live: a GIL holder is named by the
-#: program's own line, the one that called into them.
-_STDLIB_PREFIXES = tuple(
-    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    | {"<frozen "}
-)
 
 #: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
 #: taken as having kept the GIL through it.
@@ -362,10 +355,16 @@ class Monitor:
 
     def _calibrate(self, kernel: KernelStates) -> None:
         try:
-            kernel.calibrate()
+            # A program that ends at once must not wait for the calibration.
+            kernel.calibrate(give_up=lambda: not self._stop_lock.locked())
         except Exception as exc:  # the monitor must never take the program down
             kernel.calibration_failed = True
             self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
+
+    def _monitor_cost(self) -> float:
+        """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
+        kernel = self.sources.kernel
+        return self._monitor_cpu + (kernel.calibration_cpu_s if kernel is not None else 0.0)
 
     def _counted(self, wall: float) -> bool:
         """Whether the kernel's thread states counted the GIL waits over the run."""
@@ -524,7 +523,7 @@ class Monitor:
         if known is None:
             if len(self._stdlib_codes) > 4096:
                 self._stdlib_codes.clear()
-            known = self._stdlib_codes[code] = code.co_filename.startswith(_STDLIB_PREFIXES)
+            known = self._stdlib_codes[code] = is_library_file(code.co_filename)
         return known
 
     def _note_long_hold(
@@ -854,7 +853,7 @@ class Monitor:
             return MonitorStatistics(
                 uptime_seconds=max(0.0, self.sources.clock() - self._started),
                 samples=self._ticks,
-                monitor_cpu_seconds=self._monitor_cpu,
+                monitor_cpu_seconds=self._monitor_cost(),
                 threads_alive=len(self._accounts),
                 gil_wait=self._probe.snapshot(),
                 gil_observed_seconds=self._gil.window_time,
@@ -890,8 +889,11 @@ class Monitor:
         from ._verdicts import verdicts_for
 
         wall = max(1e-9, now - self._started)
-        cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start)
-        user_cpu = max(0.0, self.sources.process_user_cpu() - self._user_cpu_start)
+        # The program's CPU: the monitor's own is reported apart, and on a short run (its
+        # start-up calibration spins up to 0.1 s) it would read as the program computing.
+        own = self._monitor_cost()
+        cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start - own)
+        user_cpu = max(0.0, self.sources.process_user_cpu() - self._user_cpu_start - own)
         budget = core_budget()
         resolver = FrameResolver()
         accounts = [*self._accounts.values(), *self._finished]
@@ -920,7 +922,7 @@ class Monitor:
             run_queue_fraction=run_queue,
             threads_seen=len(accounts) + (self._others.merged if self._others else 0),
             max_threads_alive=self._max_alive,
-            monitor_cpu_seconds=round(self._monitor_cpu, 6),
+            monitor_cpu_seconds=round(own, 6),
             user_cores_used=round(user_cpu / wall, 4),
         )
         totals = self._queues if counted else self._gil
