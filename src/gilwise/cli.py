@@ -10,16 +10,13 @@ from typing import NoReturn
 
 from ._errors import GilwiseError
 from ._version import __version__
+from .report._outputs import add_flags, flags_with_value, requested
 
-_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", "--json", "--html", "--trace"}
-_HTML_HELP = "write a self-contained HTML report with charts to PATH (needs gilwise[html])"
+_RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", *flags_with_value()}
+
 _LIVE_HELP = (
     "show the figures so far while it runs, redrawn every second on a terminal "
     "(a status line every 5 s when stderr is not one)"
-)
-_TRACE_HELP = (
-    "write a Chrome/Perfetto trace (a track per thread, stalls as slices) to PATH; "
-    "open it at ui.perfetto.dev"
 )
 
 
@@ -52,10 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="an event loop that does not come back for this long is stalled (default 100)",
     )
-    run.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
-    run.add_argument("--html", metavar="PATH", help=_HTML_HELP)
-    run.add_argument("--trace", metavar="PATH", help=_TRACE_HELP)
-    run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    add_flags(run, "run")
     run.add_argument("--live", action="store_true", help=_LIVE_HELP)
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     _add_attach(commands)
@@ -69,9 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     tour.add_argument("--quick", action="store_true", help="shorter runs, about 15 seconds")
     tour.add_argument("--only", metavar="N,N", help="run only these lessons, by number (e.g. 1,4)")
-    tour.add_argument("--json", metavar="PATH", help="write the findings as JSON to PATH")
-    tour.add_argument("--html", metavar="PATH", help=_HTML_HELP)
+    add_flags(tour, "tour", quiet=False)
+    _add_report(commands)
     return parser
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="show a report saved with --json again, or render it as HTML or a trace",
+        description="Read a report saved by run, attach, advise or tour with --json and "
+        "print its summary again, or write it in another form (HTML, a trace).",
+    )
+    report.add_argument("saved", metavar="SAVED.json", help="a report written with --json")
+    add_flags(report, None)
 
 
 def _add_attach(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,10 +101,7 @@ def _add_attach(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     attach.add_argument(
         "--stall-ms", type=float, default=100.0, metavar="MS", help="stall threshold (100)"
     )
-    attach.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
-    attach.add_argument("--html", metavar="PATH", help=_HTML_HELP)
-    attach.add_argument("--trace", metavar="PATH", help=_TRACE_HELP)
-    attach.add_argument("--quiet", action="store_true", help="do not print the summary")
+    add_flags(attach, "run")
     attach.add_argument("--live", action="store_true", help=_LIVE_HELP)
 
 
@@ -150,9 +152,7 @@ def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="a free-threaded CPython (python3.13t, 3.14t): also measure its threads, "
         "which run Python without the GIL",
     )
-    advise.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
-    advise.add_argument("--html", metavar="PATH", help=_HTML_HELP)
-    advise.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_flags(advise, "advise")
 
 
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -276,6 +276,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: list[str]) -> int:
         return _tour(parser, options)
     if options.command == "check":
         return _check(options)
+    if options.command == "report":
+        return _report(options)
     parser.print_help(sys.stderr)
     return 2
 
@@ -291,8 +293,7 @@ def _advise(options: argparse.Namespace) -> int:
         backends=[b.strip() for b in backends if b.strip()] if backends else None,
         start_method=options.start_method,
         python=options.python,
-        json_path=options.json,
-        html_path=options.html,
+        outputs=requested(options, "advise"),
         quiet=options.quiet,
     )
 
@@ -308,9 +309,7 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
         args=program if options.module else program[1:],
         interval=options.interval,
         stall_ms=options.stall_ms,
-        json_path=options.json,
-        html_path=options.html,
-        trace_path=options.trace,
+        outputs=requested(options, "run"),
         quiet=options.quiet,
         live=options.live,
     )
@@ -324,9 +323,7 @@ def _attach(options: argparse.Namespace) -> int:
         duration=options.duration,
         interval=options.interval,
         stall_ms=options.stall_ms,
-        json_path=options.json,
-        html_path=options.html,
-        trace_path=options.trace,
+        outputs=requested(options, "run"),
         quiet=options.quiet,
         live=options.live,
     )
@@ -341,7 +338,13 @@ def _tour(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
             only = [int(n) for n in options.only.split(",") if n.strip()]
         except ValueError:
             parser.error(f"tour: --only takes lesson numbers like 1,4, not {options.only!r}")
-    return take_tour(quick=options.quick, only=only, json_path=options.json, html_path=options.html)
+    return take_tour(quick=options.quick, only=only, outputs=requested(options, "tour"))
+
+
+def _report(options: argparse.Namespace) -> int:
+    from .commands import render_saved
+
+    return render_saved(path=options.saved, outputs=requested(options, None), quiet=options.quiet)
 
 
 def _check(options: argparse.Namespace) -> int:

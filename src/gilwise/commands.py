@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
 from .monitor import MonitorConfig
 from .monitor._runner import Session, module_target, script_target
+from .report._outputs import Output, check_requested, write_requested
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,28 +27,27 @@ def run_program(
     args: list[str],
     interval: float,
     stall_ms: float,
-    json_path: str | None,
-    html_path: str | None,
-    trace_path: str | None,
+    outputs: Mapping[Output, str],
     quiet: bool,
     live: bool = False,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
     from ._errors import TargetInvalid, TargetNotFound
 
-    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path))
+    wants_trace = any(output.name == "trace" for output in outputs)
+    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=wants_trace)
     try:
         target = module_target(module) if module else script_target(script or "")
     except (TargetNotFound, TargetInvalid):
         _let_python_refuse(script, module, args)
-    _check_outputs(json_path, html_path, trace_path)
-    outputs = _Outputs(json_path, html_path, trace_path, quiet)
+    check_requested(outputs)
     refresher: Refresher | None = None
 
     def finish(report: Report) -> None:
         if refresher is not None:
             refresher.stop()  # the live view gives way to the final summary
-        outputs.write(report)
+        # Renderers (and rich) load only now, so the program does not pay for them.
+        write_requested(report, "run", outputs, quiet)
 
     session = Session(target, config, finish)
     if live:
@@ -56,25 +56,6 @@ def run_program(
         refresher = Refresher(session.monitor.report, LiveView(), session.monitor.hide_thread)
         refresher.start()
     session.run(args)
-
-
-def _check_outputs(
-    json_path: str | None, html_path: str | None, trace_path: str | None = None
-) -> None:
-    """Fail before any work when an output cannot be written: a missing folder (it is
-    not created: a typo must not make folders) or HTML without its extra."""
-    import os
-
-    from ._errors import InvalidOption
-
-    for path in filter(None, (json_path, html_path, trace_path)):
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InvalidOption(f"cannot write {path}: no folder {folder}; create it first")
-    if html_path:
-        from .report._html import require_html
-
-        require_html()
 
 
 def _let_python_refuse(script: str | None, module: str | None, args: list[str]) -> NoReturn:
@@ -89,50 +70,13 @@ def _let_python_refuse(script: str | None, module: str | None, args: list[str]) 
     os.execv(sys.executable, [sys.executable, *program, *args])
 
 
-class _Outputs:
-    """Writes the report files asked for and prints the summary, once a watch has ended."""
-
-    def __init__(
-        self, json_path: str | None, html_path: str | None, trace_path: str | None, quiet: bool
-    ) -> None:
-        self.json_path = json_path
-        self.html_path = html_path
-        self.trace_path = trace_path
-        self.quiet = quiet
-
-    def write(self, report: Report) -> None:
-        # Renderers (and rich) load only now, so the program does not pay for them.
-        # The program has run: a report that cannot be written must not hide its result.
-        if self.json_path:
-            from .report._json import write_json
-
-            try:
-                write_json(report, self.json_path)
-            except OSError as exc:
-                print(f"gilwise: could not write {self.json_path}: {exc}", file=sys.stderr)
-        if self.html_path:
-            from .report._html_run import run_html
-
-            _write_or_warn(self.html_path, lambda: run_html(report))
-        if self.trace_path:
-            from .report._trace import trace_json
-
-            _write_or_warn(self.trace_path, lambda: trace_json(report))
-        if not self.quiet:
-            from .report._terminal import render_summary
-
-            render_summary(report)
-
-
 def attach_process(
     *,
     pid: int,
     duration: float | None,
     interval: float,
     stall_ms: float,
-    json_path: str | None,
-    html_path: str | None,
-    trace_path: str | None,
+    outputs: Mapping[Output, str],
     quiet: bool,
     live: bool,
 ) -> int:
@@ -144,16 +88,16 @@ def attach_process(
     MonitorConfig(interval_s=interval, stall_ms=stall_ms)
     if duration is not None and not duration > 0:
         raise InvalidOption(f"--duration must be a positive number of seconds, got {duration:g}")
-    _check_outputs(json_path, html_path, trace_path)
+    check_requested(outputs)
+    wants_trace = any(output.name == "trace" for output in outputs)
     target = inspect_target(pid)
     with _sigint_sets_flag() as stop_requested:
         report = _watch_attached(
-            target, duration, interval, stall_ms, trace_path, quiet, live, stop_requested
+            target, duration, interval, stall_ms, wants_trace, quiet, live, stop_requested
         )
     if report is None:
         return 130
-    _Outputs(json_path, html_path, trace_path, quiet).write(report)
-    return 0
+    return 0 if write_requested(report, "run", outputs, quiet) else 1
 
 
 #: Seconds between snapshots of an attached target: for the live view, and without it
@@ -167,7 +111,7 @@ def _watch_attached(
     duration: float | None,
     interval: float,
     stall_ms: float,
-    trace_path: str | None,
+    wants_trace: bool,
     quiet: bool,
     live: bool,
     stop_requested: list[bool],
@@ -180,7 +124,7 @@ def _watch_attached(
 
     started = time.monotonic()
     attachment = Attachment.open(
-        target, interval_s=interval, stall_ms=stall_ms, record_spans=bool(trace_path)
+        target, interval_s=interval, stall_ms=stall_ms, record_spans=wants_trace
     )
     attached_s = time.monotonic() - started
     what = " ".join(target.command) or target.executable
@@ -294,15 +238,14 @@ def advise_function(
     backends: list[str] | None,
     start_method: str | None,
     python: str | None,
-    json_path: str | None,
-    html_path: str | None,
+    outputs: Mapping[Output, str],
     quiet: bool,
 ) -> int:
     """Load the user's function and items, run the advisor and print its answer."""
     from .advise._advisor import MAX_ITEMS, run_advice
     from .advise._target import load_callable, load_items
 
-    _check_outputs(json_path, html_path)
+    check_requested(outputs)
 
     fn = load_callable(target)
     items, _ = load_items(inputs, MAX_ITEMS)
@@ -317,17 +260,7 @@ def advise_function(
             python=python,
             on_trial=on_trial,
         )
-    if json_path:
-        _write(json_path, report.to_json() + "\n")
-    if html_path:
-        from .report._html_advise import advice_html
-
-        _write(html_path, advice_html(report))
-    if not quiet:
-        from .report._advise_terminal import render_advice
-
-        render_advice(report)
-    return 0
+    return 0 if write_requested(report, "advise", outputs, quiet) else 1
 
 
 @contextlib.contextmanager
@@ -350,15 +283,13 @@ def _progress(quiet: bool, budget: float) -> Iterator[Callable[[str, int], None]
         yield on_trial
 
 
-def take_tour(
-    *, quick: bool, only: list[int] | None, json_path: str | None, html_path: str | None
-) -> int:
+def take_tour(*, quick: bool, only: list[int] | None, outputs: Mapping[Output, str]) -> int:
     """Run the tour, printing each lesson as soon as it is measured."""
     from .report._tour_terminal import closing, console, lesson_panel
     from .tour._tour import run_tour, select
 
     select(only)  # bad lesson numbers fail before anything runs
-    _check_outputs(json_path, html_path)
+    check_requested(outputs)
     out = console()
     out.print(
         "[bold]gilwise tour[/bold]: each claim about Python concurrency, measured on this "
@@ -378,34 +309,23 @@ def take_tour(
             on_result=lambda result: out.print(lesson_panel(result)),
         )
     out.print(closing(report))
-    if json_path:
-        _write(json_path, report.to_json() + "\n")
-    if html_path:
-        from .report._html_tour import tour_html
-
-        _write(html_path, tour_html(report))
-        out.print(f"HTML report: {html_path}")
-    return 0
+    # The lessons are on the terminal already, each as it was measured.
+    return 0 if write_requested(report, "tour", outputs, quiet=True) else 1
 
 
-def _write_or_warn(path: str, render: Callable[[], str]) -> None:
-    from ._errors import GilwiseError
-
-    try:
-        _write(path, render())
-    except GilwiseError as exc:
-        print(f"gilwise: {exc}", file=sys.stderr)
-
-
-def _write(path: str, text: str) -> None:
-    """Write a report file whole, or raise a one-line error naming the path."""
+def render_saved(*, path: str, outputs: Mapping[Output, str], quiet: bool) -> int:
+    """Render a report saved with --json again: the summary and any other output."""
     from ._errors import InvalidOption
-    from .monitor._report import write_atomic
+    from .report._outputs import load_saved
 
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise InvalidOption(f"cannot write {path}: {exc.strerror or exc}; check the path") from exc
+    kind, report = load_saved(path)
+    unfit = [output.flag for output in outputs if kind not in output.renderers]
+    if unfit:
+        raise InvalidOption(
+            f"{', '.join(map(str, unfit))} cannot be made from a saved {kind} report"
+        )
+    check_requested(outputs)
+    return 0 if write_requested(report, kind, outputs, quiet) else 1
 
 
 def check_code(

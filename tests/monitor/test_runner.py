@@ -180,7 +180,7 @@ def test_output_into_a_closed_pipe_fails_as_under_python(tmp_path: Path) -> None
     [
         ([], "give a script"),
         (["--interval", "-1", "bad.py"], "interval must be"),
-        (["--json", "no/such/folder/r.json", "bad.py"], "no folder"),
+        (["--json", "no/such/folder/r.json", "bad.py"], "does not exist; create it"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

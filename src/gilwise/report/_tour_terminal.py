@@ -66,3 +66,11 @@ def closing(report: TourReport) -> RenderableType:
     if failed:
         text += " Did not hold: " + ", ".join(str(r.number) for r in failed) + "."
     return Text(text, style="bold")
+
+
+def render_tour(report: TourReport) -> None:
+    """Print a whole tour again, lesson by lesson, then the closing line (a saved report)."""
+    out = console()
+    for result in report.lessons:
+        out.print(lesson_panel(result))
+    out.print(closing(report))
