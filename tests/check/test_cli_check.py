@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,8 @@ def test_exit_zero_and_ignore(project: Path) -> None:
     [
         (["check", "missing.py"], "no such file or directory: missing.py"),
         (["check", "--select", "E501"], "'E501' is not a rule code"),
+        (["check", "--select", "GW410"], "no rule is 'GW410' or starts with it"),
+        (["check", "--ignore", "GW9"], "no rule is 'GW9' or starts with it"),
         (["check", "--explain", "GW999"], "no rule 'GW999'"),
         (["check", "--config", "nope.toml"], "config file not found"),
         (["check", "--output", "no/such/dir/out.json"], "cannot write no/such/dir/out.json"),
@@ -61,6 +64,20 @@ def test_usage_errors_are_one_line_and_exit_2(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_typo_in_pyproject_select_is_an_error_not_all_clear(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.gilwise.check]\nselect = ["GW410"]\n')
+    assert main(["check"]) == 2
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_named_on_the_command_line_is_skipped_not_waited_on(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo(project / "pipe.py")
+    assert main(["check", "pipe.py", "ok.py"]) == 0
+    assert "pipe.py is not a regular file; skipped" in capsys.readouterr().err
 
 
 def test_pyproject_config_is_honoured(project: Path) -> None:

@@ -60,10 +60,19 @@ def load_config(start: Path, explicit: Path | None = None) -> CheckConfig:
 def validate_codes(codes: tuple[str, ...], where: str) -> tuple[str, ...]:
     """Upper-case ``codes`` and reject anything that is not a GW code or prefix."""
     cleaned = tuple(code.strip().upper() for code in codes if code.strip())
+    from ._rule import registered_rules
+
+    rules = registered_rules()
     for code in cleaned:
         if not _CODE_PREFIX.fullmatch(code):
             raise ConfigInvalid(
                 f"{where}: {code!r} is not a rule code or prefix (like GW1 or GW101); "
+                "'gilwise check --list-rules' shows them"
+            )
+        if not any(rule.startswith(code) for rule in rules):
+            # A typo would otherwise select nothing and read as "All checks passed".
+            raise ConfigInvalid(
+                f"{where}: no rule is {code!r} or starts with it; "
                 "'gilwise check --list-rules' shows them"
             )
     return cleaned

@@ -76,7 +76,10 @@ def discover(
             raise TargetNotFound(f"no such file or directory: {given}; check the path")
         path = _absolute(given)
         if not path.is_dir():
-            found.files.append(path)
+            if path.is_file():
+                found.files.append(path)
+            else:  # reading a FIFO or a device would wait forever or never end
+                found.warnings.append(f"{given} is not a regular file; skipped")
             continue
         # The default excludes apply below the folder named, so naming a folder inside
         # site-packages or build/ checks it; configured excludes apply from the config's
