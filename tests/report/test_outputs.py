@@ -75,7 +75,7 @@ def test_a_saved_run_report_gives_the_same_trace(tmp_path: Path) -> None:
     [
         ('{"schema": "something/9"}', "has schema 'something/9'; gilwise report reads"),
         ("not json at all", "is not a JSON report"),
-        ('{"schema": "gilwise.run/1"}', "is a damaged run report"),
+        ('{"schema": "gilwise.run/1"}', "is not a whole run report"),
     ],
 )
 def test_a_file_that_is_not_a_saved_report_is_one_line_and_exit_2(

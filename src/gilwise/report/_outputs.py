@@ -180,7 +180,27 @@ def load_saved(path: str) -> tuple[str, Any]:
     kind, where = KINDS[schema]
     module, name = where.split(":")
     cls = getattr(importlib.import_module(module), name)
+    missing = _missing_fields(cls, data)
+    if missing:
+        raise InvalidOption(
+            f"{path} is not a whole {kind} report (no {', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}); save it again with --json"
+        )
     try:
         return kind, cls.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidOption(f"{path} is a damaged {kind} report ({exc!r})") from None
+        raise InvalidOption(
+            f"{path} is not a whole {kind} report ({type(exc).__name__}); save it again with --json"
+        ) from None
+
+
+def _missing_fields(cls: type, data: dict[str, Any]) -> list[str]:
+    import dataclasses
+
+    return [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
