@@ -108,19 +108,32 @@ def test_one_lucky_run_does_not_take_the_pick_from_a_smaller_pool() -> None:
         a_measurement("thread", 2, 180.0),
         a_measurement("thread", 4, 198.0),
         a_measurement("thread", 4, 181.0, repeat=1),
+        a_measurement("thread", 2, 178.0, repeat=1),
     ]
-    assert _recommend.choose(runs, None)[:2] == ("thread", 2)
+    assert _recommend.choose(runs, _recommend.noise(runs))[:2] == ("thread", 2)
 
 
-def test_a_confirmed_rate_is_the_slowest_run_but_at_most_8pct_under_the_best() -> None:
+def test_one_lucky_serial_run_does_not_hide_a_real_gain() -> None:
+    """Both configurations ran twice; serial's best run alone is within the noise of the
+    pool's slower run, but its mean is not within the noise of the pool's mean."""
+    runs = [
+        a_measurement("serial", 1, 100.0),
+        a_measurement("thread", 2, 115.0),
+        a_measurement("thread", 2, 110.0, repeat=1),
+        a_measurement("serial", 1, 106.0, repeat=1),
+    ]
+    assert _recommend.choose(runs, _recommend.noise(runs))[:2] == ("thread", 2)
+
+
+def test_a_mean_rate_counts_no_run_as_more_than_8pct_under_the_best() -> None:
     runs = [
         a_measurement("thread", 2, 100.0),
         a_measurement("thread", 2, 95.0, repeat=1),
         a_measurement("thread", 4, 100.0),
         a_measurement("thread", 4, 50.0, repeat=1),
     ]
-    confirmed = _recommend.confirmed_rates(runs)
-    assert confirmed == {("thread", 2): 95.0, ("thread", 4): pytest.approx(92.0)}
+    means = _recommend.mean_rates(runs)
+    assert means == {("thread", 2): 97.5, ("thread", 4): pytest.approx(96.0)}
 
 
 @pytest.mark.parametrize(
@@ -170,6 +183,23 @@ THREADS_WIN = {
 JITTER = 0.06
 
 
+def threads_faster_by(gain: float) -> dict[Key, float]:
+    """A function that releases the GIL for a short part of each call: 2 threads (and
+    4, no more) ``gain`` faster than serial, processes slower than serial."""
+    return {
+        ("serial", 1): 1000.0,
+        ("thread", 1): 990.0,
+        ("thread", 2): 1000.0 * (1 + gain),
+        ("thread", 4): 990.0 * (1 + gain),
+        ("asyncio", 1): 970.0,
+        ("asyncio", 2): 980.0 * (1 + gain),
+        ("asyncio", 4): 970.0 * (1 + gain),
+        ("process", 1): 700.0,
+        ("process", 2): 900.0,
+        ("process", 4): 880.0,
+    }
+
+
 def simulated_pick(true_rates: dict[Key, float], rng: random.Random) -> Key:
     """The advisor's sweep and pick, with every trial's rate jittered instead of timed."""
 
@@ -202,16 +232,28 @@ def simulated_pick(true_rates: dict[Key, float], rng: random.Random) -> Key:
 def test_the_pick_is_the_same_in_at_least_4_of_5_noisy_runs(
     true_rates: dict[Key, float], expected: Key
 ) -> None:
-    """100 batches of 5 seeded sweeps. A pick also rests on single runs (the sweep
-    repeats only the fastest configurations), so with ±6% jitter a 2-thread run 6%
-    low and a 4-thread pool 4% high twice is a measured 10% gain, which no tolerance
-    under 10% calls a tie: in 3,000 simulated sweeps that gave thread x4 in 2.9% of
-    runs and 4 of 600 batches under 4 of 5 (serial-is-best: 0.8%, 1 of 600)."""
+    """100 batches of 5 seeded sweeps. The sweep runs every configuration within 10% of
+    the fastest twice and the pick compares mean rates, so a lucky run moves a rate
+    half as much; a 4-thread pool still takes the pick from the 2-thread one now and
+    then: in 3,000 simulated sweeps thread x4 was picked in 2.2% of them, 3 of 600
+    batches under 4 of 5 (serial-is-best: 1 of 600). These 100: 2 (none)."""
     picks = [simulated_pick(true_rates, random.Random(seed)) for seed in range(500)]
     batches = [Counter(picks[start : start + 5]) for start in range(0, len(picks), 5)]
     unstable = [batch for batch in batches if batch.most_common(1)[0][1] < 4]
     assert len(unstable) <= 2, unstable
     assert Counter(picks)[expected] >= 0.95 * len(picks)
+
+
+@pytest.mark.parametrize("gain", [0.15, 0.30])
+def test_a_real_gain_is_picked_in_at_least_19_of_20_noisy_runs(gain: float) -> None:
+    """200 seeded sweeps of threads truly 15% (30%) faster than serial. With ±6% jitter
+    a lucky serial run can come within 2% of an unlucky pool run; over 3,000 sweeps
+    serial took the pick from the 15% gain in 1.2% of them (never from the 30% one),
+    over these 200 in 3 (none)."""
+    true_rates = threads_faster_by(gain)
+    picks = [simulated_pick(true_rates, random.Random(seed)) for seed in range(200)]
+    slower = [key for key in picks if true_rates[key] < (1 + gain / 2) * 1000.0]
+    assert len(slower) <= 0.05 * len(picks), Counter(picks)
 
 
 # -- properties of the pick over any measurements ------------------------------------
@@ -235,13 +277,13 @@ def sweeps(draw: st.DrawFn) -> list[Measurement]:
     ]
 
 
-def best_and_confirmed(runs: Sequence[Measurement]) -> tuple[dict[Key, float], dict[Key, float]]:
-    """Per configuration: the best run, and the slowest but at most 8% under the best."""
+def best_and_means(runs: Sequence[Measurement]) -> tuple[dict[Key, float], dict[Key, float]]:
+    """Per configuration: the best run, and the mean run counting none under 92% of the best."""
     by_key: dict[Key, list[float]] = {}
     for m in runs:
         by_key.setdefault((m.backend, m.workers), []).append(m.items_per_s)
     best = {k: max(v) for k, v in by_key.items()}
-    return best, {k: max(min(v), 0.92 * max(v)) for k, v in by_key.items()}
+    return best, {k: sum(max(r, 0.92 * max(v)) for r in v) / len(v) for k, v in by_key.items()}
 
 
 noise_levels = st.none() | st.floats(0.0, 0.5)
@@ -262,8 +304,8 @@ def test_asyncio_is_picked_for_a_plain_function_only_when_it_wins_outright(
     backend, workers, *_ = _recommend.choose(runs, noise)
     if backend != "asyncio":
         return
-    best, confirmed = best_and_confirmed(runs)
-    beaten = confirmed[("asyncio", workers)] * (1 - _recommend.tolerance(noise))
+    best, means = best_and_means(runs)
+    beaten = means[("asyncio", workers)] * (1 - _recommend.tolerance(noise))
     serial_ran = ("serial", 1) in best
     for (other, n), rate in best.items():
         if other != "asyncio" and (n > 1 or other == "serial" or not serial_ran):
@@ -275,17 +317,17 @@ def test_the_pick_is_within_the_tolerance_of_the_fastest(
     runs: list[Measurement], noise: float | None, is_coroutine: bool
 ) -> None:
     backend, workers, _, rate, _ = _recommend.choose(runs, noise, is_coroutine=is_coroutine)
-    best, confirmed = best_and_confirmed(runs)
+    best, means = best_and_means(runs)
     tol = _recommend.tolerance(noise)
     assert rate == best[(backend, workers)]
     serial_ran = ("serial", 1) in best
-    for (other, n), sure in confirmed.items():
+    for (other, n), mean in means.items():
         one_worker_pool = n == 1 and other != "serial" and serial_ran
         # A plain function's asyncio configurations that did not win outright are out
         # of the race, however close: asyncio must beat the rest, not tie with them.
         left_out = other == "asyncio" and not is_coroutine and backend != "asyncio"
         if not one_worker_pool and not left_out:
-            assert rate >= sure * (1 - tol) * (1 - 1e-12)
+            assert rate >= mean * (1 - tol) * (1 - 1e-12)
 
 
 def test_models_fit_process_pools_only_up_to_the_cores() -> None:

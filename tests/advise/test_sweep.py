@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gilwise.advise._backends import Job
 from gilwise.advise._report import Measurement
@@ -44,12 +47,16 @@ def test_wanted_backends_keep_serial_as_the_baseline() -> None:
 
 
 class FakeTrials:
-    """Throughput by backend and workers, and a clock that advances per trial."""
+    """Throughput by backend and workers, a pool's start plus stop, and a clock that
+    advances per trial."""
 
-    def __init__(self, rates: dict[str, Any], seconds_per_trial: float = 1.0) -> None:
+    def __init__(
+        self, rates: dict[str, Any], seconds_per_trial: float = 1.0, pool_s: float = 0.015
+    ) -> None:
         self.rates = rates
         self.now = 0.0
         self.seconds = seconds_per_trial
+        self.pool_s = pool_s
         self.calls: list[tuple[str, int]] = []
 
     def clock(self) -> float:
@@ -66,6 +73,8 @@ class FakeTrials:
             self.rates[backend](workers),
             items=len(items),
             chunksize=kw["chunksize"],
+            startup_s=self.pool_s,
+            shutdown_s=0.0,
         )
 
 
@@ -116,16 +125,100 @@ def test_the_budget_ends_the_sweep_and_says_so() -> None:
 
 def test_climbing_leaves_time_for_the_repeats() -> None:
     """Ladders that could use the whole budget stop short of it: the pick and the noise
-    figure need the best configurations measured twice."""
+    figure need the best configurations measured twice. The reserve before each trial
+    also covers the one repeat more that trial could call for (here: none came)."""
     fake = FakeTrials({"serial": lambda n: 100.0, "thread": lambda n: 100.0 * n}, 0.1)
     sweep = _sweep(fake, {"serial": 1, "thread": 512}, deadline=1.1)
     measurements = sweep.run()
     assert [(m.backend, m.workers) for m in measurements if m.repeat] == [
-        ("thread", 32),
+        ("thread", 16),
         ("serial", 1),
     ]
     assert fake.now <= 1.1
-    assert sweep.notes == ["budget spent before thread x64"]
+    assert sweep.notes == ["budget spent before thread x32"]
+
+
+#: Per backend, items/s by workers: doubling from 2 to 4 gains under 10%, so each
+#: ladder stops at 4 with 2 and 4 both within 10% of the fastest, thread x4.
+NEAR_BEST = {
+    "serial": {1: 100.0},
+    "thread": {1: 100.0, 2: 200.0, 4: 210.0},
+    "asyncio": {1: 100.0, 2: 198.0, 4: 205.0},
+    "process": {1: 100.0, 2: 196.0, 4: 203.0},
+    "interpreter": {1: 100.0, 2: 194.0, 4: 201.0},
+    # A one-worker pool this close is never picked when serial ran: not repeated.
+    "free-threaded": {1: 199.0, 2: 150.0},
+}
+
+
+def test_near_best_configurations_measured_once_are_measured_again() -> None:
+    """The fastest and the fastest of another backend first, then the four nearest of
+    those within 10% of the fastest, then serial: every contender gets a second run."""
+    fake = FakeTrials({backend: rates.__getitem__ for backend, rates in NEAR_BEST.items()})
+    sweep = _sweep(fake, dict.fromkeys(NEAR_BEST, 4) | {"serial": 1})
+    measurements = sweep.run()
+    assert [(m.backend, m.workers) for m in measurements if m.repeat] == [
+        ("thread", 4),
+        ("asyncio", 4),
+        ("process", 4),
+        ("interpreter", 4),
+        ("thread", 2),
+        ("asyncio", 2),
+        ("serial", 1),
+    ]
+    assert sweep.notes == []
+
+
+def test_a_near_best_repeat_that_does_not_fit_leaves_room_for_the_baseline() -> None:
+    """The reserve is an estimate: when a trial overruns it, near-best repeats are
+    dropped before the serial baseline's."""
+    fake = FakeTrials({backend: rates.__getitem__ for backend, rates in NEAR_BEST.items()})
+    sweep = _sweep(fake, dict.fromkeys(NEAR_BEST, 4) | {"serial": 1}, deadline=100.0)
+
+    def overrunning(*args: Any, **kw: Any) -> Measurement:
+        result = fake(*args, **kw)
+        if fake.calls.count(("process", 4)) == 2:
+            fake.now = sweep.deadline - 0.2  # enough for serial's repeat, not a pool's too
+        return result
+
+    sweep.run_trial = overrunning
+    measurements = sweep.run()
+    assert [(m.backend, m.workers) for m in measurements if m.repeat] == [
+        ("thread", 4),
+        ("asyncio", 4),
+        ("process", 4),
+        ("serial", 1),
+    ]
+    assert sweep.notes == ["budget spent before interpreter x4"]
+
+
+LADDERS = {"serial": 1, "thread": 8, "asyncio": 4, "process": 8}
+KEYS = [(backend, 2**i) for backend, top in LADDERS.items() for i in range(top.bit_length())]
+
+
+@given(
+    st.lists(st.floats(1.0, 1000.0), min_size=len(KEYS), max_size=len(KEYS)),
+    st.floats(0.0, 3.0),
+)
+def test_whatever_the_rates_every_repeat_called_for_fits_the_budget(
+    rates: list[float], deadline: float
+) -> None:
+    """With trials taking what was expected (no start-up, the planned trial time), once
+    any pool was measured every repeat the climb's results call for runs, and the
+    sweep ends within its deadline. Trials of 1/8 s keep the clock's sums exact: a
+    repeat that fits to the last bit must not be refused for a rounding error."""
+    by_key = dict(zip(KEYS, rates, strict=True))
+    fake = FakeTrials({b: lambda n, b=b: by_key[(b, n)] for b in LADDERS}, 0.125, pool_s=0.0)
+    sweep = _sweep(fake, LADDERS, deadline)
+    sweep.plan = replace(sweep.plan, trial_s=0.125)
+    measurements = sweep.run()
+    climbed = [m for m in measurements if not m.repeat]
+    assert fake.now <= deadline
+    if len(climbed) > 1:
+        called_for = replace(sweep, measurements=climbed)._to_repeat()
+        assert [(m.backend, m.workers) for m in measurements if m.repeat] == [
+            (m.backend, m.workers) for group in called_for for m in group
+        ]
 
 
 def test_process_chunks_aim_at_ten_milliseconds_of_work() -> None:

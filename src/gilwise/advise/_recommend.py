@@ -62,45 +62,49 @@ def choose(
 ) -> tuple[str, int, int, float, float]:
     """Backend, workers, chunksize, items/s and speedup of the configuration to use.
 
-    The reference is the fastest confirmed rate (:func:`confirmed_rates`) among the
-    configurations that may be picked (:func:`eligible`); every one whose best run is
-    within the tolerance of it counts as equally fast, and the simplest of those wins:
-    serial, threads, processes, sub-interpreters, free-threaded, then fewer workers.
-    asyncio comes right after serial for a coroutine function and last for a plain one.
+    Configurations are compared by their mean rates (:func:`mean_rates`): among those
+    that may be picked (:func:`eligible`), every one within the tolerance of the
+    fastest counts as equally fast, and the simplest of those wins: serial, threads,
+    processes, sub-interpreters, free-threaded, then fewer workers. asyncio comes right
+    after serial for a coroutine function and last for a plain one. The items/s given
+    is the pick's best run.
     """
     best = _best_rates(measurements)
-    confirmed = confirmed_rates(measurements)
+    means = mean_rates(measurements)
     tol = tolerance(noise_level)
-    allowed = eligible(best, confirmed, tol, is_coroutine=is_coroutine)
-    reference = max(confirmed[key] for key in allowed)
-    contenders = [key for key in allowed if best[key] >= reference * (1 - tol)]
+    allowed = eligible(best, means, tol, is_coroutine=is_coroutine)
+    reference = max(means[key] for key in allowed)
+    contenders = [key for key in allowed if means[key] >= reference * (1 - tol)]
     backend, workers = min(contenders, key=lambda key: _rank(key, is_coroutine))
     chunk = max(m.chunksize for m in measurements if (m.backend, m.workers) == (backend, workers))
     rate = best[(backend, workers)]
     return backend, workers, chunk, rate, rate / best.get(("serial", 1), rate)
 
 
-def confirmed_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
-    """Each configuration's slowest run, or its best run less 8% where that is higher.
+def mean_rates(measurements: Sequence[Measurement]) -> dict[tuple[str, int], float]:
+    """Each configuration's mean run, a run more than 8% under its best counted as 8% under.
 
-    The sweep repeats the fastest configurations, so a more complex configuration
-    displaces a simpler one only by what it showed in every run: in simulated sweeps
-    with ±6% jitter, a lucky run of a 4-thread pool took the pick from an equally fast
-    2-thread pool in 1 of 8 of them (1 of 35 with this rule). The price: a pool truly
-    15% faster than serial lost the pick to serial in 1 of 6 (1 of 50 without). A run
-    more than 8% slower than the best was disturbed (noise only slows), not evidence.
+    The sweep runs every near-best configuration twice, so both sides of a comparison
+    rest on the same evidence. In 3,000 simulated sweeps per workload with ±6% jitter
+    (docs/advise.md has the table), threads truly 15% faster than serial lost the pick
+    to serial in 1.2% of them with means on both sides; 20% when the reference was the
+    fastest's slowest run and a contender counted its best (the lucky one of two), 2.3%
+    comparing best runs, which gave an equal 4-thread pool the pick over a 2-thread one
+    in 5.6% (1.0% and 3.6% with the other two). A run more than 8% slower than the
+    best was disturbed (noise only slows), not evidence: with 1 run in 10 disturbed by
+    20-40%, a plain mean made the serial-is-best pick unstable in 1 batch of 5 sweeps
+    in 6, this one in 1 in 120.
     """
-    best = _best_rates(measurements)
-    slowest: dict[tuple[str, int], float] = {}
+    runs: dict[tuple[str, int], list[float]] = defaultdict(list)
     for m in measurements:
-        key = (m.backend, m.workers)
-        slowest[key] = min(slowest.get(key, m.items_per_s), m.items_per_s)
-    return {key: max(rate, best[key] * (1 - MAX_TOLERANCE)) for key, rate in slowest.items()}
+        runs[(m.backend, m.workers)].append(m.items_per_s)
+    floor = 1 - MAX_TOLERANCE
+    return {key: sum(max(r, max(rs) * floor) for r in rs) / len(rs) for key, rs in runs.items()}
 
 
 def eligible(
     best: dict[tuple[str, int], float],
-    confirmed: dict[tuple[str, int], float],
+    means: dict[tuple[str, int], float],
     tol: float,
     *,
     is_coroutine: bool,
@@ -114,14 +118,14 @@ def eligible(
     with more workers is as fast. For a plain function asyncio is a thread pool behind
     an event loop, never simpler than the pool: it stays only where it wins outright,
     every other configuration's best run slower than the tolerance under its own
-    confirmed rate.
+    mean rate.
     """
     has_serial = ("serial", 1) in best
     keys = [key for key in best if key[1] > 1 or key == ("serial", 1) or not has_serial]
     if is_coroutine:
         return keys
     others = max((best[key] for key in keys if key[0] != "asyncio"), default=0.0)
-    return [key for key in keys if key[0] != "asyncio" or others < confirmed[key] * (1 - tol)]
+    return [key for key in keys if key[0] != "asyncio" or others < means[key] * (1 - tol)]
 
 
 def _rank(key: tuple[str, int], is_coroutine: bool) -> tuple[float, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +20,11 @@ from ._report import Measurement, Profile
 #: Doubling the workers must raise throughput this much to keep climbing.
 _MIN_GAIN = 1.10
 _MAX_BATCH = 200_000
+#: Configurations measured once whose best run is this close to the fastest are run
+#: again: the pick's tolerance is at most 8%, so those are nearly all it may choose among.
+_NEAR_BEST = 0.90
+#: At most this many of them, nearest to the fastest first: each costs a trial.
+_MAX_NEAR_REPEATS = 4
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,8 @@ def plan(
     if wanted is not None:
         for name in [n for n in ladders if n not in wanted and n != "serial"]:
             del ladders[name]
-    trials = sum(1 + int(math.log2(top)) for top in ladders.values()) + 3
+    # The repeats: three, and one or two near-best ones (1.3-1.9 a sweep in simulations).
+    trials = sum(1 + int(math.log2(top)) for top in ladders.values()) + 5
     trial_s = min(1.0, max(0.05, 0.75 * budget_s / trials))
     return Plan(ladders=ladders, skipped=tuple(skipped), trial_s=trial_s)
 
@@ -105,7 +112,7 @@ class Sweep:
                 workers,
                 self._batch_size(expected, workers, chunk),
                 chunk,
-                keep=self._repeats_cost(),
+                keep=self._repeats_cost(backend, workers),
             )
             if result is None:
                 return
@@ -114,27 +121,77 @@ class Sweep:
             previous, workers = result, workers * 2
 
     def _repeat_best(self) -> None:
-        """Measure the fastest configuration, the fastest of another backend and the
-        serial baseline again: the pick rests on two runs, and their spread is the
-        noise figure."""
+        """Measure again the fastest configurations and the serial baseline
+        (:meth:`_to_repeat`): the pick rests on two runs of every contender, and their
+        spread is the noise figure."""
+        leaders, near, baseline = self._to_repeat()
+        for m in leaders:
+            if not self._measure_again(m):
+                return
+        # A near-best repeat that does not fit is skipped, not the end, and leaves room
+        # for the baseline's: speedups depend on it, the pick only a little on each of these.
+        keep = sum(self._trial_guess(m.backend, m.workers) for m in baseline)
+        for m in near:
+            self._measure_again(m, keep=keep)
+        for m in baseline:
+            self._measure_again(m)
+
+    def _to_repeat(self) -> tuple[list[Measurement], list[Measurement], list[Measurement]]:
+        """What :meth:`_repeat_best` runs again, in order: the fastest run and the fastest
+        of another backend; up to four more, measured once, whose best is within 10% of
+        the fastest (nearest first; one-worker pools are never picked when serial ran);
+        the serial baseline, unless it is already among them.
+
+        Without the near-best ones most contenders rest on one run, so a lucky run cannot
+        be told from a real gain: in 3,000 simulated sweeps with ±6% jitter a 4-thread
+        pool as fast as a 2-thread one took the pick in 6.6% of them (3.6% with them),
+        and picks where 2 threads give 1.8x differed in 20 of 600 batches of 5 (3 with
+        them); docs/advise.md has the figures.
+        """
         ranked = sorted(self.measurements, key=lambda m: m.items_per_s, reverse=True)
-        again_list = [ranked[0]]
-        again_list += [m for m in ranked if m.backend != ranked[0].backend][:1]
+        if not ranked:
+            return [], [], []
+        first = ranked[0]
+        leaders = [first, *[m for m in ranked if m.backend != first.backend][:1]]
+        serial = self.measurements[0]
+        runs = Counter((m.backend, m.workers) for m in self.measurements)
+        taken = {id(m) for m in leaders} | {id(serial)}
+        near = [
+            m
+            for m in ranked
+            if id(m) not in taken
+            and m.workers > 1
+            and runs[(m.backend, m.workers)] == 1
+            and m.items_per_s >= _NEAR_BEST * first.items_per_s
+        ]
         # The serial baseline again, last: speedups are against the better of a run
         # at the start and one at the end, so a machine slow at first does not inflate them.
-        again_list += [m for m in self.measurements[:1] if m not in again_list]
-        for m in again_list:
-            again = self._measure(m.backend, m.workers, m.items, m.chunksize)
-            if again is None:
-                return
-            self.measurements[-1] = replace(again, repeat=1)
+        baseline = [serial] if all(m is not serial for m in leaders) else []
+        return leaders, near[:_MAX_NEAR_REPEATS], baseline
 
-    def _repeats_cost(self) -> float:
-        """What the repeats at the end will take: three trials, with the dearest start-up
-        seen so far. Climbing stops short of it, so the pick always rests on two runs
-        (seen without it: sub-interpreter ladders on 3.14 spent the budget, no repeats)."""
+    def _measure_again(self, m: Measurement, keep: float = 0.0) -> bool:
+        """Run ``m``'s configuration again as its repeat; whether it fitted the budget."""
+        again = self._measure(m.backend, m.workers, m.items, m.chunksize, keep=keep)
+        if again is not None:
+            self.measurements[-1] = replace(again, repeat=1)
+        return again is not None
+
+    def _repeats_cost(self, backend: str, workers: int) -> float:
+        """What the repeats will take should the trial of ``backend`` x ``workers`` be the
+        last before them: those the runs so far call for and one more (a new run adds at
+        most one to :meth:`_to_repeat`), each pool with the dearest start-up seen or
+        guessed for this trial. Climbing stops short of it, so the pick always rests on
+        two runs (seen without it: sub-interpreter ladders on 3.14 spent the budget, no
+        repeats)."""
+        # One repeat more than now, less the serial baseline's (no pool): as many as now.
+        pools = min(sum(map(len, self._to_repeat())), 2 + _MAX_NEAR_REPEATS)
         startups = [m.startup_s + m.shutdown_s for m in self.measurements]
-        return 3 * self.plan.trial_s + 2 * max(startups, default=0.0)
+        dearest = max([*startups, self._startup_guess(backend, workers)])
+        return pools * (self.plan.trial_s + dearest) + self._trial_guess("serial", 1)
+
+    def _trial_guess(self, backend: str, workers: int) -> float:
+        """Seconds a trial of ``backend`` x ``workers`` is expected to take, start-up included."""
+        return self.plan.trial_s + self._startup_guess(backend, workers)
 
     def _measure(
         self, backend: str, workers: int, batch: int, chunksize: int = 1, keep: float = 0.0
