@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gilwise.advise import _recommend
 from gilwise.advise._report import (
     SCHEMA as ADVISE_SCHEMA,
 )
@@ -52,6 +53,84 @@ def run_report() -> Report:
         for t in range(5)
     )
     return base.with_updates(timeline=timeline, command=("python", HOSTILE))
+
+
+def measured_advice_report(
+    rates: list[tuple[str, int, float]], profile: Profile, cores: float = 2.0
+) -> AdviceReport:
+    """A report concluded from ``(backend, workers, items/s)`` runs as the advisor does."""
+    measurements = _recommend.with_speedups(
+        [
+            Measurement(backend, workers, 1, 100, 100 / rate, 0.01, 0.01, rate, 0.0, repeat)
+            for (backend, workers, rate), repeat in _repeats(rates)
+        ]
+    )
+    noise = _recommend.noise(measurements)
+    backend, workers, chunk, rate, speedup = _recommend.choose(measurements, noise)
+    pick = Recommendation(backend, workers, chunk, rate, speedup, "code", "pmap code")
+    models = _recommend.models(measurements, cores, computes=profile.cpu_fraction >= 0.5)
+    return AdviceReport(
+        schema=ADVISE_SCHEMA,
+        gilwise_version="0",
+        python="cpython 3.11",
+        target="app.py:work",
+        usable_cores=cores,
+        start_method="fork",
+        budget_s=20.0,
+        spent_s=15.0,
+        noise=noise,
+        profile=profile,
+        measurements=tuple(measurements),
+        models=tuple(models),
+        recommendation=pick,
+        explanation=tuple(_recommend.explain(profile, measurements, models, pick, cores)),
+    )
+
+
+def _repeats(rates: list[tuple[str, int, float]]) -> list[tuple[tuple[str, int, float], int]]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for backend, workers, rate in rates:
+        out.append(((backend, workers, rate), int((backend, workers) in seen)))
+        seen.add((backend, workers))
+    return out
+
+
+def computing_profile(item_bytes: int = 25, result_bytes: int = 10) -> Profile:
+    """A function that computes and holds the GIL, cheap to pickle."""
+    return Profile(
+        first_call_s=0.01,
+        item_wall_s=0.01,
+        item_cpu_s=0.01,
+        cpu_fraction=0.99,
+        probe_threads=2,
+        parallel_cpu_cores=1.0,
+        probe_speedup=1.0,
+        gil_held_fraction=0.98,
+        releases_gil=False,
+        item_pickle_bytes=item_bytes,
+        result_pickle_bytes=result_bytes,
+        pickle_s=2e-5,
+        pickle_share=0.002,
+        picklable=True,
+        not_picklable_reason=None,
+        is_coroutine=False,
+        calibration_calls=20,
+    )
+
+
+#: A sweep on 2 cores: processes scale to the cores and no further (1.30x at 4 workers),
+#: threads do not scale at all, and one process configuration ran twice.
+SWEEP = [
+    ("serial", 1, 100.0),
+    ("thread", 1, 98.0),
+    ("thread", 2, 95.0),
+    ("thread", 4, 93.0),
+    ("process", 1, 95.0),
+    ("process", 2, 180.0),
+    ("process", 2, 150.0),
+    ("process", 4, 130.0),
+]
 
 
 def advice_report() -> AdviceReport:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from rich.console import Console
 
 from gilwise.report import render_summary
+from gilwise.report._figures import MAX_THREADS_SHOWN
 
 from ..monitor.reports import loop, report, stall, thread
+from .test_figures import many_threads
 
 
 def _render(built: object) -> str:
@@ -37,8 +40,17 @@ def test_program_strings_are_not_read_as_markup() -> None:
 
 
 def test_many_threads_are_summarised() -> None:
-    threads = tuple(thread(f"w{i}") for i in range(20))
-    assert "12 more" in _render(report(threads=threads))
+    text = _render(report(threads=many_threads(2000)))
+    rows = [line for line in text.splitlines() if re.match(r"\W*(w\d+|[\d,]+ other)", line)]
+    assert len(rows) == MAX_THREADS_SHOWN + 1  # the same bound as the HTML chart
+    assert "w20 " in text
+    assert "w21 " not in text
+    assert "1,980 other threads" in rows[-1]
+    assert "the other 1,980 are summed in the last row" in text
+
+
+def test_the_thread_table_says_which_column_counts_what() -> None:
+    assert "running: of its samples" in _render(report(threads=(thread("alpha"),)))
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -14,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advise._report import AdviceReport, Measurement
+from ._figures import best_speedups
 
 _BAR_WIDTH = 40
 
@@ -66,14 +66,17 @@ def _table(measurements: tuple[Measurement, ...]) -> RenderableType:
 
 
 def _chart(measurements: tuple[Measurement, ...]) -> RenderableType:
-    """Speedup against worker count, one bar per configuration, grouped by backend."""
-    runs: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for m in measurements:
-        runs[(m.backend, m.workers)].append(m.speedup)
-    top = max((sum(v) / len(v) for v in runs.values()), default=1.0) or 1.0
-    lines: list[RenderableType] = [Text("speedup vs workers", style="bold")]
-    for (backend, workers), values in sorted(runs.items()):
-        speedup = sum(values) / len(values)
+    """Speedup against worker count, one bar per configuration, grouped by backend.
+
+    Each bar is the configuration's best run, the figure the recommendation's speedup
+    uses: an average would put a disturbed run (noise only slows) into the bar.
+    """
+    best = best_speedups(measurements)
+    top = max(best.values(), default=1.0) or 1.0
+    lines: list[RenderableType] = [
+        Text.assemble(("speedup vs serial", "bold"), " (best run of each configuration)")
+    ]
+    for (backend, workers), speedup in best.items():
         bar = "█" * max(1, round(_BAR_WIDTH * speedup / top))
         lines.append(
             Text.assemble(f"{backend:>11} {workers:>4} ", (bar, "cyan"), f" {speedup:.2f}x")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import itertools
+from typing import Any, NamedTuple, Protocol
 
-from ..monitor._report import LoopReport, Report, Stall
-from ._html import Chart, Listing, Page, Section, figure_json, render_page, table
+from ..monitor._report import LoopReport, Report, Stall, ThreadReport, TimelinePoint
+from ._figures import ThreadRows, thread_rows, thread_time
+from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
 _VERDICT_KIND = {"NO_ISSUE": "good", "NATIVE_PARALLEL": "good", "IO_BOUND": "neutral"}
 _MAX_STALLS_LISTED = 50
@@ -25,8 +27,8 @@ def run_html(report: Report) -> str:
     if report.exit_code is not None:
         facts.append(("exit status", str(report.exit_code)))
     sections = [*(_verdict(v.code, v.title, v.message, v.fix) for v in report.verdicts)]
-    if report.timeline:
-        sections.append(_timeline(report))
+    if report.timeline or any(loop.stalls for loop in report.loops):
+        sections.append(_over_time(report))
     if report.threads:
         sections.append(_threads(report))
     sections += [_loop(loop) for loop in report.loops]
@@ -52,72 +54,228 @@ def _verdict(code: str, title: str, message: str, fix: str) -> Section:
     )
 
 
-def _timeline(report: Report) -> Section:
+class _StallSpan(NamedTuple):
+    """A loop stall on the time axis: seconds from the start of monitoring."""
+
+    start_s: float
+    end_s: float
+    duration_ms: float
+    loop_id: int
+
+
+def _stall_spans(report: Report) -> list[_StallSpan]:
+    return sorted(
+        _StallSpan(
+            s.started_at_s, s.started_at_s + s.duration_ms / 1000, s.duration_ms, loop.loop_id
+        )
+        for loop in report.loops
+        for s in loop.stalls
+    )
+
+
+def _over_time(report: Report) -> Section:
+    # Stalls are drawn from the stall list, not found in the timeline: a timeline window
+    # (a second by default) averages a 200 ms stall away, the stall list keeps it whole.
+    stalls = _stall_spans(report)
+    points = report.timeline
+    end = max([report.duration_s, *(p.t_s for p in points), *(s.end_s for s in stalls)])
+    charts: list[Chart] = []
+    if points:
+        charts.append(_contention_chart(points, stalls, end))
+    if stalls or any(p.loop_lag_max_ms is not None for p in points):
+        charts.append(_lag_chart(report, stalls, end))
+    return Section("Over time", charts=tuple(charts))
+
+
+def _contention_chart(
+    points: tuple[TimelinePoint, ...], stalls: list[_StallSpan], end: float
+) -> Chart:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    points = report.timeline
     times = [p.t_s for p in points]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(
         go.Scatter(
             x=times,
             y=[None if p.gil_wait_fraction is None else 100 * p.gil_wait_fraction for p in points],
-            name="GIL wait (% of time)",
+            name="GIL wait (% of the window's time)",
             mode="lines+markers",
         ),
         secondary_y=False,
     )
     figure.add_trace(
-        go.Scatter(x=times, y=[p.cpu_cores_used for p in points], name="CPU cores used"),
+        go.Scatter(
+            x=times,
+            y=[p.cpu_cores_used for p in points],
+            name="CPU cores used",
+            mode="lines+markers",
+        ),
         secondary_y=True,
     )
-    figure.update_yaxes(title="GIL wait %", range=[0, 100], secondary_y=False)
+    figure.update_yaxes(title="GIL wait, % of time", range=[0, 100], secondary_y=False)
     figure.update_yaxes(title="cores", rangemode="tozero", secondary_y=True)
-    figure.update_xaxes(title="seconds since start")
-    charts = [Chart(figure_json(figure), "GIL contention and CPU use, about one point a second.")]
+    _time_axis(figure, stalls, end)
+    caption = f"GIL contention and CPU use, {_resolution(times)}, each point ending its window."
+    if stalls:
+        caption += " Red bands: event-loop stalls, at their true length."
+    return Chart(figure_json(figure), caption)
+
+
+def _lag_chart(report: Report, stalls: list[_StallSpan], end: float) -> Chart:
+    import plotly.graph_objects as go
+
+    points = report.timeline
+    figure = go.Figure()
     if any(p.loop_lag_max_ms is not None for p in points):
-        lag = go.Figure(
-            go.Scatter(x=times, y=[p.loop_lag_max_ms for p in points], name="worst loop lag")
+        figure.add_trace(
+            go.Scatter(
+                x=[p.t_s for p in points],
+                y=[p.loop_lag_max_ms for p in points],
+                name="worst lag in the window",
+                mode="lines+markers",
+            )
         )
-        lag.add_hline(
-            y=report.stall_ms, line_dash="dot", annotation_text=f"stall ({report.stall_ms:g} ms)"
+    if stalls:
+        figure.add_trace(
+            go.Scatter(
+                x=[s.start_s for s in stalls],
+                y=[s.duration_ms for s in stalls],
+                name="stall (its length, at its start)",
+                mode="markers",
+                marker={"color": "#dc2626", "size": 9, "symbol": "diamond"},
+                hovertemplate="stall of %{y:.0f} ms at %{x:.2f} s<extra></extra>",
+            )
         )
-        lag.update_xaxes(title="seconds since start")
-        lag.update_yaxes(title="worst event-loop lag (ms)", rangemode="tozero")
-        charts.append(Chart(figure_json(lag), "The longest wait of any event loop per window."))
-    return Section("Over time", charts=tuple(charts))
+    figure.add_hline(
+        y=report.stall_ms, line_dash="dot", annotation_text=f"stall ({report.stall_ms:g} ms)"
+    )
+    _time_axis(figure, stalls, end)
+    figure.update_yaxes(title="event-loop lag (ms)", rangemode="tozero")
+    caption = "The longest wait of any event loop per window, and every stall listed below."
+    return Chart(figure_json(figure), caption)
+
+
+def _time_axis(figure: Any, stalls: list[_StallSpan], end: float) -> None:
+    """Seconds from the start on x, the whole run shown, and each stall as a band."""
+    for s in stalls:
+        figure.add_vrect(
+            x0=s.start_s, x1=s.end_s, fillcolor="#dc2626", opacity=0.2, line_width=0, layer="below"
+        )
+    figure.update_xaxes(title="seconds since start", range=[0, end])
+
+
+def _resolution(times: list[float]) -> str:
+    """How far apart the points are, from the points themselves (the window is a setting)."""
+    steps = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
+    if not steps:
+        return "one point"
+    step = steps[len(steps) // 2]
+    return f"one point every {step:.2f} s" if step < 1 else f"one point every {step:.1f} s"
+
+
+#: The parts of a thread's time, drawn stacked in this order: (label, field, colour).
+_THREAD_PARTS = (
+    ("on a CPU", "cpu", "#2563eb"),
+    ("waiting for the GIL", "gil_wait", "#dc2626"),
+    ("the rest: I/O, sleep, locks, waiting for a CPU", "rest", "#cbd5e1"),
+    ("not known (no CPU clock)", "unknown", "#f1f5f9"),
+)
 
 
 def _threads(report: Report) -> Section:
-    import plotly.graph_objects as go
-
-    threads = report.threads
-    names = [f"{t.name} ({t.ident})" for t in threads]
-    figure = go.Figure()
-    for label, values in (
-        ("running (GIL wait included)", [100 * t.running_fraction for t in threads]),
-        ("waiting for the GIL", [100 * (t.gil_wait_fraction or 0.0) for t in threads]),
-        ("blocked (I/O, sleep, locks)", [100 * t.waiting_fraction for t in threads]),
-    ):
-        figure.add_trace(go.Bar(y=names, x=values, name=label, orientation="h"))
-    figure.update_layout(barmode="group", height=max(260, 80 + 60 * len(threads)))
-    figure.update_xaxes(title="% of the thread's samples", range=[0, 100])
-    figure.update_yaxes(autorange="reversed")
-    rows = (
-        (
-            t.name,
-            f"{t.wall_seconds:.2f} s",
-            "n/a" if t.cpu_seconds is None else f"{t.cpu_seconds:.2f} s",
-            "n/a" if t.gil_wait_fraction is None else f"{t.gil_wait_fraction:.0%}",
-            _where(t.top_lines[0]) if t.top_lines else "",
-        )
-        for t in threads
-    )
+    shown = thread_rows(report.threads)
+    rows = shown.rows
     return Section(
         "Threads",
-        charts=(Chart(figure_json(figure), "Where each thread's samples landed."),),
-        tables=(table(("thread", "wall", "CPU", "GIL wait", "hottest line"), rows, (1, 2, 3)),),
+        paragraphs=(_threads_note(shown),),
+        charts=(Chart(_threads_figure(rows), _THREADS_CAPTION),),
+        tables=(_threads_table(rows),),
+    )
+
+
+_THREADS_CAPTION = (
+    "One bar per thread: its observed wall time as 100%, cut into time on a CPU, waiting "
+    "for the GIL, and the rest. One unit for every part, so they add up to the bar."
+)
+
+
+def _threads_note(shown: ThreadRows) -> str:
+    if shown.others is None:
+        return f"{len(shown.named)} thread(s), busiest (CPU + GIL wait seconds) first."
+    return (
+        f"The {len(shown.named)} busiest threads (most CPU + GIL wait seconds) one by one; "
+        f"the other {shown.others_count:,} threads are summed in the last bar and row "
+        "(their seconds added, then shared out)."
+    )
+
+
+def _threads_figure(rows: tuple[ThreadReport, ...]) -> str:
+    """Shares of each thread's own wall time, stacked to 100%.
+
+    Shares, not seconds: the summed row of 1,980 other threads holds 1,980 times a
+    thread's time and drew every named thread as a sliver beside it. Shares of time,
+    not of samples: GIL wait exists only as time, and mixing the two drew a GIL-wait bar
+    longer than the "running" bar said to contain it.
+    """
+    import plotly.graph_objects as go
+
+    names = [_thread_label(t) for t in rows]
+    parts = [thread_time(t) for t in rows]
+    figure = go.Figure()
+    for label, name, colour in _THREAD_PARTS:
+        seconds = [getattr(p, name) for p in parts]
+        if name == "unknown" and not any(seconds):
+            continue
+        percent = [
+            100 * s / t.wall_seconds if t.wall_seconds > 0 else 0.0
+            for s, t in zip(seconds, rows, strict=True)
+        ]
+        figure.add_trace(
+            go.Bar(
+                y=names,
+                x=percent,
+                name=label,
+                orientation="h",
+                marker_color=colour,
+                customdata=seconds,
+                hovertemplate=f"{label}: %{{x:.0f}}% of its time (%{{customdata:.2f}} s)"
+                "<extra>%{y}</extra>",
+            )
+        )
+    figure.update_layout(
+        barmode="stack", height=max(260, 110 + 28 * len(rows)), legend_traceorder="normal"
+    )
+    figure.update_xaxes(title="% of the thread's wall time", range=[0, 100])
+    figure.update_yaxes(autorange="reversed")
+    return figure_json(figure)
+
+
+#: Longer thread names are cut in the chart (the table has them whole): one long name
+#: took half the chart's width from the bars.
+_MAX_LABEL = 40
+
+
+def _thread_label(t: ThreadReport) -> str:
+    name = t.name if len(t.name) <= _MAX_LABEL else t.name[: _MAX_LABEL - 1] + "…"
+    # The ident keeps two threads of one name apart (a chart category must be unique).
+    return name if t.threads_merged > 1 or not t.ident else f"{name} ({t.ident})"
+
+
+def _threads_table(rows: tuple[ThreadReport, ...]) -> Table:
+    return table(
+        ("thread", "wall", "CPU", "GIL wait (of its time)", "hottest line"),
+        (
+            (
+                t.name,
+                f"{t.wall_seconds:.2f} s",
+                "n/a" if t.cpu_seconds is None else f"{t.cpu_seconds:.2f} s",
+                "n/a" if t.gil_wait_fraction is None else f"{t.gil_wait_fraction:.0%}",
+                _where(t.top_lines[0]) if t.top_lines else "",
+            )
+            for t in rows
+        ),
+        (1, 2, 3),
     )
 
 

@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..monitor._report import Frame, GilReport, LoopReport, Report, ThreadReport
+from ._figures import ThreadRows, thread_rows
 
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
-_MAX_THREADS_SHOWN = 8
 _MAX_STALLS_SHOWN = 3
 _MAX_HOLDERS_SHOWN = 3
 
@@ -100,12 +100,13 @@ def _few(gil: GilReport) -> str:
 
 
 def _threads(report: Report) -> RenderableType:
+    shown = thread_rows(report.threads)
     table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
     table.add_column("thread", max_width=22, no_wrap=True, overflow="ellipsis")
     for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("hottest line", no_wrap=True, overflow="ellipsis")
-    for t in report.threads[:_MAX_THREADS_SHOWN]:
+    for t in shown.rows:
         table.add_row(
             escape(t.name),
             _num(t.cpu_seconds, "{:.2f}"),
@@ -114,10 +115,20 @@ def _threads(report: Report) -> RenderableType:
             _pct(t.running_fraction),
             escape(_hottest(t)),
         )
-    hidden = len(report.threads) - _MAX_THREADS_SHOWN
-    if hidden > 0:
-        table.caption = f"… and {hidden} more in the JSON report"
+    table.caption = _threads_caption(shown)
     return table
+
+
+def _threads_caption(shown: ThreadRows) -> str:
+    # The units differ by column, so the caption says which is which: a "running" share
+    # below the "GIL wait" one is not a contradiction when one counts samples.
+    text = "CPU/wall, GIL wait: shares of the thread's time · running: of its samples"
+    if shown.others is None:
+        return text
+    return (
+        f"{text}. The {len(shown.named)} busiest threads (CPU + GIL wait) are named; "
+        f"the other {shown.others_count:,} are summed in the last row."
+    )
 
 
 def _hottest(t: ThreadReport) -> str:
