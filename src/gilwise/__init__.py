@@ -36,6 +36,8 @@ from .advise import advise
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._watch import Watch, start, stop, watch
     from .advise._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
     from .check import CheckConfig, CheckResult, Finding, check_paths, check_source
@@ -114,6 +116,26 @@ _LAZY = {
 }
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """Add the ``%%gilwise`` / ``%gilwise`` magics to IPython: ``%load_ext gilwise``.
+
+    Example (in a notebook; needs ``pip install 'gilwise[jupyter]'``)::
+
+        %load_ext gilwise
+
+        %%gilwise --stall-ms 50
+        run_my_pipeline()
+    """
+    # The magics (and IPython's magic machinery) load only when IPython asks.
+    try:
+        from .integrations._ipython import load_ipython_extension as load
+    except ImportError as exc:  # an IPython older than the magics need
+        raise ExtraNotInstalled(
+            f"the %gilwise magics need IPython 8.8 or newer ({exc}): pip install 'gilwise[jupyter]'"
+        ) from exc
+    load(ipython)
+
+
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
@@ -177,6 +199,7 @@ __all__ = [
     "amap",
     "check_paths",
     "check_source",
+    "load_ipython_extension",
     "pmap",
     "start",
     "stop",
