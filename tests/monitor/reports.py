@@ -78,6 +78,7 @@ def report(
     run_queue: float | None = 0.0,
     threads: tuple[ThreadReport, ...] = (),
     loops: tuple[LoopReport, ...] = (),
+    others: float | None = None,
 ) -> Report:
     built = Report(
         schema=SCHEMA,
@@ -105,6 +106,7 @@ def report(
             max_threads_alive=len(threads),
             monitor_cpu_seconds=0.01,
             user_cores_used=cores if user_cores is None else user_cores,
+            other_cores_used=others,
         ),
         threads=threads,
         loops=loops,

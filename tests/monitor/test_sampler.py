@@ -43,6 +43,8 @@ class World:
     wakeups: dict[int, int] = field(default_factory=dict)
     #: What the kernel shows of each thread (by ident); None: no kernel view at all.
     kernel: dict[int, KernelState] | None = None
+    #: CPU seconds other processes used on our cores so far (None: the counters are unknown).
+    busy_cpu: float | None = None
 
     def add(self, ident: int, frame: Callable[[], FakeFrame], name: str = "") -> None:
         self.threads[ident] = FakeThread(ident, ident + 10_000, name or f"t{ident}")
@@ -60,6 +62,7 @@ class World:
             thread_cpu=self.cpu,
             process_cpu=lambda: self.process_cpu,
             process_user_cpu=lambda: self.process_cpu,
+            busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
             schedstat=self.schedstat,
             kernel=None if self.kernel is None else FakeKernel(self.kernel),
         )
@@ -107,6 +110,26 @@ def test_one_cpu_bound_thread_waits_for_nothing() -> None:
     assert report.gil.wait_fraction == pytest.approx(0.0, abs=0.01)
     assert report.threads[0].running_fraction == 1.0
     assert [v.code for v in report.verdicts] == ["NO_ISSUE"]
+
+
+@pytest.mark.parametrize(("others_per_tick", "expected"), [(0.0, 0.0), (0.6, 0.6), (None, None)])
+def test_other_processes_cpu_is_the_machines_busy_time_less_ours(
+    others_per_tick: float | None, expected: float | None
+) -> None:
+    world = World()
+    world.add(1, at_spin)
+    world.busy_cpu = None if others_per_tick is None else 0.0
+    monitor = _monitor(world)
+    for _ in range(100):
+        world.step(monitor, {1: 1.0})
+        if world.busy_cpu is not None and others_per_tick is not None:
+            world.busy_cpu += others_per_tick * TICK
+    report = monitor.stop()
+    if expected is None:
+        assert report.process.other_cores_used is None
+    else:
+        assert report.process.other_cores_used == pytest.approx(expected, abs=0.01)
+    assert report.process.cpu_cores_used == pytest.approx(1.0, abs=0.02)  # ours alone
 
 
 def test_sleeping_threads_are_io_bound() -> None:

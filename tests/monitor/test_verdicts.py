@@ -21,12 +21,31 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
         (report(wait=0.9, cores=1.0, threads=(thread(),)), ["NO_ISSUE"]),
         (report(wait=0.1, cores=1.9, threads=BUSY), ["NATIVE_PARALLEL"]),
         (report(wait=0.05, cores=1.0, run_queue=0.4, threads=BUSY), ["OVERSUBSCRIBED"]),
+        # the run queue filled by other processes: the machine was busy, the program not
+        # oversubscribed (it had no more busy threads than cores)
+        (
+            report(wait=0.05, cores=1.0, run_queue=0.4, threads=BUSY[:2], others=1.2),
+            ["MACHINE_BUSY"],
+        ),
+        # three busy threads on two cores oversubscribe them, whoever else runs
+        (
+            report(wait=0.05, cores=1.0, run_queue=0.4, threads=BUSY, others=1.2),
+            ["OVERSUBSCRIBED", "MACHINE_BUSY"],
+        ),
+        # GIL queueing is measured apart from CPU waits: still GIL-bound, with the caveat
+        (
+            report(wait=0.9, waiting_threads=1.0, cores=1.0, threads=BUSY[:2], others=1.0),
+            ["GIL_BOUND", "MACHINE_BUSY"],
+        ),
+        # a little background load is not a busy machine
+        (report(cores=0.9, threads=(thread(),), others=0.3), ["NO_ISSUE"]),
         (report(cores=0.05, threads=IDLE), ["IO_BOUND"]),
         # busy loopback I/O: much kernel time, little user code, mostly waiting
         (report(cores=1.9, user_cores=0.3, threads=IDLE), ["IO_BOUND"]),
         (report(cores=0.05, threads=IDLE, loops=(loop(stall()),)), ["LOOP_BLOCKED", "IO_BOUND"]),
         (report(cores=0.9, threads=(thread(),)), ["NO_ISSUE"]),
-        (report(wait=None, waiting_threads=None, run_queue=None, cores=0.9), ["NO_ISSUE"]),
+        # no thread sampled at all: nothing can be said to be fine
+        (report(wait=None, waiting_threads=None, run_queue=None, cores=0.9), ["TOO_FEW_SAMPLES"]),
         # short CPU bursts queueing for the GIL between long waits: GIL-bound, and never
         # also "mostly waiting on I/O, the GIL is not the bottleneck"
         (
@@ -37,6 +56,20 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
 )
 def test_verdict_codes(built: Report, codes: list[str]) -> None:
     assert [v.code for v in built.verdicts] == codes
+
+
+@pytest.mark.parametrize(
+    ("probe_max_ms", "words"),
+    [(450.0, "waited up to 450 ms to get the GIL back"), (2.0, "the run was too short")],
+)
+def test_few_samples_never_read_as_no_issue(probe_max_ms: float, words: str) -> None:
+    built = report(cores=0.9, threads=(thread(samples=3),))
+    probe = dataclasses.replace(built.gil.probe, count=3, max_ms=probe_max_ms)
+    gil = dataclasses.replace(built.gil, probe=probe)
+    (verdict,) = verdicts_for(dataclasses.replace(built, gil=gil))
+    assert verdict.code == "TOO_FEW_SAMPLES"
+    assert words in verdict.message
+    assert verdict.evidence["samples"] == 3
 
 
 def test_io_bound_with_few_threads_suggests_a_larger_pool() -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from gilwise._errors import InvalidOption
 from gilwise.report._tour_terminal import closing, lesson_panel
 from gilwise.tour._lesson import Finding, LessonResult, Row
-from gilwise.tour._tour import LESSONS, TourReport, run_tour, select
+from gilwise.tour._tour import LESSONS, TourReport, _unless_machine_busy, run_tour, select
 from gilwise.tour.lessons import blocked_loop, new_pythons, race
 
 
@@ -186,3 +186,24 @@ def test_ctrl_c_ends_the_tour_with_one_line_and_130_leaving_no_process(tmp_path:
     _, err = proc.communicate(timeout=30)
     assert (proc.returncode, err) == (130, "gilwise: interrupted\n")
     assert _group(proc.pid) == []
+
+
+@pytest.mark.parametrize(
+    ("held", "others", "cores", "now"),
+    [
+        (False, 1.2, 2.0, None),  # others took the cores: not measurable, not false
+        (False, 0.3, 2.0, False),  # a little background load: the claim did not hold
+        (False, None, 2.0, False),  # no system counters: as measured
+        (True, 1.5, 2.0, True),  # held despite the load: it held
+        (False, 0.9, 16.0, False),  # under a quarter of a big machine
+    ],
+)
+def test_a_claim_that_failed_on_a_busy_machine_is_not_measurable(
+    held: bool, others: float | None, cores: float, now: bool | None
+) -> None:
+    finding = Finding((), "measured", "meaning", "check", held)
+    after = _unless_machine_busy(finding, others, cores)
+    assert after.held is now
+    assert (after.not_shown is not None) == (now is None)
+    if now is None:
+        assert f"other processes used {others:.1f} of the {cores:g} cores" in str(after.not_shown)

@@ -50,6 +50,45 @@ def process_user_cpu_seconds() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_utime
 
 
+def busy_cpu_seconds(
+    read: Callable[[], str | None] | None = None, cpus: set[int] | None = None
+) -> float | None:
+    """Seconds the CPUs this process may run on have been busy (any process), or None.
+
+    From /proc/stat's per-CPU lines: user, nice, system, irq, softirq and steal time (idle
+    and iowait are not busy; guest time is already in user). Less this process's own CPU
+    time, it is what other processes took from the cores the program could have used.
+    """
+    text = (read or _read_proc_stat)()
+    if text is None:
+        return None
+    if cpus is None:
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    ticks = 0
+    seen = False
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if not (name.startswith("cpu") and name[3:].isdigit()):
+            continue
+        if cpus is not None and int(name[3:]) not in cpus:
+            continue
+        fields = [int(x) for x in rest.split()[:8]]
+        if len(fields) < 8:
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        ticks += user + nice + system + irq + softirq + steal
+        seen = True
+    return ticks / os.sysconf("SC_CLK_TCK") if seen else None
+
+
+def _read_proc_stat() -> str | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            return fh.read()
+    except (OSError, ValueError):
+        return None
+
+
 def process_cpu_seconds() -> float:
     """User plus system CPU seconds of the whole process (all threads), to the nanosecond."""
     return time.process_time()

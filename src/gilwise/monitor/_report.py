@@ -102,6 +102,9 @@ class ProcessReport:
     max_threads_alive: int
     monitor_cpu_seconds: float
     user_cores_used: float
+    #: Cores' worth of CPU other processes took, on the cores this one may use, over the
+    #: run (None where the system's counters cannot be read).
+    other_cores_used: float | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from .._errors import InvalidOption
 from .._version import __version__
 from ._cpu import (
     SchedStatReader,
+    busy_cpu_seconds,
     core_budget,
     process_cpu_seconds,
     process_user_cpu_seconds,
@@ -103,7 +104,7 @@ class MonitorConfig:
     interval_s: float = 0.01
     stall_ms: float = 100.0
     gil_window_s: float = 0.25
-    timeline_window_s: float = 1.0
+    timeline_window_s: float = 0.25
     min_window_samples: int = 8
     #: Most of the time the sampler may hold the GIL; ticks are spaced out beyond this.
     max_duty: float = 0.01
@@ -143,6 +144,8 @@ class Sources:
     thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
     process_cpu: Callable[[], float] = process_cpu_seconds
     process_user_cpu: Callable[[], float] = process_user_cpu_seconds
+    #: Busy seconds of the CPUs the process may use, whoever used them (None: unknown).
+    busy_cpu: Callable[[], float | None] = busy_cpu_seconds
     schedstat: Callable[[int], tuple[float, int] | None] | None = field(
         default_factory=lambda: _schedstat_reader()
     )
@@ -224,6 +227,7 @@ class Monitor:
         self._gil_window_started = 0.0
         self._process_cpu_start = 0.0
         self._user_cpu_start = 0.0
+        self._busy_cpu_start: float | None = None
         self._timeline: _Timeline | None = None
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
@@ -265,6 +269,7 @@ class Monitor:
         self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
         self._user_cpu_start = self.sources.process_user_cpu()
+        self._busy_cpu_start = _read_or_none(self.sources.busy_cpu)
         self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
 
     def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
@@ -360,6 +365,13 @@ class Monitor:
         except Exception as exc:  # the monitor must never take the program down
             kernel.calibration_failed = True
             self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
+
+    def _others_cpu(self, process_cpu: float) -> float | None:
+        """CPU seconds other processes took on the cores this one may use, since the start."""
+        busy = _read_or_none(self.sources.busy_cpu)
+        if busy is None or self._busy_cpu_start is None:
+            return None
+        return max(0.0, busy - self._busy_cpu_start - process_cpu)
 
     def _monitor_cost(self) -> float:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
@@ -892,7 +904,9 @@ class Monitor:
         # The program's CPU: the monitor's own is reported apart, and on a short run (its
         # start-up calibration spins up to 0.1 s) it would read as the program computing.
         own = self._monitor_cost()
-        cpu = max(0.0, self.sources.process_cpu() - self._process_cpu_start - own)
+        process_cpu = self.sources.process_cpu() - self._process_cpu_start
+        others = self._others_cpu(process_cpu)
+        cpu = max(0.0, process_cpu - own)
         user_cpu = max(0.0, self.sources.process_user_cpu() - self._user_cpu_start - own)
         budget = core_budget()
         resolver = FrameResolver()
@@ -924,6 +938,7 @@ class Monitor:
             max_threads_alive=self._max_alive,
             monitor_cpu_seconds=round(own, 6),
             user_cores_used=round(user_cpu / wall, 4),
+            other_cores_used=None if others is None else round(others / wall, 4),
         )
         totals = self._queues if counted else self._gil
         gil = GilReport(

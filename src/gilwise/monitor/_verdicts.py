@@ -25,6 +25,16 @@ IO_BOUND_WAITING = 0.6
 #: thread costs a stack and a turn at the GIL's 5 ms switch interval, and waiting
 #: scales by asyncio or a bounded pool sharing connections, not by more threads.
 MANY_THREADS = 64
+#: Other processes' CPU use (cores, and share of usable cores) from which the machine is
+#: too busy for waiting figures to be the program's alone; runs shorter than the minimum
+#: are left alone (/proc/stat counts in 10 ms ticks per CPU).
+MACHINE_BUSY_CORES = 0.5
+MACHINE_BUSY_SHARE = 0.25
+MACHINE_BUSY_MIN_RUN_S = 0.5
+#: Fewer samples than this make the figures rough: no "no issue" is claimed from them.
+FEW_SAMPLES = 30
+#: A sampler wake-up this late (ms) means threads held the GIL for long stretches.
+LONG_GIL_HOLD_MS = 100.0
 
 
 def verdicts_for(report: Report) -> tuple[Verdict, ...]:
@@ -37,10 +47,13 @@ def verdicts_for(report: Report) -> tuple[Verdict, ...]:
             _native_parallel(report),
             _oversubscribed(report),
             _io_bound(report),
+            _machine_busy(report),
         )
         if v is not None
     ]
-    return tuple(found) if found else (_no_issue(report),)
+    if found:
+        return tuple(found)
+    return (_too_few_samples(report) or _no_issue(report),)
 
 
 def _make(code: str, title: str, message: str, fix: str, **evidence: float | int | str) -> Verdict:
@@ -101,6 +114,8 @@ def _oversubscribed(report: Report) -> Verdict | None:
     queue = report.process.run_queue_fraction
     if queue is None or queue < OVERSUBSCRIBED_RUN_QUEUE:
         return None
+    if _others_busy(report) and len(_busy_threads(report)) <= report.process.usable_cores:
+        return None  # other processes held the CPUs: the program itself did not ask too much
     return _make(
         "OVERSUBSCRIBED",
         "More runnable threads than CPUs",
@@ -112,6 +127,35 @@ def _oversubscribed(report: Report) -> Verdict | None:
         run_queue_fraction=queue,
         usable_cores=report.process.usable_cores,
         max_threads_alive=report.process.max_threads_alive,
+    )
+
+
+def _others_busy(report: Report) -> bool:
+    others = report.process.other_cores_used
+    return (
+        others is not None
+        and report.process.wall_seconds >= MACHINE_BUSY_MIN_RUN_S
+        and others >= MACHINE_BUSY_CORES
+        and others >= MACHINE_BUSY_SHARE * report.process.usable_cores
+    )
+
+
+def _machine_busy(report: Report) -> Verdict | None:
+    if not _others_busy(report):
+        return None
+    others = report.process.other_cores_used or 0.0
+    usable = report.process.usable_cores
+    return _make(
+        "MACHINE_BUSY",
+        "Other processes were using the CPUs",
+        f"Other processes used {others:.2f} of the {usable:g} cores this program may use "
+        "during the run: time its threads spent waiting for a CPU, and lag that follows from "
+        "it, is theirs as much as the program's, so waiting figures read higher than on a "
+        "quiet machine.",
+        "Measure again on a quieter machine, or give the program its own cores (taskset, "
+        "a container CPU quota) before acting on the waiting figures.",
+        other_cores_used=others,
+        usable_cores=usable,
     )
 
 
@@ -198,6 +242,33 @@ def _io_bound_fix(threads_alive: int) -> str:
         f"With {threads_alive} threads alive at once, more threads will not help: scale the "
         "waiting with asyncio, or with fewer threads in a bounded pool sharing a "
         "connection pool. Look at what the top waiting lines wait for."
+    )
+
+
+def _too_few_samples(report: Report) -> Verdict | None:
+    probe = report.gil.probe
+    # Each tick samples every thread: the most-sampled thread counts the ticks (the
+    # probe counts only the sampler thread's own wake-ups).
+    samples = max([probe.count, *(t.samples for t in report.threads)])
+    if samples >= FEW_SAMPLES:
+        return None
+    if probe.max_ms >= LONG_GIL_HOLD_MS:
+        why = (
+            f"its thread waited up to {probe.max_ms:.0f} ms to get the GIL back: threads "
+            "held the GIL for long stretches, itself a sign of GIL contention"
+        )
+    else:
+        why = "the run was too short for more"
+    return _make(
+        "TOO_FEW_SAMPLES",
+        "Too few samples for a verdict",
+        f"The monitor took {samples} samples in {report.duration_s:.2f} s; {why}. "
+        "Nothing can be said to be fine from so few.",
+        "Watch a longer stretch of the program (or use a shorter --interval); if the "
+        "monitor's thread was kept from the GIL, `gilwise advise` on the hot function "
+        "measures from outside the GIL.",
+        samples=samples,
+        probe_max_ms=probe.max_ms,
     )
 
 

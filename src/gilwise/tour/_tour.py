@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import time
 import types
 from collections.abc import Callable, Sequence
@@ -12,9 +14,10 @@ from typing import Any
 from .._errors import InvalidOption
 from .._version import __version__
 from ..advise._backends import settle_cpu
-from ..monitor._cpu import core_budget
+from ..monitor._cpu import busy_cpu_seconds, core_budget
 from ..monitor._report import from_dict, python_description, to_dict
-from ._lesson import Context, LessonResult
+from ..monitor._verdicts import MACHINE_BUSY_CORES, MACHINE_BUSY_SHARE
+from ._lesson import Context, Finding, LessonResult
 from .lessons import (
     blocked_loop,
     cpu_bound,
@@ -75,6 +78,48 @@ def select(only: Sequence[int] | None) -> list[tuple[int, types.ModuleType]]:
     return [(n, m) for n, m in numbered if n in set(only)]
 
 
+class _OthersCpu:
+    """Cores' worth of CPU other processes took on our cores since this was made."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._busy = busy_cpu_seconds()
+        self._ours = _own_cpu_seconds()
+
+    def cores(self) -> float | None:
+        busy = busy_cpu_seconds()
+        wall = time.perf_counter() - self._started
+        if busy is None or self._busy is None or wall <= 0:
+            return None
+        others = busy - self._busy - (_own_cpu_seconds() - self._ours)
+        return max(0.0, others) / wall
+
+
+def _own_cpu_seconds() -> float:
+    # Our process and the workers it has ended and reaped: a lesson's process pools are
+    # its own work, not another process's.
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _unless_machine_busy(finding: Finding, others: float | None, cores: float) -> Finding:
+    """A claim that did not hold while other processes took the cores it needed was not
+    measurable here, which is not the same as false."""
+    if finding.held is not False or others is None:
+        return finding
+    if others < MACHINE_BUSY_CORES or others < MACHINE_BUSY_SHARE * cores:
+        return finding
+    return dataclasses.replace(
+        finding,
+        held=None,
+        not_shown=(
+            f"the machine was busy: other processes used {others:.1f} of the {cores:g} "
+            "cores during this lesson, so it could not be measured fairly; run the tour "
+            "again on a quieter machine"
+        ),
+    )
+
+
 def run_tour(
     *,
     quick: bool = False,
@@ -92,7 +137,9 @@ def run_tour(
         if on_lesson is not None:
             on_lesson(number, lesson.TITLE)
         lesson_started = time.perf_counter()
+        others = _OthersCpu()
         finding = lesson.run(ctx)
+        finding = _unless_machine_busy(finding, others.cores(), ctx.cores)
         result = LessonResult(
             number=number,
             key=lesson.__name__.rsplit(".", 1)[-1],
