@@ -59,14 +59,20 @@ def test_verdict_codes(built: Report, codes: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("probe_max_ms", "words"),
-    [(450.0, "waited up to 450 ms to get the GIL back"), (2.0, "the run was too short")],
+    ("probe_max_ms", "duration_s", "words"),
+    [
+        (450.0, 1.0, "waited up to 450 ms to get the GIL back"),
+        (0.0, 2.6, "could not get the GIL for most of the run"),  # 3 samples of 260
+        (2.0, 0.1, "the run was too short"),
+    ],
 )
-def test_few_samples_never_read_as_no_issue(probe_max_ms: float, words: str) -> None:
+def test_few_samples_never_read_as_no_issue(
+    probe_max_ms: float, duration_s: float, words: str
+) -> None:
     built = report(cores=0.9, threads=(thread(samples=3),))
     probe = dataclasses.replace(built.gil.probe, count=3, max_ms=probe_max_ms)
     gil = dataclasses.replace(built.gil, probe=probe)
-    (verdict,) = verdicts_for(dataclasses.replace(built, gil=gil))
+    (verdict,) = verdicts_for(dataclasses.replace(built, gil=gil, duration_s=duration_s))
     assert verdict.code == "TOO_FEW_SAMPLES"
     assert words in verdict.message
     assert verdict.evidence["samples"] == 3

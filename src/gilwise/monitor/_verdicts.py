@@ -35,6 +35,9 @@ MACHINE_BUSY_MIN_RUN_S = 0.5
 FEW_SAMPLES = 30
 #: A sampler wake-up this late (ms) means threads held the GIL for long stretches.
 LONG_GIL_HOLD_MS = 100.0
+#: A run this long that still has under a tenth of its expected samples kept the
+#: sampler from the GIL.
+STARVED_MIN_RUN_S = 0.5
 
 
 def verdicts_for(report: Report) -> tuple[Verdict, ...]:
@@ -252,21 +255,34 @@ def _too_few_samples(report: Report) -> Verdict | None:
     samples = max([probe.count, *(t.samples for t in report.threads)])
     if samples >= FEW_SAMPLES:
         return None
+    expected = report.duration_s / report.interval_s if report.interval_s > 0 else 0.0
+    held_fix = (
+        "Find the call that holds the GIL (`py-spy dump --pid PID` shows it) and run it in "
+        "a process, or in pieces small enough for other threads to get turns."
+    )
     if probe.max_ms >= LONG_GIL_HOLD_MS:
         why = (
             f"its thread waited up to {probe.max_ms:.0f} ms to get the GIL back: threads "
             "held the GIL for long stretches, itself a sign of GIL contention"
         )
+        fix = held_fix
+    elif report.duration_s >= STARVED_MIN_RUN_S and samples < 0.1 * expected:
+        # Not a short run: the sampler thread could not get the GIL to take samples.
+        why = (
+            "its thread could not get the GIL for most of the run: a thread held it without "
+            "a break (C code that never lets go, such as sum() over a huge range or one "
+            "long regex match), itself the answer: nothing else ran meanwhile"
+        )
+        fix = held_fix
     else:
         why = "the run was too short for more"
+        fix = "Watch a longer stretch of the program, or use a shorter --interval."
     return _make(
         "TOO_FEW_SAMPLES",
         "Too few samples for a verdict",
         f"The monitor took {samples} samples in {report.duration_s:.2f} s; {why}. "
         "Nothing can be said to be fine from so few.",
-        "Watch a longer stretch of the program (or use a shorter --interval); if the "
-        "monitor's thread was kept from the GIL, `gilwise advise` on the hot function "
-        "measures from outside the GIL.",
+        fix,
         samples=samples,
         probe_max_ms=probe.max_ms,
     )
