@@ -1,8 +1,5 @@
-"""Renderers: turn a :class:`gilwise.Report` into something to read or to load elsewhere."""
+"""Renderers: turn a report into something to read or to load elsewhere.
 
-from __future__ import annotations
-
-from ._json import write_json
-from ._terminal import render_summary
-
-__all__ = ["render_summary", "write_json"]
+Each output is one module; ``_outputs.py`` lists them. Nothing is imported here, so
+that ``gilwise run`` loads rich, Plotly or Jinja only when it renders with them.
+"""
