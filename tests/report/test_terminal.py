@@ -6,8 +6,8 @@ import re
 import pytest
 from rich.console import Console
 
-from gilwise.report import render_summary
 from gilwise.report._figures import MAX_THREADS_SHOWN
+from gilwise.report._terminal import render_summary
 
 from ..monitor.reports import loop, report, stall, thread
 from .test_figures import many_threads
