@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from ..terminal import ctrl_c_once, gilwise_in_own_group, group_members
 
 WORK = """\
 import time
@@ -164,31 +163,8 @@ def test_a_trial_stuck_at_the_budget_is_stopped_and_advice_comes_from_the_rest(
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_ctrl_c_ends_advise_with_one_line_and_130_leaving_no_process(hanging: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gilwise",
-            "advise",
-            "hangs.py:spins",
-            "--inputs",
-            "hangs.py:items",
-            "--budget",
-            "60",
-        ],
-        cwd=hanging,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        # A test started in a shell's background inherits SIGINT ignored: restore it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 60
-    while not (hanging / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-    _, err = proc.communicate(timeout=30)
-    assert (proc.returncode, err) == (130, "gilwise: interrupted\n")
-    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
-    assert left.stdout == ""
+    args = ("advise", "hangs.py:spins", "--inputs", "hangs.py:items", "--budget", "60")
+    proc = gilwise_in_own_group(*args, cwd=hanging)
+    said = ctrl_c_once(proc, ready=(hanging / "started").exists)
+    assert said == (130, "gilwise: interrupted\n")
+    assert group_members(proc.pid) == []

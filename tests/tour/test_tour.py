@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,8 @@ from gilwise.report._tour_terminal import closing, lesson_panel
 from gilwise.tour._lesson import Finding, LessonResult, Row
 from gilwise.tour._tour import LESSONS, TourReport, _unless_machine_busy, run_tour, select
 from gilwise.tour.lessons import blocked_loop, new_pythons, race
+
+from ..terminal import ctrl_c_once, gilwise_in_own_group, group_members
 
 
 def test_every_lesson_has_a_title_a_claim_and_a_runner() -> None:
@@ -162,30 +161,14 @@ def test_lesson_8_measures_what_this_interpreter_has_beside_processes(
     assert all(row.value > 0 for row in lesson.finding.rows)
 
 
-def _group(pid: int) -> list[str]:
-    return subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
-
-
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_ctrl_c_ends_the_tour_with_one_line_and_130_leaving_no_process(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gilwise", "tour", "--only", "2"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        # A test started in a shell's background inherits SIGINT ignored: restore it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 60
-    while len(_group(proc.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # until lesson 2's loopback server process runs
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-    _, err = proc.communicate(timeout=30)
-    assert (proc.returncode, err) == (130, "gilwise: interrupted\n")
-    assert _group(proc.pid) == []
+    proc = gilwise_in_own_group("tour", "--only", "2", cwd=tmp_path)
+    # Once lesson 2's loopback server process runs beside the tour.
+    said = ctrl_c_once(proc, ready=lambda: len(group_members(proc.pid)) >= 2)
+    assert said == (130, "gilwise: interrupted\n")
+    assert group_members(proc.pid) == []
 
 
 @pytest.mark.parametrize(
