@@ -30,6 +30,16 @@ def group_members(pid: int) -> list[str]:
     return subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
 
 
+def group_left_after(pid: int, seconds: float = 10.0) -> list[str]:
+    """The group's members once it has emptied, or after ``seconds``. multiprocessing's
+    fork server and resource tracker leave on their own once the parent is gone (they
+    read EOF on its pipes), a moment after it."""
+    deadline = time.monotonic() + seconds
+    while (left := group_members(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
 def ctrl_c_once(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> tuple[int, str]:
     """Wait (at most 60 s) until ``ready()``, then Ctrl-C as a terminal sends it: to the
     whole group. The exit status and what the command said on stderr."""

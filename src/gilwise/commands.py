@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
+from ._processes import start_forkserver_quietly
 from .monitor import MonitorConfig
 from .monitor._runner import Session, module_target, script_target
 from .report._outputs import Output, check_requested, write_requested
@@ -249,6 +250,7 @@ def advise_function(
 
     fn = load_callable(target)
     items, _ = load_items(inputs, MAX_ITEMS)
+    start_forkserver_quietly(start_method)
     with _progress(quiet, budget) as on_trial:
         report = run_advice(
             fn,
@@ -290,6 +292,7 @@ def take_tour(*, quick: bool, only: list[int] | None, outputs: Mapping[Output, s
 
     select(only)  # bad lesson numbers fail before anything runs
     check_requested(outputs)
+    start_forkserver_quietly()
     out = console()
     out.print(
         "[bold]gilwise tour[/bold]: each claim about Python concurrency, measured on this "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..terminal import ctrl_c_once, gilwise_in_own_group, group_members
+from ..terminal import ctrl_c_once, gilwise_in_own_group, group_left_after
 
 WORK = """\
 import time
@@ -167,4 +167,4 @@ def test_ctrl_c_ends_advise_with_one_line_and_130_leaving_no_process(hanging: Pa
     proc = gilwise_in_own_group(*args, cwd=hanging)
     said = ctrl_c_once(proc, ready=(hanging / "started").exists)
     assert said == (130, "gilwise: interrupted\n")
-    assert group_members(proc.pid) == []
+    assert group_left_after(proc.pid) == []

@@ -15,7 +15,7 @@ from gilwise.tour._lesson import Finding, LessonResult, Row
 from gilwise.tour._tour import LESSONS, TourReport, _unless_machine_busy, run_tour, select
 from gilwise.tour.lessons import blocked_loop, new_pythons, race
 
-from ..terminal import ctrl_c_once, gilwise_in_own_group, group_members
+from ..terminal import ctrl_c_once, gilwise_in_own_group, group_left_after, group_members
 
 
 def test_every_lesson_has_a_title_a_claim_and_a_runner() -> None:
@@ -168,7 +168,7 @@ def test_ctrl_c_ends_the_tour_with_one_line_and_130_leaving_no_process(tmp_path:
     # Once lesson 2's loopback server process runs beside the tour.
     said = ctrl_c_once(proc, ready=lambda: len(group_members(proc.pid)) >= 2)
     assert said == (130, "gilwise: interrupted\n")
-    assert group_members(proc.pid) == []
+    assert group_left_after(proc.pid) == []
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -32,6 +32,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from .._errors import PoisonItem, WorkersFailed
+from .._processes import ctrl_c_held
 from . import _worker
 from ._chunking import ChunkSizer
 from ._engine import failed, poisoned
@@ -128,7 +129,7 @@ class ProcessBackend:
             name="gilwise-worker",
             daemon=True,
         )
-        with _ctrl_c_held():
+        with ctrl_c_held():
             # A Ctrl-C between the fork and this record would leave a worker nobody
             # knows to stop: it is delivered right after, with the worker recorded.
             process.start()
@@ -371,19 +372,6 @@ def _without(chunks: list[Run], index: int | None) -> tuple[list[Run], Task | No
         found = Task(index, item.items[0], chunk.attempt)
         rest += [before, after]
     return rest, found
-
-
-@contextlib.contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """SIGINT blocked in this thread for the duration (where the platform can block it)."""
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _kill(process: BaseProcess) -> None:
