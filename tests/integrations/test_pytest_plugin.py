@@ -254,6 +254,7 @@ def test_stall_errors_are_counted_apart_from_failures(pytester: pytest.Pytester)
 def test_under_xdist_the_controller_prints_one_summary_of_every_worker(
     pytester: pytest.Pytester,
 ) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist (in the test extra) is not installed")
     pytester.makeini(INI.format(extra=""))
     pytester.makepyfile(test_mixed=MIXED_OUTCOMES)
     result = pytester.runpytest_subprocess(

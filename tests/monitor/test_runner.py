@@ -242,6 +242,11 @@ def test_report_survives_sigterm(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
+    # Into its sleep first: a SIGTERM landing between the eval loop's last signal check
+    # and the sleep's system call waits for the whole sleep before python runs the
+    # report's handler (seen 1 run in 4 on 3.14; a known gap, see the closing note of
+    # 2026-11-30), which is not what this test is about.
+    time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == -signal.SIGTERM  # died of the signal, as without us
     data = json.loads((tmp_path / "r.json").read_text())
