@@ -30,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from advise_workloads import functions as w
+from gilwise._errors import GilwiseError
 from gilwise.advise._advisor import run_advice
 from gilwise.advise._backends import Job, settle_cpu, trial
 from gilwise.tour.lessons.io_bound import serve
@@ -115,7 +116,11 @@ def stability_row(name: str, fn: Any, items: list[Any], budget: float, runs: int
     picks: list[str] = []
     speedups: list[float] = []
     for _ in range(runs):
-        pick = run_advice(fn, items, budget=budget).recommendation
+        try:
+            pick = run_advice(fn, items, budget=budget).recommendation
+        except GilwiseError as exc:  # e.g. a budget too small for this workload's calls
+            print(f"{name:15} refused: {exc}", flush=True)
+            return {"workload": name, "runs": 0, "refused": str(exc)}
         picks.append(f"{pick.backend} x{pick.workers}")
         speedups.append(pick.speedup)
     counts = Counter(picks).most_common()
@@ -176,8 +181,12 @@ def main() -> None:
                 stability_row(name, fn, items, args.budget, args.runs)
                 for name, (fn, items, _, _) in chosen.items()
             ]
-            stable = sum(r["stable"] for r in rows)
-            print(f"\n{stable} of {len(rows)} workloads got the same pick in 80% of runs or more")
+            measured = [r for r in rows if r["runs"]]
+            stable = sum(r["stable"] for r in measured)
+            print(
+                f"\n{stable} of {len(measured)} workloads got the same pick in 80% of runs or "
+                f"more ({len(rows) - len(measured)} refused)"
+            )
             results["stability"] = rows
     finally:
         server.terminate()
