@@ -131,6 +131,20 @@ def test_a_stall_in_the_loops_own_poll_is_not_named_as_the_blocking_line() -> No
     assert "process" in blocked.fix
 
 
+def test_a_longer_stall_without_samples_does_not_hide_the_gil_holder() -> None:
+    behind = dataclasses.replace(
+        stall(120.0, "slow_regex"),
+        gil_holder=Frame("/app/lib.py", 12, "slow_regex"),
+        gil_holder_thread="worker",
+    )
+    unseen = Stall(142.0, 2.0, 0, (), None, None)  # the sampler never saw the loop stuck
+    built = report(cores=0.5, threads=IDLE, loops=(loop(unseen, behind),))
+    blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
+    assert "the longest with a known cause (120 ms)" in blocked.message
+    assert "slow_regex" in blocked.message
+    assert "process" in blocked.fix
+
+
 def test_only_poll_stalls_say_the_loop_was_waiting_to_run() -> None:
     built = report(cores=0.5, threads=IDLE, loops=(loop(_poll_stall(400.0)),))
     blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
