@@ -995,21 +995,23 @@ def _holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ..
 
     if blame.total <= 0:
         return ()
-    top = sorted(blame.seconds.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
-    holders = []
-    for (code, lasti, thread_name), seconds in top:
-        file, line, function = _resolved(resolver, code, lasti)
-        holders.append(
-            GilHolder(
-                file=file,
-                line=line,
-                function=function,
-                thread_name=thread_name,
-                wait_share=round(seconds / blame.total, 4),
-                wait_seconds=round(seconds, 6),
-            )
+    # Blame is kept per instruction; several instructions of one line are one holder.
+    by_line: dict[tuple[str, int, str, str], float] = {}
+    for (code, lasti, thread_name), seconds in blame.seconds.items():
+        key = (*_resolved(resolver, code, lasti), thread_name)
+        by_line[key] = by_line.get(key, 0.0) + seconds
+    top = sorted(by_line.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
+    return tuple(
+        GilHolder(
+            file=file,
+            line=line,
+            function=function,
+            thread_name=thread_name,
+            wait_share=round(seconds / blame.total, 4),
+            wait_seconds=round(seconds, 6),
         )
-    return tuple(holders)
+        for (file, line, function, thread_name), seconds in top
+    )
 
 
 def _read_or_none(read: Callable[[], float | None] | None) -> float | None:
