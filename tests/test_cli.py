@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import argparse
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,43 @@ def test_tour_help_gives_the_duration_the_readme_gives(
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"about {measured.group(1)} seconds" in help_text
     assert "minute" not in help_text
+
+
+def test_a_known_command_builds_only_its_own_options() -> None:
+    """`gilwise run` does not pay for building advise's or check's options."""
+    from gilwise.cli import _parser
+
+    def subcommands(parser: argparse.ArgumentParser) -> list[str]:
+        (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return list(action.choices)
+
+    assert subcommands(_parser("run")) == ["run"]
+    assert subcommands(_parser()) == ["run", "attach", "advise", "check", "tour", "report"]
+    assert subcommands(_parser("--help")) == subcommands(_parser())
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+def test_quiet_run_without_outputs_builds_no_report(tmp_path: Path) -> None:
+    """Nothing asked for a report, so its classes are never loaded (start-up cost)."""
+    script = tmp_path / "empty.py"
+    script.write_text("pass\n")
+    # Registered before gilwise's own exit hook, so it runs after it (atexit is LIFO).
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('report loaded:', 'gilwise.monitor._report' in "
+        "sys.modules, file=sys.stderr))\n"
+        "from gilwise.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    ran = {}
+    for extra in ([], ["--json", str(tmp_path / "r.json")]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "run", "--quiet", *extra, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+        assert done.returncode == 0, done.stderr
+        ran[bool(extra)] = done.stderr.strip().splitlines()[-1]
+    assert ran == {False: "report loaded: False", True: "report loaded: True"}

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
 
 from ._errors import GilwiseError
 from ._version import __version__
 from .report._outputs import add_flags, flags_with_value, requested
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs `gilwise run` start-up time
+    from typing import NoReturn
 
 _RUN_FLAGS_WITH_VALUE = {"--interval", "--stall-ms", *flags_with_value()}
 
@@ -20,7 +23,12 @@ _LIVE_HELP = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; given a known ``command``, with only that subcommand.
+
+    Building every subcommand's options costs a few milliseconds that `gilwise run` would
+    add to the program's start-up; help and unknown commands still see them all.
+    """
     parser = argparse.ArgumentParser(
         prog="gilwise",
         description="Work with the GIL, not against it: measure what concurrency really "
@@ -28,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gilwise {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add in _SUBCOMMANDS.items():
+        if command not in _SUBCOMMANDS or command == name:
+            add(commands)
+    return parser
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
         "run",
         help="run a script or module under the monitor and summarise what it did",
@@ -52,9 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     add_flags(run, "run")
     run.add_argument("--live", action="store_true", help=_LIVE_HELP)
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
-    _add_attach(commands)
-    _add_advise(commands)
-    _add_check(commands)
+
+
+def _add_tour(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tour = commands.add_parser(
         "tour",
         help="prove the core lessons of Python concurrency live on this machine",
@@ -64,8 +79,6 @@ def _parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="shorter runs, about 15 seconds")
     tour.add_argument("--only", metavar="N,N", help="run only these lessons, by number (e.g. 1,4)")
     add_flags(tour, "tour", quiet=False)
-    _add_report(commands)
-    return parser
 
 
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,6 +202,17 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--list-rules", action="store_true", help="list every rule and exit")
 
 
+#: Subcommands in the order help lists them.
+_SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+    "run": _add_run,
+    "attach": _add_attach,
+    "advise": _add_advise,
+    "check": _add_check,
+    "tour": _add_tour,
+    "report": _add_report,
+}
+
+
 def _split_run_args(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split ``run``'s own options from the program and its arguments.
 
@@ -217,7 +241,7 @@ def _split_run_args(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gilwise`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    parser = _parser(args[0] if args else None)
     # Under `run` these are the program's own: python reports them, and so must we.
     own_errors = () if args[:1] == ["run"] else (KeyboardInterrupt, BrokenPipeError)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import TextIO
 
 from ._processes import start_forkserver_quietly
 from .monitor import MonitorConfig
@@ -14,7 +13,7 @@ from .report._outputs import Output, check_requested, write_requested
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import NoReturn, TextIO
 
     from .monitor import Report
     from .monitor._attach import TargetProcess
@@ -50,7 +49,7 @@ def run_program(
         # Renderers (and rich) load only now, so the program does not pay for them.
         write_requested(report, "run", outputs, quiet)
 
-    session = Session(target, config, finish)
+    session = Session(target, config, finish if outputs or not quiet or live else None)
     if live:
         from .report._live import LiveView, Refresher
 

@@ -31,9 +31,12 @@ counted instead of estimated, tick by tick (:class:`QueueCounts`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._stacks import StackTable, ThreadState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

@@ -152,7 +152,8 @@ Finisher = Callable[["Report"], None]
 class Session:
     """One monitored run of a target; finishes the report exactly once."""
 
-    def __init__(self, target: Target, config: MonitorConfig, finish: Finisher) -> None:
+    def __init__(self, target: Target, config: MonitorConfig, finish: Finisher | None) -> None:
+        """``finish`` receives the report; None when nothing asked for one (none is built)."""
         self.target = target
         self.monitor = Monitor(config)
         self._finish = finish
@@ -238,6 +239,9 @@ class Session:
             return
         self._done = True
         try:
+            if self._finish is None:
+                self.monitor.halt()
+                return
             command = (self.target.display, *sys.argv[1:])
             report = self.monitor.stop(exit_code=self.exit_code, command=command)
             self._finish(report)

@@ -9,6 +9,7 @@ heartbeats to event loops and samples stalled ones. Time, frames, CPU clocks and
 from __future__ import annotations
 
 import _thread
+import contextlib
 import dataclasses
 import os
 import sys
@@ -18,7 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
-from typing import NamedTuple
 
 from .._errors import InvalidOption
 from .._version import __version__
@@ -164,15 +164,26 @@ def _kernel_states() -> KernelStates | None:
     return states if states.available else None
 
 
-class _Sample(NamedTuple):
+class _Sample:
     """One thread at one tick, as the GIL count sees it."""
 
-    account: ThreadAccount | None
-    kernel: KernelState | None
-    state: ThreadState
-    stack: StackKey = ()
-    #: CPU the thread used since the previous tick.
-    cpu_used: float = 0.0
+    # A plain class, not a NamedTuple: typing costs `gilwise run` start-up time.
+    __slots__ = ("account", "cpu_used", "kernel", "stack", "state")
+
+    def __init__(
+        self,
+        account: ThreadAccount | None,
+        kernel: KernelState | None,
+        state: ThreadState,
+        stack: StackKey = (),
+        cpu_used: float = 0.0,
+    ) -> None:
+        self.account = account
+        self.kernel = kernel
+        self.state = state
+        self.stack = stack
+        #: CPU the thread used since the previous tick.
+        self.cpu_used = cpu_used
 
 
 @dataclass
@@ -295,6 +306,16 @@ class Monitor:
             )
         self._stopped_report = report
         return report
+
+    def halt(self) -> None:
+        """Stop sampling without building a report: nobody asked for one.
+
+        The report's classes and verdicts are most of what a short program pays for the
+        monitor; ``gilwise run --quiet`` with no output file needs none of them.
+        """
+        self._stop_thread()
+        with contextlib.suppress(Exception):  # a broken log handler must not matter here
+            self._log_stalls(final=True)
 
     def _stop_thread(self) -> bool:
         if self._thread_ident is None:

@@ -15,9 +15,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .._errors import GilwiseError, InvalidOption
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs `gilwise run` start-up time
+    from typing import Any
 
 #: What each ``"schema"`` of a saved report is, and where its class is.
 KINDS = {
