@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections import defaultdict
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from gilwise.advise._report import AdviceReport
-from gilwise.monitor._report import Report, TimelinePoint
+from gilwise.monitor._report import GilHolder, Report, TimelinePoint
 from gilwise.report._advise_terminal import render_advice
 from gilwise.report._terminal import render_summary
 
@@ -49,7 +50,13 @@ def _run_report() -> Report:
         loops=(loop(*stalls),),
     )
     timeline = tuple(TimelinePoint(float(t), 0.37, 1.0, 2, 5.0) for t in (1, 2, 3))
-    return built.with_updates(timeline=timeline, duration_s=3.0)
+    holders = (
+        GilHolder("/app/hog.py", 7, "crunch", "alpha", 0.7512, 1.5),
+        GilHolder("/app/parse.py", 31, "parse", "beta", 0.2488, 0.5),
+    )
+    return built.with_updates(
+        timeline=timeline, duration_s=3.0, gil=dataclasses.replace(built.gil, holders=holders)
+    )
 
 
 @dataclasses.dataclass
@@ -60,6 +67,8 @@ class RunFigures:
     cpu_seconds: dict[str, float]
     gil_wait_percent_by_thread: dict[str, int]
     stall_ms: list[int]
+    #: "file:line thread" of each line that held the GIL → its share of the wait (%).
+    gil_holders: dict[str, int]
 
 
 def _terminal(built: Report) -> str:
@@ -73,11 +82,13 @@ def _from_terminal(text: str) -> RunFigures:
     assert wait is not None
     rows = re.findall(r"^\W*(alpha|beta)\s+([\d.]+)\s+\d+%\s+(\d+)%", text, flags=re.MULTILINE)
     stalls = re.findall(r"stall (\d+) ms at \+", text)
+    holders = re.findall(r"(\S+\.py):(\d+) in \S+ \((\w+)\): (\d+)% of the wait", text)
     return RunFigures(
         int(wait[1]),
         {name: float(cpu) for name, cpu, _ in rows},
         {name: int(gil) for name, _, gil in rows},
         sorted(int(ms) for ms in stalls),
+        {f"{os.path.basename(f)}:{line} {t}": int(share) for f, line, t, share in holders},
     )
 
 
@@ -87,11 +98,18 @@ def _from_html(parts: PageParts) -> RunFigures:
     chart = [round(ms) for ms in parts.traces("stall")[0]["y"]]
     listed = sorted(int(row["stalled"].removesuffix(" ms")) for row in stalls)
     assert sorted(chart) == listed  # the chart's marks are the listed stalls
+    holders = {
+        f"{os.path.basename(row['line'].split(' in ')[0])} {row['thread']}": int(
+            row["share of the wait"].removesuffix("%")
+        )
+        for row in parts.table_with("share of the wait")
+    }
     return RunFigures(
         int(parts.facts["GIL wait"].removesuffix("%")),
         {row["thread"]: float(row["CPU"].removesuffix(" s")) for row in threads},
         {row["thread"]: int(row["GIL wait (of its time)"].removesuffix("%")) for row in threads},
         listed,
+        holders,
     )
 
 
@@ -102,6 +120,12 @@ def _from_json(data: dict[str, Any]) -> RunFigures:
         {t["name"]: round(t["cpu_seconds"], 2) for t in threads},
         {t["name"]: round(100 * t["gil_wait_fraction"]) for t in threads},
         sorted(round(s["duration_ms"]) for loop in data["loops"] for s in loop["stalls"]),
+        {
+            f"{os.path.basename(h['file'])}:{h['line']} {h['thread_name']}": round(
+                100 * h["wait_share"]
+            )
+            for h in data["gil"]["holders"]
+        },
     )
 
 
@@ -110,8 +134,9 @@ def test_a_run_gives_the_same_figures_in_terminal_html_and_json() -> None:
     data = json.loads(built.to_json())
     parts = page_parts(run_html(built))
     from_json = _from_json(data)
+    holders = {"hog.py:7 alpha": 75, "parse.py:31 beta": 25}
     assert from_json == RunFigures(37, {"alpha": 2.49, "beta": 0.24}, {"alpha": 15, "beta": 61},
-                                   [250, 1234])  # fmt: skip
+                                   [250, 1234], holders)  # fmt: skip
     assert _from_terminal(_terminal(built)) == from_json
     assert _from_html(parts) == from_json
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import subprocess
@@ -45,6 +46,32 @@ def test_stalls_are_slices_on_their_loops_track_with_the_stack() -> None:
     assert stall["args"]["stack"][-1].endswith(f"in {html_reports.HOSTILE}")
     track = next(e for e in events if e["name"] == "thread_name" and e["tid"] == stall["tid"])
     assert "stalls" in track["args"]["name"]
+
+
+def test_stall_causes_and_gil_holders_are_in_the_trace() -> None:
+    from gilwise.monitor._report import Frame, GilHolder
+
+    from ..monitor.reports import loop, report, stall
+
+    hog = Frame("/app/hog.py", 7, "crunch")
+    behind_gil = dataclasses.replace(
+        stall(), causes={"gil": 0.8, "callback": 0.2}, gil_holder=hog, gil_holder_thread="cruncher"
+    )
+    built = report(loops=(loop(behind_gil, stall()),))
+    built = built.with_updates(
+        gil=dataclasses.replace(
+            built.gil, holders=(GilHolder("/app/hog.py", 7, "crunch", "cruncher", 0.9, 1.8),)
+        )
+    )
+    trace = trace_events(built)
+    first, second = (e["args"] for e in trace["traceEvents"] if e.get("cat") == "stall")
+    assert first["the loop thread was"] == "waiting for the GIL 80% · its own code 20%"
+    assert first["GIL held by thread"] == "cruncher"
+    assert second["the loop thread was"] is None
+    assert second["GIL held by thread"] is None
+    assert trace["otherData"]["GIL held by"] == [
+        "/app/hog.py:7 in crunch (cruncher): 90% of the wait"
+    ]
 
 
 def test_the_timeline_becomes_counter_tracks() -> None:

@@ -6,7 +6,7 @@ the same thing; a renderer formats these figures, it does not compute its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -135,3 +135,11 @@ def best_speedups(measurements: Sequence[Measurement]) -> dict[tuple[str, int], 
         key = (m.backend, m.workers)
         best[key] = max(best.get(key, 0.0), m.speedup)
     return dict(sorted(best.items()))
+
+
+_CAUSE_NAMES = {"callback": "its own code", "gil": "waiting for the GIL", "blocked": "blocked"}
+
+
+def stall_causes(causes: Mapping[str, float]) -> str:
+    """What the loop thread was doing during a stall, as shares of its samples ("" if unknown)."""
+    return " · ".join(f"{_CAUSE_NAMES.get(k, k)} {v:.0%}" for k, v in causes.items() if v > 0)

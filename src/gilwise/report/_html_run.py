@@ -6,7 +6,7 @@ import itertools
 from typing import Any, NamedTuple, Protocol
 
 from ..monitor._report import LoopReport, Report, Stall, ThreadReport, TimelinePoint
-from ._figures import ThreadRows, thread_rows, thread_time
+from ._figures import ThreadRows, stall_causes, thread_rows, thread_time
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
 _VERDICT_KIND = {"NO_ISSUE": "good", "NATIVE_PARALLEL": "good", "IO_BOUND": "neutral"}
@@ -29,6 +29,8 @@ def run_html(report: Report) -> str:
     sections = [*(_verdict(v.code, v.title, v.message, v.fix) for v in report.verdicts)]
     if report.timeline or any(loop.stalls for loop in report.loops):
         sections.append(_over_time(report))
+    if gil.holders:
+        sections.append(_holders(report))
     if report.threads:
         sections.append(_threads(report))
     sections += [_loop(loop) for loop in report.loops]
@@ -294,6 +296,33 @@ def _where(place: _Located) -> str:
     return f"{place.file}:{place.line} in {place.function}"
 
 
+def _holders(report: Report) -> Section:
+    gil = report.gil
+    return Section(
+        "Who held the GIL",
+        paragraphs=(
+            "While threads waited for the GIL, these lines were running in the thread that "
+            "held it: each one's share of all the waiting it made others do (thread states "
+            "counted from the kernel at every sample).",
+        ),
+        tables=(
+            table(
+                ("line", "thread", "share of the wait", "others waited"),
+                (
+                    (
+                        _where(h),
+                        h.thread_name,
+                        f"{h.wait_share:.0%}",
+                        f"{h.wait_seconds:.2f} s",
+                    )
+                    for h in gil.holders
+                ),
+                (2, 3),
+            ),
+        ),
+    )
+
+
 def _loop(loop: LoopReport) -> Section:
     lag = loop.lag
     paragraphs: tuple[str, ...] = (
@@ -313,6 +342,7 @@ def _loop(loop: LoopReport) -> Section:
             f"{s.started_at_s:.2f} s",
             f"{s.duration_ms:.0f} ms",
             _where(s.culprit) if s.culprit else "unknown",
+            _stall_cause(s),
             _where(s.coroutine) if s.coroutine else "",
             " ← ".join(t.name for t in s.tasks),
         )
@@ -323,7 +353,16 @@ def _loop(loop: LoopReport) -> Section:
         paragraphs=paragraphs,
         tables=(
             table(
-                ("at", "stalled", "blocking line", "coroutine", "task ← awaited by"), rows, (0, 1)
+                (
+                    "at",
+                    "stalled",
+                    "blocking line",
+                    "the loop thread was",
+                    "coroutine",
+                    "task ← awaited by",
+                ),
+                rows,
+                (0, 1),
             ),
         )
         if stalls
@@ -332,6 +371,12 @@ def _loop(loop: LoopReport) -> Section:
         badge=f"{loop.stalls_total} stalls" if loop.stalls_total else "no stalls",
         badge_kind="bad" if loop.stalls_total else "good",
     )
+
+
+def _stall_cause(stall: Stall) -> str:
+    if stall.gil_holder is not None:
+        return f"waiting for the GIL, held by thread {stall.gil_holder_thread!r}"
+    return stall_causes(stall.causes)
 
 
 def _stall_listing(number: int, stall: Stall) -> Listing:

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..monitor._report import Frame, GilReport, LoopReport, Report, ThreadReport
-from ._figures import ThreadRows, thread_rows
+from ._figures import ThreadRows, stall_causes, thread_rows
 
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
 _MAX_STALLS_SHOWN = 3
@@ -164,8 +164,8 @@ def _loop(loop: LoopReport) -> RenderableType:
                     f"    the loop waited for the GIL, held by thread {stall.gil_holder_thread!r}:"
                 )
             )
-        elif stall.causes:
-            lines.append(Text(f"    {_causes(stall.causes)}", style="dim"))
+        elif doing := stall_causes(stall.causes):
+            lines.append(Text(f"    the loop thread was: {doing}", style="dim"))
         if stall.culprit is not None:
             lines.append(Text(f"    {_where(stall.culprit)}", style="yellow"))
             source = linecache.getline(stall.culprit.file, stall.culprit.line).strip()
@@ -176,14 +176,6 @@ def _loop(loop: LoopReport) -> RenderableType:
         if stall.tasks:
             lines.append(Text(f"    in {stall.task_chain(_where)}"))
     return Group(*lines)
-
-
-_CAUSE_NAMES = {"callback": "its own code", "gil": "waiting for the GIL", "blocked": "blocked"}
-
-
-def _causes(causes: dict[str, float]) -> str:
-    parts = [f"{_CAUSE_NAMES.get(k, k)} {v:.0%}" for k, v in causes.items() if v > 0]
-    return "the loop thread was: " + " · ".join(parts)
 
 
 def _where(frame: Frame) -> str:

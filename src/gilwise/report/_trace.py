@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ..monitor._report import LoopReport, Report, Span
+from ._figures import stall_causes
 
 _US = 1_000_000
 
@@ -41,6 +42,11 @@ def trace_events(report: Report) -> dict[str, Any]:
             "command": command,
             "started_at": report.started_at,
             "interval_s": report.interval_s,
+            "GIL held by": [
+                f"{h.file}:{h.line} in {h.function} ({h.thread_name}): "
+                f"{h.wait_share:.0%} of the wait"
+                for h in report.gil.holders
+            ],
         },
     }
 
@@ -90,6 +96,8 @@ def _stall_events(pid: int, tid: int, loop: LoopReport) -> list[dict[str, Any]]:
                 "dur": round(stall.duration_ms * 1000, 1),
                 "args": {
                     "blocking line": f"{culprit.file}:{culprit.line}" if culprit else None,
+                    "the loop thread was": stall_causes(stall.causes) or None,
+                    "GIL held by thread": stall.gil_holder_thread or None,
                     "stack": [f"{f.file}:{f.line} in {f.function}" for f in stall.stack],
                     "tasks": [task.name for task in stall.tasks],
                 },
