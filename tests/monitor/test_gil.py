@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import _thread
+import sys
+import threading
+
 import pytest
 
 from gilwise.monitor._gil import GilTotals, ThreadAccount, WindowCounts
@@ -103,3 +107,29 @@ def test_holders_of_one_line_are_one_holder() -> None:
     holders = _holders(blame, resolver)
     assert [(h.line, h.wait_seconds) for h in holders] == [(2, 1.0), (1, 0.5)]
     assert holders[0].wait_share == round(1.0 / 1.5, 4)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux thread CPU clocks")
+@pytest.mark.timeout(30)
+def test_native_id_of_a_raw_thread_is_read_from_its_cpu_clock() -> None:
+    """A thread started with ``_thread`` has no ``threading`` record of its native id."""
+    from gilwise.monitor._cpu import native_id_of
+
+    assert native_id_of(threading.get_ident()) == threading.get_native_id()
+    seen: list[tuple[int, int]] = []
+    ready, leave = _thread.allocate_lock(), _thread.allocate_lock()
+    ready.acquire()
+    leave.acquire()
+
+    def raw() -> None:
+        seen.append((_thread.get_ident(), _thread.get_native_id()))
+        ready.release()
+        leave.acquire()  # alive while it is looked up
+
+    _thread.start_new_thread(raw, ())
+    ready.acquire()
+    try:
+        [(ident, native_id)] = seen
+        assert native_id_of(ident) == native_id
+    finally:
+        leave.release()

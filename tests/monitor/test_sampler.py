@@ -51,6 +51,11 @@ class World:
         self.frames[ident] = frame()
         self.cpu.clocks[ident] = 0.0
 
+    def add_raw(self, ident: int, frame: Callable[[], FakeFrame]) -> None:
+        """A thread started with ``_thread``: it runs, but ``threading`` does not list it."""
+        self.frames[ident] = frame()
+        self.cpu.clocks[ident] = 0.0
+
     def remove(self, ident: int) -> None:
         del self.threads[ident], self.frames[ident]
 
@@ -60,6 +65,7 @@ class World:
             frames=lambda: dict(self.frames),  # type: ignore[arg-type]
             threads=lambda: list(self.threads.values()),  # type: ignore[arg-type,return-value]
             thread_cpu=self.cpu,
+            native_id=lambda ident: ident + 10_000,
             process_cpu=lambda: self.process_cpu,
             process_user_cpu=lambda: self.process_cpu,
             busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
@@ -298,6 +304,20 @@ def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
     assert report.gil.holders[0].wait_share == pytest.approx(1.0)
     main = next(t for t in report.threads if t.name == "MainThread")
     assert main.gil_wait_fraction == 0.0
+
+
+def test_threads_unknown_to_threading_are_counted_too() -> None:
+    # pytest-xdist's workers run tests in threads started with _thread: their native id
+    # comes from their CPU clock, so the kernel's view (and the count) covers them.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
+    world.add_raw(1, at_spin)
+    world.add_raw(2, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.9, 2: 0.0}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.method == GIL_METHOD_KERNEL
+    assert report.gil.mean_waiting_threads == pytest.approx(1.0, abs=0.05)
+    assert sorted(t.name for t in report.threads) == ["thread-1", "thread-2"]
 
 
 def test_a_lock_waiter_in_a_with_statement_is_not_counted() -> None:

@@ -21,6 +21,28 @@ def _linux_thread_clock(native_id: int) -> int:
     return (~native_id << 3) | 6
 
 
+def native_id_of(ident: int) -> int | None:
+    """The kernel's thread id of a live thread of this process, from its ``ident`` (Linux).
+
+    For threads started with ``_thread`` (pytest-xdist's workers, execnet, C extensions),
+    which ``threading`` never asks for their native id: without it their kernel state
+    cannot be read, and the whole run fell back to estimating GIL waits. The thread CPU
+    clock id glibc returns encodes the TID (the inverse of :func:`_linux_thread_clock`).
+    Safe only while the caller holds the GIL and saw the thread in
+    ``sys._current_frames()``: its pthread still exists.
+    """
+    if not sys.platform.startswith("linux") or not hasattr(time, "pthread_getcpuclockid"):
+        return None
+    try:
+        clock = time.pthread_getcpuclockid(ident)
+    except (OSError, OverflowError, ValueError):
+        return None
+    if clock & 7 != 6:  # not a per-thread scheduler clock: an encoding we do not know
+        return None
+    native_id = ~(clock >> 3)
+    return native_id if native_id > 0 else None
+
+
 def thread_cpu_seconds(ident: int, native_id: int | None) -> float | None:
     """CPU seconds used so far by one thread of this process, or None where unknowable."""
     try:

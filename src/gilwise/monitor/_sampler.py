@@ -26,6 +26,7 @@ from ._cpu import (
     SchedStatReader,
     busy_cpu_seconds,
     core_budget,
+    native_id_of,
     process_cpu_seconds,
     process_user_cpu_seconds,
     thread_cpu_seconds,
@@ -142,6 +143,8 @@ class Sources:
     frames: Callable[[], dict[int, FrameType]] = sys._current_frames
     threads: Callable[[], list[threading.Thread]] = threading.enumerate
     thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
+    #: The kernel's id of a thread ``threading`` does not know (started with ``_thread``).
+    native_id: Callable[[int], int | None] = native_id_of
     process_cpu: Callable[[], float] = process_cpu_seconds
     process_user_cpu: Callable[[], float] = process_user_cpu_seconds
     #: Busy seconds of the CPUs the process may use, whoever used them (None: unknown).
@@ -496,7 +499,10 @@ class Monitor:
             if t.ident is not None:
                 known.add(t.ident)
                 self._names[t.ident] = (t.native_id, t.name)
-        self._foreign.update(ident for ident in frames if ident not in known)
+        for ident in frames:
+            if ident not in known:
+                self._foreign.add(ident)
+                self._names[ident] = (self.sources.native_id(ident), f"thread-{ident}")
 
     def _sample_thread(self, ident: int, frame: FrameType, dt: float, now: float) -> _Sample:
         """Account one thread's sample; what the tick's GIL count needs to know of it."""
