@@ -80,7 +80,7 @@ def test_few_samples_never_read_as_no_issue(
 
 def test_io_bound_with_few_threads_suggests_a_larger_pool() -> None:
     (verdict,) = report(cores=0.05, threads=IDLE).verdicts
-    assert "a larger thread pool" in verdict.fix
+    assert "overlap in a larger thread pool" in verdict.fix
     assert verdict.evidence["max_threads_alive"] == len(IDLE)
 
 

@@ -246,9 +246,12 @@ def _io_bound(report: Report) -> Verdict | None:
 
 def _io_bound_fix(threads_alive: int) -> str:
     if threads_alive < MANY_THREADS:
+        # Only waits that do not depend on each other overlap: a program reading its
+        # input line by line, or sleeping on a schedule, gains nothing from more threads.
         return (
-            "More concurrency helps: a larger thread pool or asyncio. Look at what the top "
-            "waiting lines wait for."
+            "Look at what the top waiting lines wait for. Waits that do not depend on each "
+            "other (requests, files, connections) overlap in a larger thread pool or with "
+            "asyncio; a program that waits for its input, or sleeps on a schedule, is fine."
         )
     return (
         f"With {threads_alive} threads alive at once, more threads will not help: scale the "
