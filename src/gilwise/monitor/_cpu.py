@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ._procfs import proc_reader
 
@@ -142,14 +141,19 @@ def _own_tid() -> int:
     return threading.get_native_id()
 
 
-@dataclass(frozen=True)
 class CoreBudget:
     """How many CPU cores this process may use, and what limits it."""
 
-    usable: float
-    affinity: int | None
-    cgroup_quota: float | None
-    online: int
+    # Plain, not a dataclass: `gilwise run` imports this module before the program starts.
+    __slots__ = ("affinity", "cgroup_quota", "online", "usable")
+
+    def __init__(
+        self, *, usable: float, affinity: int | None, cgroup_quota: float | None, online: int
+    ) -> None:
+        self.usable = usable
+        self.affinity = affinity
+        self.cgroup_quota = cgroup_quota
+        self.online = online
 
 
 def core_budget(cgroup_root: str = "/sys/fs/cgroup") -> CoreBudget:

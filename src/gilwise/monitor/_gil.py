@@ -30,8 +30,6 @@ counted instead of estimated, tick by tick (:class:`QueueCounts`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ._stacks import StackTable, ThreadState
 
 TYPE_CHECKING = False
@@ -39,16 +37,30 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass
+# The classes here are plain, not dataclasses: `gilwise run` imports them before the
+# program starts, and building dataclasses (and importing the module) cost ~10 ms there.
+
+
 class WindowCounts:
     """What one thread did during the current window."""
 
-    wall: float = 0.0
-    cpu: float = 0.0
-    run_queue: float = 0.0
-    wakeups: int = 0
-    samples: int = 0
-    running: int = 0
+    __slots__ = ("cpu", "run_queue", "running", "samples", "wakeups", "wall")
+
+    def __init__(
+        self,
+        wall: float = 0.0,
+        cpu: float = 0.0,
+        run_queue: float = 0.0,
+        wakeups: int = 0,
+        samples: int = 0,
+        running: int = 0,
+    ) -> None:
+        self.wall = wall
+        self.cpu = cpu
+        self.run_queue = run_queue
+        self.wakeups = wakeups
+        self.samples = samples
+        self.running = running
 
     def wait(self, wake_cost: float = 0.0) -> float:
         """Estimated seconds this thread waited for the GIL in the window.
@@ -64,27 +76,55 @@ class WindowCounts:
         return min(idle, deficit + io_wait)
 
 
-@dataclass
 class ThreadAccount:
     """Everything the monitor accumulates about one thread (mutable, internal)."""
 
-    ident: int
-    native_id: int | None
-    name: str
-    wall: float = 0.0
-    cpu: float | None = None
-    last_cpu: float | None = None
-    run_queue: float | None = None
-    last_schedstat: tuple[float, int] | None = None
-    gil_wait: float = 0.0
-    #: Seconds counted queueing for the GIL from the kernel's thread states.
-    queued_wait: float = 0.0
-    samples: int = 0
-    running: int = 0
-    alive: bool = True
-    merged: int = 1
-    window: WindowCounts = field(default_factory=WindowCounts)
-    table: StackTable = field(default_factory=StackTable)
+    __slots__ = (
+        "alive",
+        "cpu",
+        "gil_wait",
+        "ident",
+        "last_cpu",
+        "last_schedstat",
+        "merged",
+        "name",
+        "native_id",
+        "queued_wait",
+        "run_queue",
+        "running",
+        "samples",
+        "table",
+        "wall",
+        "window",
+    )
+
+    def __init__(
+        self,
+        ident: int,
+        native_id: int | None,
+        name: str,
+        *,
+        wall: float = 0.0,
+        cpu: float | None = None,
+        merged: int = 1,
+    ) -> None:
+        self.ident = ident
+        self.native_id = native_id
+        self.name = name
+        self.wall = wall
+        self.cpu = cpu
+        self.last_cpu: float | None = None
+        self.run_queue: float | None = None
+        self.last_schedstat: tuple[float, int] | None = None
+        self.gil_wait = 0.0
+        #: Seconds counted queueing for the GIL from the kernel's thread states.
+        self.queued_wait = 0.0
+        self.samples = 0
+        self.running = 0
+        self.alive = True
+        self.merged = merged
+        self.window = WindowCounts()
+        self.table = StackTable()
 
     def observe(self, dt: float, cpu_now: float | None, state: ThreadState) -> None:
         """Account one sampling interval of ``dt`` seconds ending in ``state``."""
@@ -139,13 +179,15 @@ class ThreadAccount:
         self.table.merge(other.table)
 
 
-@dataclass
 class GilTotals:
     """Process-wide GIL figures accumulated window by window."""
 
-    window_time: float = 0.0
-    any_wait_time: float = 0.0
-    wait_thread_seconds: float = 0.0
+    __slots__ = ("any_wait_time", "wait_thread_seconds", "window_time")
+
+    def __init__(self) -> None:
+        self.window_time = 0.0
+        self.any_wait_time = 0.0
+        self.wait_thread_seconds = 0.0
 
     def add_window(self, length: float, waits: list[float]) -> float:
         """Fold one window in; return its estimated fraction with at least one waiter."""
@@ -167,7 +209,6 @@ class GilTotals:
         return self.wait_thread_seconds / self.window_time if self.window_time > 0 else None
 
 
-@dataclass
 class HolderBlame:
     """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
 
@@ -176,9 +217,12 @@ class HolderBlame:
     (a waiter makes no progress).
     """
 
-    max_keys: int = 2000
-    seconds: dict[tuple[Any, int, str], float] = field(default_factory=dict)
-    total: float = 0.0
+    __slots__ = ("max_keys", "seconds", "total")
+
+    def __init__(self, max_keys: int = 2000) -> None:
+        self.max_keys = max_keys
+        self.seconds: dict[tuple[Any, int, str], float] = {}
+        self.total = 0.0
 
     def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
         self.total += wait_seconds
@@ -188,7 +232,6 @@ class HolderBlame:
         self.seconds[key] = self.seconds.get(key, 0.0) + wait_seconds
 
 
-@dataclass
 class QueueCounts:
     """GIL waits counted from the kernel's view of every thread at every tick.
 
@@ -200,11 +243,20 @@ class QueueCounts:
     tick stands for the time since the previous one.
     """
 
-    time: float = 0.0
-    any_wait_time: float = 0.0
-    waiting_thread_time: float = 0.0
-    window_time: float = 0.0
-    window_any_wait_time: float = 0.0
+    __slots__ = (
+        "any_wait_time",
+        "time",
+        "waiting_thread_time",
+        "window_any_wait_time",
+        "window_time",
+    )
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.any_wait_time = 0.0
+        self.waiting_thread_time = 0.0
+        self.window_time = 0.0
+        self.window_any_wait_time = 0.0
 
     def add_tick(self, dt: float, queued: int) -> float:
         """Count one tick; return the share of ``dt`` each queued thread is charged."""

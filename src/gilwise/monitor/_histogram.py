@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 _BASE_S = 1e-6  # the smallest latency told apart: 1 µs
 _PER_DOUBLING = 8  # buckets per doubling: percentiles are exact to within ~9%
@@ -65,7 +64,6 @@ class LatencyHistogram:
         )
 
 
-@dataclass(frozen=True)
 class HistogramCounts:
     """A snapshot of a :class:`LatencyHistogram`: non-empty buckets as (index, count).
 
@@ -80,9 +78,26 @@ class HistogramCounts:
         (2, 2)
     """
 
-    buckets: tuple[tuple[int, int], ...] = ()
-    sum_s: float = 0.0
-    max_s: float = 0.0
+    # Plain, not a dataclass: `gilwise run` imports this module before the program starts.
+    __slots__ = ("buckets", "max_s", "sum_s")
+
+    def __init__(
+        self, buckets: tuple[tuple[int, int], ...] = (), sum_s: float = 0.0, max_s: float = 0.0
+    ) -> None:
+        self.buckets = buckets
+        self.sum_s = sum_s
+        self.max_s = max_s
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HistogramCounts):
+            return NotImplemented
+        return (self.buckets, self.sum_s, self.max_s) == (other.buckets, other.sum_s, other.max_s)
+
+    def __hash__(self) -> int:
+        return hash((self.buckets, self.sum_s, self.max_s))
+
+    def __repr__(self) -> str:
+        return f"HistogramCounts({self.buckets!r}, sum_s={self.sum_s!r}, max_s={self.max_s!r})"
 
     @property
     def count(self) -> int:

@@ -16,7 +16,6 @@ import threading
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import CodeType, FrameType
 
 from ._histogram import LatencyHistogram
@@ -43,20 +42,40 @@ STALL_CAUSES = ("callback", "gil", "blocked")
 Holder = tuple[CodeType, int, str]
 
 
-@dataclass(frozen=True)
 class StallRecord:
     """A finished stall, stacks still as code objects (resolved at report time)."""
 
-    duration: float
-    started_at: float
-    samples: int
-    stack: StackKey
-    #: The task the loop was running and the tasks awaiting it, innermost first.
-    tasks: tuple[TaskLinkData, ...] = ()
-    #: Samples per cause, in ``STALL_CAUSES`` order (all zero without the kernel's view).
-    causes: tuple[int, ...] = (0, 0, 0)
-    #: The line that held the GIL most often while the loop thread waited for it.
-    gil_holder: Holder | None = None
+    # Plain, not a dataclass: `gilwise run` imports this module before the program starts.
+    __slots__ = ("causes", "duration", "gil_holder", "samples", "stack", "started_at", "tasks")
+
+    def __init__(
+        self,
+        duration: float,
+        started_at: float,
+        samples: int,
+        stack: StackKey,
+        tasks: tuple[TaskLinkData, ...] = (),
+        causes: tuple[int, ...] = (0, 0, 0),
+        gil_holder: Holder | None = None,
+    ) -> None:
+        self.duration = duration
+        self.started_at = started_at
+        self.samples = samples
+        self.stack = stack
+        #: The task the loop was running and the tasks awaiting it, innermost first.
+        self.tasks = tasks
+        #: Samples per cause, in ``STALL_CAUSES`` order (all zero without the kernel's view).
+        self.causes = causes
+        #: The line that held the GIL most often while the loop thread waited for it.
+        self.gil_holder = gil_holder
+
+    def explained(
+        self, causes: tuple[int, ...], gil_holder: Holder | None, stack: StackKey
+    ) -> StallRecord:
+        """This stall with its cause found afterwards (from the sampler's record of long holds)."""
+        return StallRecord(
+            self.duration, self.started_at, self.samples, stack, self.tasks, causes, gil_holder
+        )
 
 
 class _StallInProgress:

@@ -15,7 +15,6 @@ import signal
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import CodeType, TracebackType
 
 from .._errors import TargetInvalid, TargetNotFound, TargetUnsupported
@@ -28,15 +27,20 @@ if TYPE_CHECKING:
     from ._report import Report
 
 
-@dataclass(frozen=True)
 class Target:
     """What to run: compiled code plus the ``__main__`` attributes python would set."""
 
-    code: CodeType
-    argv0: str
-    path0: str
-    main_attrs: dict[str, Any]
-    display: str
+    # Plain, not a dataclass: this module loads before the program starts.
+    __slots__ = ("argv0", "code", "display", "main_attrs", "path0")
+
+    def __init__(
+        self, *, code: CodeType, argv0: str, path0: str, main_attrs: dict[str, Any], display: str
+    ) -> None:
+        self.code = code
+        self.argv0 = argv0
+        self.path0 = path0
+        self.main_attrs = main_attrs
+        self.display = display
 
 
 def script_target(path: str) -> Target:

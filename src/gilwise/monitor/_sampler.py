@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import dataclasses
 import os
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import CodeType, FrameType
+from types import CodeType, EllipsisType, FrameType
 
 from .._errors import InvalidOption
 from .._version import __version__
@@ -98,27 +96,89 @@ LONG_HOLD_CPU_SHARE = 0.25
 KERNEL_COVERAGE = 0.8
 
 
-@dataclass(frozen=True)
 class MonitorConfig:
-    """Settings of one monitoring session."""
+    """Settings of one monitoring session (immutable).
 
-    interval_s: float = 0.01
-    stall_ms: float = 100.0
-    gil_window_s: float = 0.25
-    timeline_window_s: float = 0.25
-    min_window_samples: int = 8
-    #: Most of the time the sampler may hold the GIL; ticks are spaced out beyond this.
-    max_duty: float = 0.01
-    loop_scan_every: int = 5
-    max_threads_kept: int = 64
-    max_timeline_points: int = 1800
-    #: Stalls written to the ``gilwise`` logger, at most this many a minute (0: none).
-    stall_logs_per_minute: float = 0.0
-    #: Keep per-thread spans for a trace file (``gilwise run --trace``), at most ``max_spans``.
-    record_spans: bool = False
-    max_spans: int = 200_000
+    ``max_duty``: most of the time the sampler may hold the GIL; ticks are spaced out
+    beyond this. ``stall_logs_per_minute``: stalls written to the ``gilwise`` logger, at
+    most this many a minute (0: none). ``record_spans``: keep per-thread spans for a trace
+    file (``gilwise run --trace``), at most ``max_spans``.
 
-    def __post_init__(self) -> None:
+    Example:
+        >>> MonitorConfig(interval_s=0.005).stall_ms
+        100.0
+    """
+
+    # A plain class, not a dataclass: `gilwise run` builds it before the program starts,
+    # and importing dataclasses and building one cost several milliseconds there.
+    __slots__ = (
+        "gil_window_s",
+        "interval_s",
+        "loop_scan_every",
+        "max_duty",
+        "max_spans",
+        "max_threads_kept",
+        "max_timeline_points",
+        "min_window_samples",
+        "record_spans",
+        "stall_logs_per_minute",
+        "stall_ms",
+        "timeline_window_s",
+    )
+
+    def __init__(
+        self,
+        interval_s: float = 0.01,
+        stall_ms: float = 100.0,
+        gil_window_s: float = 0.25,
+        timeline_window_s: float = 0.25,
+        min_window_samples: int = 8,
+        max_duty: float = 0.01,
+        loop_scan_every: int = 5,
+        max_threads_kept: int = 64,
+        max_timeline_points: int = 1800,
+        stall_logs_per_minute: float = 0.0,
+        record_spans: bool = False,
+        max_spans: int = 200_000,
+    ) -> None:
+        values = locals()
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+        self._check()
+
+    # The attributes, for type checkers (the slots hold them).
+    interval_s: float
+    stall_ms: float
+    gil_window_s: float
+    timeline_window_s: float
+    min_window_samples: int
+    max_duty: float
+    loop_scan_every: int
+    max_threads_kept: int
+    max_timeline_points: int
+    stall_logs_per_minute: float
+    record_spans: bool
+    max_spans: int
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"MonitorConfig is immutable: make a new one to change {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MonitorConfig):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"MonitorConfig({fields})"
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def _check(self) -> None:
         if not (0.0005 <= self.interval_s <= 10.0):
             raise InvalidOption(
                 f"interval must be between 0.0005 and 10 seconds, got {self.interval_s}; "
@@ -135,27 +195,45 @@ class MonitorConfig:
             )
 
 
-@dataclass
+SchedStat = Callable[[int], "tuple[float, int] | None"]
+
+
 class Sources:
-    """Where the sampler gets its readings; tests replace these with fakes."""
+    """Where the sampler gets its readings; tests replace these with fakes.
 
-    clock: Callable[[], float] = time.perf_counter
-    frames: Callable[[], dict[int, FrameType]] = sys._current_frames
-    threads: Callable[[], list[threading.Thread]] = threading.enumerate
-    thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds
-    #: The kernel's id of a thread ``threading`` does not know (started with ``_thread``).
-    native_id: Callable[[int], int | None] = native_id_of
-    process_cpu: Callable[[], float] = process_cpu_seconds
-    process_user_cpu: Callable[[], float] = process_user_cpu_seconds
-    #: Busy seconds of the CPUs the process may use, whoever used them (None: unknown).
-    busy_cpu: Callable[[], float | None] = busy_cpu_seconds
-    schedstat: Callable[[int], tuple[float, int] | None] | None = field(
-        default_factory=lambda: _schedstat_reader()
-    )
-    kernel: KernelStates | None = field(default_factory=lambda: _kernel_states())
+    ``native_id``: the kernel's id of a thread ``threading`` does not know (started with
+    ``_thread``). ``busy_cpu``: busy seconds of the CPUs the process may use, whoever used
+    them (None: unknown). ``schedstat`` and ``kernel`` are found on this machine unless
+    given (None: not available).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        frames: Callable[[], dict[int, FrameType]] = sys._current_frames,
+        threads: Callable[[], list[threading.Thread]] = threading.enumerate,
+        thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds,
+        native_id: Callable[[int], int | None] = native_id_of,
+        process_cpu: Callable[[], float] = process_cpu_seconds,
+        process_user_cpu: Callable[[], float] = process_user_cpu_seconds,
+        busy_cpu: Callable[[], float | None] = busy_cpu_seconds,
+        schedstat: SchedStat | EllipsisType | None = ...,
+        kernel: KernelStates | EllipsisType | None = ...,
+    ) -> None:
+        self.clock = clock
+        self.frames = frames
+        self.threads = threads
+        self.thread_cpu = thread_cpu
+        self.native_id = native_id
+        self.process_cpu = process_cpu
+        self.process_user_cpu = process_user_cpu
+        self.busy_cpu = busy_cpu
+        self.schedstat = _schedstat_reader() if isinstance(schedstat, EllipsisType) else schedstat
+        self.kernel = _kernel_states() if isinstance(kernel, EllipsisType) else kernel
 
 
-def _schedstat_reader() -> Callable[[int], tuple[float, int] | None] | None:
+def _schedstat_reader() -> SchedStat | None:
     reader = SchedStatReader()
     return reader.read if reader.available else None
 
@@ -189,12 +267,16 @@ class _Sample:
         self.cpu_used = cpu_used
 
 
-@dataclass
 class _Timeline:
-    started: float
-    process_cpu: float
-    waits: list[tuple[float, float]] = field(default_factory=list)
-    points: list[TimelinePoint] = field(default_factory=list)
+    """The figures over time: the open window's start and GIL waits, and closed points."""
+
+    __slots__ = ("points", "process_cpu", "started", "waits")
+
+    def __init__(self, started: float, process_cpu: float) -> None:
+        self.started = started
+        self.process_cpu = process_cpu
+        self.waits: list[tuple[float, float]] = []
+        self.points: list[TimelinePoint] = []
 
 
 class Monitor:
@@ -610,12 +692,7 @@ class Monitor:
             return record  # its own poll, not its own long call
         counts = (1, 0, 0) if ident == loop_ident else (0, 1, 0)
         stack = ((key[0], key[1]),) if ident == loop_ident else record.stack
-        return dataclasses.replace(
-            record,
-            causes=counts,
-            gil_holder=None if ident == loop_ident else key,
-            stack=stack,
-        )
+        return record.explained(counts, None if ident == loop_ident else key, stack)
 
     def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
         """What a loop thread was doing at this tick, from the kernel's view (if any)."""

@@ -8,7 +8,6 @@ a long run from growing without bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import CodeType
 
 from ._stacks import FrameResolver, StackKey, ThreadState
@@ -18,25 +17,43 @@ if TYPE_CHECKING:
     from ._report import Span
 
 
-@dataclass
+# Plain classes, not dataclasses: `gilwise run` imports this module before the program
+# starts, and spans are made by the hundred thousand.
+
+
 class _OpenSpan:
-    state: ThreadState
-    code: CodeType | None
-    lasti: int
-    start: float
-    end: float
+    __slots__ = ("code", "end", "lasti", "start", "state")
+
+    def __init__(
+        self, state: ThreadState, code: CodeType | None, lasti: int, start: float, end: float
+    ) -> None:
+        self.state = state
+        self.code = code
+        self.lasti = lasti
+        self.start = start
+        self.end = end
 
 
-@dataclass(frozen=True)
 class RecordedSpan:
     """A closed span, before its code object is turned into a file and line."""
 
-    ident: int
-    state: ThreadState
-    code: CodeType | None
-    lasti: int
-    start: float
-    end: float
+    __slots__ = ("code", "end", "ident", "lasti", "start", "state")
+
+    def __init__(
+        self,
+        ident: int,
+        state: ThreadState,
+        code: CodeType | None,
+        lasti: int,
+        start: float,
+        end: float,
+    ) -> None:
+        self.ident = ident
+        self.state = state
+        self.code = code
+        self.lasti = lasti
+        self.start = start
+        self.end = end
 
 
 class SpanRecorder:

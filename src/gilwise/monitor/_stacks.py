@@ -11,7 +11,6 @@ import dis
 import os
 import sysconfig
 from collections import Counter
-from dataclasses import dataclass
 from enum import Enum
 from types import CodeType, FrameType
 
@@ -215,13 +214,28 @@ def classify(
     return ThreadState.RUNNING
 
 
-@dataclass(frozen=True)
-class FrameInfo:
-    """One resolved frame: where it is and what function it runs."""
+class FrameInfo(tuple[str, int, str]):
+    """One resolved frame: where it is and what function it runs (a dict key).
 
-    file: str
-    line: int
-    function: str
+    A tuple, not a dataclass: `gilwise run` imports this before the program starts.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, file: str, line: int, function: str) -> FrameInfo:
+        return tuple.__new__(cls, (file, line, function))
+
+    @property
+    def file(self) -> str:
+        return self[0]
+
+    @property
+    def line(self) -> int:
+        return self[1]
+
+    @property
+    def function(self) -> str:
+        return self[2]
 
 
 class FrameResolver:
@@ -251,15 +265,17 @@ def _qualname(code: CodeType) -> str:
     return getattr(code, "co_qualname", code.co_name)
 
 
-@dataclass(frozen=True)
 class LineCount:
     """Samples that had this frame innermost (a line) or anywhere (a function)."""
 
-    file: str
-    line: int
-    function: str
-    running: int
-    waiting: int
+    __slots__ = ("file", "function", "line", "running", "waiting")
+
+    def __init__(self, file: str, line: int, function: str, running: int, waiting: int) -> None:
+        self.file = file
+        self.line = line
+        self.function = function
+        self.running = running
+        self.waiting = waiting
 
 
 class StackTable:

@@ -14,7 +14,6 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from .._errors import GilwiseError, InvalidOption
 
@@ -30,20 +29,33 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True, eq=False)  # one object per row: hashed by identity
 class Output:
-    """One way out for a report."""
+    """One way out for a report (one object per row: compared and hashed by identity).
 
-    name: str
-    #: The flag that asks for it, taking a PATH; None for the terminal (always, unless --quiet).
-    flag: str | None
-    help: str
-    extension: str
-    #: The pip extra it needs (``pip install 'gilwise[EXTRA]'``), if any.
-    extra: str | None
-    #: Report kind → ``module:function`` (module relative to this package) that renders it:
-    #: to text for a file, or printing for the terminal.
-    renderers: Mapping[str, str]
+    ``flag`` asks for it, taking a PATH (None for the terminal: always, unless --quiet);
+    ``extra`` is the pip extra it needs (``pip install 'gilwise[EXTRA]'``), if any;
+    ``renderers`` maps a report kind to the ``module:function`` (module relative to this
+    package) that renders it: to text for a file, or printing for the terminal.
+    """
+
+    # Plain, not a dataclass: `gilwise run` reads this table before the program starts.
+    __slots__ = ("extension", "extra", "flag", "help", "name", "renderers")
+
+    def __init__(
+        self,
+        name: str,
+        flag: str | None,
+        help: str,
+        extension: str,
+        extra: str | None,
+        renderers: Mapping[str, str],
+    ) -> None:
+        self.name = name
+        self.flag = flag
+        self.help = help
+        self.extension = extension
+        self.extra = extra
+        self.renderers = renderers
 
     def render(self, kind: str) -> Callable[[Any], Any]:
         module, function = self.renderers[kind].split(":")
