@@ -38,3 +38,20 @@ def test_import_gilwise_loads_neither_the_monitor_nor_the_pool() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.timeout(60)
+def test_advise_stays_the_function_once_its_modules_are_imported() -> None:
+    # A lazily loaded `advise` lost to the subpackage of the same name as soon as any
+    # gilwise.advise.* module was imported (the import system sets the attribute).
+    code = "import gilwise, gilwise.advise._report; print(callable(gilwise.advise))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+
+
+@pytest.mark.timeout(60)
+def test_import_gilwise_loads_no_typing() -> None:
+    """`gilwise run` imports gilwise first: typing would add to every program's start-up."""
+    code = "import sys, gilwise; print('typing' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -32,13 +32,13 @@ from ._errors import (
     UserCodeFailed,
 )
 from ._version import __version__
+from .advise import advise  # eager: importing gilwise.advise.* would shadow a lazy name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from ._watch import Watch, start, stop, watch
-    from .advise import advise
     from .advise._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
     from .check import CheckConfig, CheckResult, Finding, check_paths, check_source
     from .integrations import OpenTelemetryExporter, PrometheusExporter
@@ -74,7 +74,6 @@ if TYPE_CHECKING:
 # the checker, or pmap's multiprocessing and rich.
 _LAZY = {
     **dict.fromkeys(("Watch", "start", "stop", "watch"), "._watch"),
-    "advise": ".advise",
     **dict.fromkeys(("Monitor", "MonitorConfig"), ".monitor"),
     **dict.fromkeys(("OpenTelemetryExporter", "PrometheusExporter"), ".integrations"),
     **dict.fromkeys(

@@ -5,10 +5,11 @@ The engine loads on first use, so importing gilwise stays cheap for the monitor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `import gilwise` loads this module: typing would cost `gilwise run` start-up
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any
 
-if TYPE_CHECKING:
     from ._report import AdviceReport
 
 
