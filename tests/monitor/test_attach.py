@@ -116,6 +116,7 @@ def test_not_itself() -> None:
         inspect_target(os.getpid())
 
 
+@pytest.mark.e2e
 def test_a_program_that_is_not_python() -> None:
     sleeper = subprocess.Popen(["sleep", "30"])
     deadline = time.monotonic() + 10
@@ -130,6 +131,7 @@ def test_a_program_that_is_not_python() -> None:
         sleeper.wait()
 
 
+@pytest.mark.e2e
 def test_a_python_process_is_found_with_its_version() -> None:
     code = "import time; print('ready', flush=True); time.sleep(30)"
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -214,6 +216,7 @@ def attached(tmp_path: Path) -> Iterator[Attachment]:
     assert not agent.is_alive()
 
 
+@pytest.mark.e2e
 def test_snapshots_then_a_final_report(attached: Attachment) -> None:
     time.sleep(0.1)
     first = attached.snapshot()
@@ -227,30 +230,38 @@ def test_snapshots_then_a_final_report(attached: Attachment) -> None:
     assert not attached.target_ended
 
 
+@pytest.mark.e2e
 def test_the_agent_thread_is_left_out_of_the_report(attached: Attachment) -> None:
+    # Threads started with _thread are named thread-IDENT; this process may have its own
+    # (pytest-xdist's), which belong in the report.
+    known = {t.ident for t in threading.enumerate()}
+    raw_before = {f"thread-{ident}" for ident in sys._current_frames() if ident not in known}
     time.sleep(0.1)
     final = attached.stop()
     assert final is not None
     names = {t.name for t in final.threads}
     assert "MainThread" in names
-    assert not any(name.startswith("thread-") or "agent" in name for name in names)
+    assert not any("agent" in name for name in names)
+    assert {name for name in names if name.startswith("thread-")} <= raw_before
 
 
+@pytest.mark.e2e
 def test_hanging_up_stops_the_monitor(tmp_path: Path) -> None:
     # The controller dies (kill -9): its socket closes, the agent stops its sampler.
     path = str(tmp_path / "s")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(1)
-    agent = threading.Thread(target=serve, args=(path, {"interval_s": 0.01, "stall_ms": 100}))
-    agent.start()
-    sock, _ = server.accept()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen(1)
+        agent = threading.Thread(target=serve, args=(path, {"interval_s": 0.01, "stall_ms": 100}))
+        agent.start()
+        sock, _ = server.accept()
     assert (receive_message(sock) or {}).get("type") == "hello"
     sock.close()
     agent.join(10)
     assert not agent.is_alive()  # the conftest fixture checks the sampler ended too
 
 
+@pytest.mark.e2e
 def test_a_late_answer_is_not_taken_for_the_next_one(attached: Attachment) -> None:
     # A snapshot answered after the controller stopped waiting must not be read as the
     # answer to the next request (they carry the request's id).
@@ -264,6 +275,7 @@ def test_a_late_answer_is_not_taken_for_the_next_one(attached: Attachment) -> No
     assert later.duration_s >= fresh.duration_s
 
 
+@pytest.mark.e2e
 def test_a_message_slow_to_arrive_is_read_whole() -> None:
     # A report cut in two by a wait longer than the controller's timeout: reading it in
     # pieces must not leave its second half to be misread as the next message.
@@ -288,14 +300,15 @@ def test_a_message_slow_to_arrive_is_read_whole() -> None:
     agent.join(10)
 
 
+@pytest.mark.e2e
 def test_bad_options_are_sent_back_as_an_error(tmp_path: Path) -> None:
     path = str(tmp_path / "s")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(1)
-    agent = threading.Thread(target=serve, args=(path, {"interval_s": -1, "stall_ms": 100}))
-    agent.start()
-    sock, _ = server.accept()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen(1)
+        agent = threading.Thread(target=serve, args=(path, {"interval_s": -1, "stall_ms": 100}))
+        agent.start()
+        sock, _ = server.accept()
     attachment = Attachment(_target(os.getpid()), sock)
     with pytest.raises(AttachRefused, match=r"could not start.*interval"):
         attachment._expect_hello(10)
@@ -305,6 +318,7 @@ def test_bad_options_are_sent_back_as_an_error(tmp_path: Path) -> None:
 # -- the whole attach, against the stand-in -----------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_attach_watch_and_detach(stand_in: subprocess.Popen[str]) -> None:
     target = inspect_target(stand_in.pid)
     before = set(os.listdir(f"/proc/{stand_in.pid}/task"))
@@ -325,6 +339,7 @@ def test_attach_watch_and_detach(stand_in: subprocess.Popen[str]) -> None:
     assert not list(Path(tempfile.gettempdir()).glob("gilwise-attach-*/attach.py"))
 
 
+@pytest.mark.e2e
 def test_attach_twice_in_a_row(stand_in: subprocess.Popen[str]) -> None:
     target = inspect_target(stand_in.pid)
     for _ in range(2):
@@ -335,6 +350,7 @@ def test_attach_twice_in_a_row(stand_in: subprocess.Popen[str]) -> None:
         assert report.complete
 
 
+@pytest.mark.e2e
 def test_a_target_that_exits_mid_watch_still_gives_its_report(
     tmp_path: Path, stand_in: Any
 ) -> None:
@@ -351,6 +367,7 @@ def test_a_target_that_exits_mid_watch_still_gives_its_report(
     assert attachment.final.complete
 
 
+@pytest.mark.e2e
 def test_a_killed_target_ends_the_watch(stand_in: subprocess.Popen[str]) -> None:
     target = inspect_target(stand_in.pid)
     with Attachment.open(target, interval_s=0.01, stall_ms=100) as attachment:
@@ -362,6 +379,7 @@ def test_a_killed_target_ends_the_watch(stand_in: subprocess.Popen[str]) -> None
         assert attachment.stop() is None
 
 
+@pytest.mark.e2e
 def test_gilwise_missing_in_the_target_names_its_python(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,6 +407,7 @@ def test_gilwise_missing_in_the_target_names_its_python(
     assert err == ""
 
 
+@pytest.mark.e2e
 def test_a_target_that_never_runs_the_script(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -429,6 +448,7 @@ def _gilwise(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -446,6 +466,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_the_command_watches_and_writes_the_report(
     stand_in: subprocess.Popen[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -488,6 +509,7 @@ def test_plain_lines_are_spaced_out(tmp_path: Path) -> None:
     assert lines[0].endswith("ends in 4 s")
 
 
+@pytest.mark.e2e
 def test_the_refresher_redraws_until_stopped() -> None:
     from gilwise.report._live import LiveView, Refresher
 

@@ -161,6 +161,9 @@ class WatchedTest:
     culprit: str
     gil_wait_fraction: float | None
     gil_waiting_threads: float | None
+    #: Whether the GIL figure can be trusted: counted from the kernel's thread states, or
+    #: estimated from enough samples (a 50 ms test under load read 30% from five).
+    gil_measured: bool = True
 
 
 class GilwisePlugin:
@@ -506,6 +509,8 @@ def _short_path(path: str, rootdir: str) -> str:
 
 
 def _properties(report: Report, rootdir: str) -> list[tuple[str, object]]:
+    from ..monitor._verdicts import FEW_SAMPLES  # the monitor loads only with --gilwise
+
     loops = report.loops
     stalls = [(loop, stall) for loop in loops for stall in loop.stalls]
     worst = max(stalls, key=lambda pair: pair[1].duration_ms, default=None)
@@ -521,6 +526,8 @@ def _properties(report: Report, rootdir: str) -> list[tuple[str, object]]:
         "culprit": culprit,
         "gil_wait_fraction": report.gil.wait_fraction,
         "gil_waiting_threads": report.gil.mean_waiting_threads,
+        "gil_measured": report.gil.method.startswith("counted")
+        or report.gil.probe.count >= FEW_SAMPLES,
     }
     return [(_PREFIX + key, value) for key, value in values.items()]
 
@@ -544,6 +551,7 @@ def _figures_from(report: pytest.TestReport) -> WatchedTest | None:
             culprit=str(values.get("culprit", "")),
             gil_wait_fraction=_optional_number(values.get("gil_wait_fraction")),
             gil_waiting_threads=_optional_number(values.get("gil_waiting_threads")),
+            gil_measured=values.get("gil_measured", True) is not False,
         )
     except (KeyError, ValueError):  # properties of another plugin's making: not ours
         return None
@@ -567,16 +575,18 @@ def summary_lines(
     over_limit: OverLimit,
 ) -> list[str]:
     """The terminal summary: worst tests by loop lag and by GIL contention."""
+    from ..monitor._verdicts import FEW_SAMPLES
     lines = ["= gilwise ="]
     with_loops = sorted((f for f in figures if f.loops), key=lambda f: (-f.max_lag_ms, f.nodeid))
+    over = [
+        f
+        for f in figures
+        if f.gil_wait_fraction is not None and f.gil_wait_fraction >= GIL_LISTED_FROM
+    ]
     contended = sorted(
-        (
-            f
-            for f in figures
-            if f.gil_wait_fraction is not None and f.gil_wait_fraction >= GIL_LISTED_FROM
-        ),
-        key=lambda f: (-(f.gil_wait_fraction or 0.0), f.nodeid),
+        (f for f in over if f.gil_measured), key=lambda f: (-(f.gil_wait_fraction or 0.0), f.nodeid)
     )
+    too_short = len(over) - len(contended)
     if top and with_loops:
         limit_text = f"limit {limit.max_stall_ms:g} ms, {limit.source}" if limit else "no limit"
         lines.append(f"event-loop lag, worst tests ({limit_text}):")
@@ -596,6 +606,11 @@ def summary_lines(
                 else ""
             )
             lines.append(f"  {100 * (f.gil_wait_fraction or 0.0):5.1f}%  {waiting}  {f.nodeid}")
+    if top and too_short:
+        lines.append(
+            f"  ({too_short} more test(s) too short to tell: under {FEW_SAMPLES} samples, "
+            "GIL wait estimated)"
+        )
     stalled = sum(1 for f in with_loops if f.stalls)
     tally = (
         f"{len(figures)} tests watched: {len(with_loops)} ran an event loop "
