@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .._core._backends import BACKENDS, advised_backends
 from .._errors import BudgetExceeded, InputsInvalid, InvalidOption
 from .._version import __version__
 from ..monitor._cpu import core_budget
@@ -24,7 +25,7 @@ from ._foreign import (
 )
 from ._guard import Overran, hard_deadline, run_guarded
 from ._profile import first_call, profile
-from ._report import BACKENDS, SCHEMA, AdviceReport, Measurement, Profile, Recommendation
+from ._report import SCHEMA, AdviceReport, Measurement, Profile, Recommendation
 from ._sweep import Plan, Sweep, plan
 
 MIN_BUDGET_S = 1.0
@@ -160,7 +161,7 @@ class _Experiment:
                 f"{stage}{where}; give it items it finishes on, or a larger --budget"
             )
         trial = f"{sweep.current[0]} x{sweep.current[1]}" if sweep.current else "the last trial"
-        if not where and sweep.current and sweep.current[0] in ("process", "interpreter"):
+        if not where and sweep.current and _runs_elsewhere(sweep.current[0]):
             where = " in a worker (its line cannot be read from here)"
         # The sweep thread runs on: freeze what it measured so far.
         sweep.measurements = list(sweep.measurements)
@@ -168,6 +169,11 @@ class _Experiment:
             *sweep.notes,
             f"{trial} was stopped at the budget: {name} had not returned{where}",
         ]
+
+
+def _runs_elsewhere(backend: str) -> bool:
+    """Whether ``backend`` runs the calls in another interpreter, out of this one's sight."""
+    return BACKENDS[backend].pickles
 
 
 def _free_threaded_python(python: str | None) -> ForeignPython | None:
@@ -200,10 +206,11 @@ def _with_free_threaded(foreign: ForeignPython) -> Callable[..., Measurement]:
 def _check_options(budget: float, backends: Sequence[str] | None, start_method: str | None) -> None:
     if not budget >= MIN_BUDGET_S:
         raise InvalidOption(f"the budget must be at least {MIN_BUDGET_S:g} s (got {budget:g})")
-    unknown = sorted(set(backends or ()) - set(BACKENDS))
+    known = advised_backends()
+    unknown = sorted(set(backends or ()) - set(known))
     if unknown:
         raise InvalidOption(
-            f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}"
+            f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(known)}"
         )
     methods = multiprocessing.get_all_start_methods()
     if start_method is not None and start_method not in methods:

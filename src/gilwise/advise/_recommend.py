@@ -7,14 +7,17 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from string import Template
 
+from .._core._backends import BACKENDS, advised_backends
 from ._model import fit
 from ._report import Measurement, Profile, Recommendation, ScalingModel
 
-#: The order of simplicity: among equally fast configurations the first backend here
-#: wins, then the fewest workers. A free-threaded interpreter is a different Python to
-#: install and deploy: least simple. asyncio is placed by the target (see ``_rank``).
-SIMPLICITY = ("serial", "thread", "process", "interpreter", "free-threaded")
+#: The order of simplicity, the backends' table order: among equally fast configurations
+#: the first backend here wins, then the fewest workers. A free-threaded interpreter is a
+#: different Python to install and deploy: least simple. asyncio is placed by the target
+#: (see ``_rank``).
+SIMPLICITY = tuple(name for name in advised_backends() if name != "asyncio")
 #: The noise tolerance is the measured noise clamped to this range. The noise figure
 #: is the largest spread of only two or three repeated pairs, so it often reads low:
 #: in simulated sweeps with ±6% jitter per run it read under 5% in 37% of them, while
@@ -22,14 +25,6 @@ SIMPLICITY = ("serial", "thread", "process", "interpreter", "free-threaded")
 #: equally fast 4-thread pool took the pick from a 2-thread one in 4.3% of them; with
 #: 5%, in 2.9%. Above 8%, a real 10% gain would count as a tie.
 MIN_TOLERANCE, MAX_TOLERANCE = 0.05, 0.08
-_BACKEND_WORDS = {
-    "serial": "a plain loop",
-    "thread": "a thread pool",
-    "asyncio": "asyncio",
-    "process": "a process pool",
-    "interpreter": "a sub-interpreter pool",
-    "free-threaded": "threads on free-threaded CPython",
-}
 
 
 def with_speedups(measurements: Sequence[Measurement]) -> list[Measurement]:
@@ -299,68 +294,42 @@ def _verdict_line(r: Recommendation) -> str:
         )
     chunk = f", chunksize {r.chunksize}" if r.chunksize > 1 else ""
     return (
-        f"Use {_BACKEND_WORDS.get(r.backend, r.backend)} with {r.workers} workers{chunk}: "
+        f"Use {_words(r.backend)} with {r.workers} workers{chunk}: "
         f"{r.items_per_s:,.0f} items/s, {r.speedup:.2f}x the plain loop."
     )
 
 
 def code_for(backend: str, workers: int, chunksize: int, import_line: str, name: str) -> str:
-    """Copy-paste code that applies a recommendation with the standard library."""
-    if backend == "serial":
-        return f"{import_line}\n\nresults = [{name}(item) for item in items]\n"
-    if backend == "asyncio":
-        return _asyncio_code(workers, import_line, name)
-    pool = {
-        "thread": "ThreadPoolExecutor",
-        "free-threaded": "ThreadPoolExecutor",
-        "process": "ProcessPoolExecutor",
-        "interpreter": "InterpreterPoolExecutor",
-    }[backend]
+    """Copy-paste code that applies a recommendation with the standard library (the
+    pmap code where the backend has no standard-library equivalent)."""
+    spec = BACKENDS[backend]
+    if spec.code is None:
+        return pmap_code_for(backend, workers, chunksize, import_line, name)
     chunk = f", chunksize={chunksize}" if chunksize > 1 else ""
-    body = (
-        f"with {pool}(max_workers={workers}) as pool:\n"
-        f"    results = list(pool.map({name}, items{chunk}))\n"
+    code = Template(spec.code).substitute(
+        import_line=import_line, name=name, workers=workers, chunk=chunk
     )
-    if backend == "process":
-        # Process pools re-import the main module under spawn/forkserver.
-        body = 'if __name__ == "__main__":\n' + "".join(
-            f"    {line}\n" for line in body.splitlines()
-        )
-    head = _FREE_THREADED_NOTE if backend == "free-threaded" else ""
-    return f"{head}from concurrent.futures import {pool}\n\n{import_line}\n\n{body}"
-
-
-_FREE_THREADED_NOTE = "# Run this with the free-threaded interpreter (python3.13t / 3.14t).\n"
+    return spec.note + code
 
 
 def pmap_code_for(backend: str, workers: int, chunksize: int, import_line: str, name: str) -> str:
     """The same recommendation applied with ``gilwise.pmap`` (coroutines included)."""
-    # On a free-threaded interpreter the thread backend is the one without the GIL.
-    options = [f'backend="{"thread" if backend == "free-threaded" else backend}"']
+    spec = BACKENDS[backend]
+    options = [f'backend="{spec.pmap_backend or backend}"']
     if backend != "serial":
         options.append(f"workers={workers}")
     if chunksize > 1:
         options.append(f"chunksize={chunksize}")
     call = f"results = list(gilwise.pmap({name}, items, {', '.join(options)}))\n"
-    if backend == "process":
-        # Process workers re-import the main module under spawn/forkserver.
+    if spec.reimports_main:
         call = f'if __name__ == "__main__":\n    {call}'
-    head = _FREE_THREADED_NOTE if backend == "free-threaded" else ""
-    return f"{head}import gilwise\n\n{import_line}\n\n{call}"
+    return f"{spec.note}import gilwise\n\n{import_line}\n\n{call}"
 
 
-def _asyncio_code(workers: int, import_line: str, name: str) -> str:
-    return (
-        "import asyncio\n\n"
-        f"{import_line}\n\n\n"
-        "async def run_all(items):\n"
-        f"    limit = asyncio.Semaphore({workers})\n\n"
-        "    async def one(item):\n"
-        "        async with limit:\n"
-        f"            return await {name}(item)\n\n"
-        "    return await asyncio.gather(*(one(item) for item in items))\n\n\n"
-        "results = asyncio.run(run_all(items))\n"
-    )
+def _words(backend: str) -> str:
+    """The backend in plain words; its name where the table has no row for it."""
+    spec = BACKENDS.get(backend)
+    return spec.words if spec is not None else backend
 
 
 def blocking_asyncio_code(workers: int, import_line: str, name: str) -> str:

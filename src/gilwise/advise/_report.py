@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core._backends import advised_backends
 from ..monitor._report import from_dict, to_dict
 
 SCHEMA = "gilwise.advise/1"
 
-#: Every backend name a measurement or a recommendation can carry.
-BACKENDS = ("serial", "thread", "process", "asyncio", "interpreter", "free-threaded")
+#: Every backend name a measurement or a recommendation can carry (the table's advised rows).
+BACKENDS = advised_backends()
 
 
 @dataclass(frozen=True)

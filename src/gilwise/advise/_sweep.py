@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .._core._backends import BACKENDS
 from ._backends import HAS_INTERPRETER_POOL, Job, trial
 from ._report import Measurement, Profile
 
@@ -218,8 +219,8 @@ class Sweep:
         hand-off (about 30 µs to a thread, the pickle round trip and ~100 µs to a
         process), so a 2 MiB argument does not get a batch sized for a 1 µs call."""
         p = self.profile
-        overhead = 30e-6 if backend in ("thread", "asyncio", "free-threaded") else 0.0
-        if backend in ("process", "interpreter"):
+        overhead = 0.0 if backend == "serial" else 30e-6
+        if BACKENDS[backend].pickles:
             overhead = (p.pickle_s or 0.0) + 100e-6
         return 1.0 / (p.item_wall_s + overhead)
 
@@ -230,7 +231,7 @@ class Sweep:
     def _chunksize(self, backend: str, workers: int) -> int:
         """Items per task for process-like pools: about 10 ms of work, so the fixed
         cost of a round trip to a worker (tens of microseconds) stays under 1%."""
-        if backend not in ("process", "interpreter"):
+        if not BACKENDS[backend].pickles:
             return 1
         return max(1, min(512, math.ceil(0.010 / max(self.profile.item_wall_s, 1e-7))))
 
@@ -240,7 +241,7 @@ class Sweep:
             return max(earlier) * max(1.0, workers / max(1, self._last_workers(backend)))
         if backend == "free-threaded":
             return 0.2  # another interpreter starts and imports the function first
-        return 0.05 * workers if backend in ("process", "interpreter") else 0.0
+        return 0.05 * workers if BACKENDS[backend].pickles else 0.0
 
     def _last_workers(self, backend: str) -> int:
         return max(m.workers for m in self.measurements if m.backend == backend)

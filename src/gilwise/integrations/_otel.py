@@ -20,7 +20,16 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .._errors import ExtraNotInstalled
 from .._version import __version__
-from ._metrics import BUCKETS_S, LoopSeries, ThreadLabels, _Exporter, loop_series
+from ._metrics import (
+    BUCKETS_S,
+    METRICS,
+    MetricSpec,
+    Reading,
+    ThreadLabels,
+    _Exporter,
+    figures,
+    read,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +37,6 @@ if TYPE_CHECKING:
 
     from ..monitor import Monitor
     from ..monitor._histogram import HistogramCounts
-    from ..monitor._statistics import MonitorStatistics
 
 #: Callbacks of one collection run back to back: they share one reading of the monitor.
 _READING_REUSE_S = 0.5
@@ -73,7 +81,7 @@ class OpenTelemetryExporter(_Exporter):
         self._meter_provider = meter_provider
         self._instruments: _Instruments | None = None
         self._labels = ThreadLabels()
-        self._reading: tuple[float, MonitorStatistics, tuple[LoopSeries, ...]] | None = None
+        self._reading: tuple[float, Reading] | None = None
         self._replayed: dict[str, HistogramCounts] = {}
 
     def _start(self, monitor: Monitor) -> None:
@@ -90,35 +98,40 @@ class OpenTelemetryExporter(_Exporter):
 
     # -- what the callbacks read ------------------------------------------------------
 
-    def _read(self) -> tuple[MonitorStatistics, tuple[LoopSeries, ...]] | None:
+    def _read(self) -> Reading | None:
         monitor = self._monitor
         if monitor is None:
             return None
         now = time.monotonic()
         reading = self._reading
         if reading is None or now - reading[0] > _READING_REUSE_S:
-            stats = monitor.statistics()
-            reading = (now, stats, loop_series(stats, self._labels))
+            reading = (now, read(monitor, self._labels))
             self._reading = reading
-        return reading[1], reading[2]
+        return reading[1]
 
-    def _observe_samples(self, options: CallbackOptions) -> Iterable[Observation]:
-        # The first instrument's callback: a new collection starts, so read afresh and
-        # bring the histograms up to date before the SDK aggregates them.
+    def _observe(self, metric: MetricSpec, starts_collection: bool) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
-        self._reading = None
-        read = self._read()
-        if read is None:
+        if starts_collection:
+            # A new collection starts: read afresh, so its callbacks share a new reading.
+            self._reading = None
+        reading = self._read()
+        if reading is None:
             return []
-        stats, loops = read
+        if starts_collection:
+            # Before the SDK aggregates the histograms, which it does after the callbacks.
+            self._bring_histograms_up_to_date(reading)
+        return [
+            Observation(value, _attributes(thread)) for thread, value in figures(metric, reading)
+        ]
+
+    def _bring_histograms_up_to_date(self, reading: Reading) -> None:
         instruments = self._instruments
         assert instruments is not None
-        self._replay(instruments.gil_wait, "gil", stats.gil_wait, {})
-        for series in loops:
-            attributes = {THREAD_ATTRIBUTE: series.thread}
-            self._replay(instruments.loop_lag, f"loop:{series.thread}", series.lag, attributes)
-        return [Observation(stats.samples)]
+        for metric, histogram in instruments.histograms:
+            for thread, counts in figures(metric, reading):
+                key = f"{metric.otel}:{thread}"
+                self._replay(histogram, key, counts, _attributes(thread))
 
     def _replay(
         self, histogram: Histogram, key: str, counts: HistogramCounts, attributes: dict[str, str]
@@ -139,108 +152,42 @@ class OpenTelemetryExporter(_Exporter):
                     # at most one batch (~1.5 ms) behind the replay, not the whole of it.
                     time.sleep(0)
 
-    def _observe(self, figure: str) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation
 
-        read = self._read()
-        if read is None:
-            return []
-        stats, loops = read
-        if figure in _LOOP_FIGURES:
-            return [
-                Observation(_LOOP_FIGURES[figure](series), {THREAD_ATTRIBUTE: series.thread})
-                for series in loops
-            ]
-        value: float = getattr(stats, figure)
-        return [Observation(value)]
-
-
-_LOOP_FIGURES: dict[str, Callable[[LoopSeries], float]] = {
-    "stalls_total": lambda s: s.stalls_total,
-    "stalled_seconds": lambda s: s.stalled_seconds,
-    "loops_watched": lambda s: s.loops_watched,
-}
+def _attributes(thread: str | None) -> dict[str, str]:
+    return {} if thread is None else {THREAD_ATTRIBUTE: thread}
 
 
 class _Instruments:
-    """The instruments of one exporter, on the meter ``gilwise``."""
+    """The instruments of one exporter, on the meter ``gilwise``: one per row of the
+    metrics' table that has an OpenTelemetry name."""
 
     def __init__(self, exporter: OpenTelemetryExporter) -> None:
         from opentelemetry.metrics import get_meter
 
         meter = get_meter("gilwise", __version__, meter_provider=exporter._meter_provider)
-        # Created first so that its callback runs first in every collection.
-        meter.create_observable_counter(
-            "gilwise.monitor.samples",
-            callbacks=[exporter._observe_samples],
-            unit="{sample}",
-            description="Samples the monitor took.",
-        )
-        self.loop_lag = _histogram(
-            meter,
-            "gilwise.loop.lag",
-            "How late gilwise's heartbeat ran on each event loop (the loop's responsiveness).",
-        )
-        self.gil_wait = _histogram(
-            meter,
-            "gilwise.gil.wait",
-            "Wait to take the GIL back after each wake-up, as paid by gilwise's probe thread.",
-        )
-        counters = (
-            ("gilwise.loop.stalls", "stalls_total", "{stall}", "Event-loop stalls."),
-            (
-                "gilwise.loop.stalled_time",
-                "stalled_seconds",
-                "s",
-                "Time event loops spent stalled.",
-            ),
-            (
-                "gilwise.gil.contended_time",
-                "gil_contended_seconds",
-                "s",
-                "Estimated time during which at least one thread waited for the GIL.",
-            ),
-            (
-                "gilwise.gil.waiting_thread_time",
-                "gil_waiting_thread_seconds",
-                "s",
-                "Estimated time threads spent waiting for the GIL, added over threads.",
-            ),
-            (
-                "gilwise.gil.observed_time",
-                "gil_observed_seconds",
-                "s",
-                "Time covered by the GIL estimates.",
-            ),
-            (
-                "gilwise.monitor.cpu_time",
-                "monitor_cpu_seconds",
-                "s",
-                "CPU time used by gilwise's sampler thread.",
-            ),
-        )
-        for name, figure, unit, description in counters:
-            meter.create_observable_counter(
-                name,
-                callbacks=[_callback(exporter, figure)],
-                unit=unit,
-                description=description,
+        self.histograms: list[tuple[MetricSpec, Histogram]] = []
+        exported = [(metric, metric.otel) for metric in METRICS if metric.otel is not None]
+        # An SDK runs the callbacks in the order their instruments were made, so the first
+        # observable instrument's callback starts each collection.
+        first = next(metric for metric, _ in exported if metric.kind != "histogram")
+        for metric, name in exported:
+            if metric.kind == "histogram":
+                self.histograms.append((metric, _histogram(meter, name, metric.meaning)))
+                continue
+            callback = _callback(exporter, metric, starts_collection=metric is first)
+            make = (
+                meter.create_observable_counter
+                if metric.kind == "counter"
+                else meter.create_observable_up_down_counter
             )
-        for name, figure, unit, description in (
-            ("gilwise.loops", "loops_watched", "{loop}", "Event loops gilwise watches now."),
-            ("gilwise.threads", "threads_alive", "{thread}", "Python threads alive."),
-        ):
-            meter.create_observable_up_down_counter(
-                name,
-                callbacks=[_callback(exporter, figure)],
-                unit=unit,
-                description=description,
-            )
+            make(name, callbacks=[callback], unit=metric.unit, description=metric.meaning)
 
 
-def _callback(exporter: OpenTelemetryExporter, figure: str) -> _Callback:
+def _callback(
+    exporter: OpenTelemetryExporter, metric: MetricSpec, *, starts_collection: bool
+) -> _Callback:
     def observe(options: CallbackOptions) -> Iterable[Observation]:
-        return exporter._observe(figure)
+        return exporter._observe(metric, starts_collection)
 
     return observe
 

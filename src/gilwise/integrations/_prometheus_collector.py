@@ -1,8 +1,9 @@
 """The Prometheus collector: reads the monitor at scrape time, nothing pushed in between.
 
-Each scrape calls :meth:`Monitor.statistics` once and builds the metric families from
-it. Names follow Prometheus conventions: base units in the name (``_seconds``),
-``_total`` on counters, histograms for latencies. docs/integrations.md lists them.
+Each scrape calls :meth:`Monitor.statistics` once and builds from it one metric family
+per row of the metrics' table (``_metrics.METRICS``). Names follow Prometheus
+conventions: base units in the name (``_seconds``), ``_total`` on counters, histograms
+for latencies. docs/integrations.md lists them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ._metrics import BUCKETS_S, LoopSeries, ThreadLabels, loop_series
+from ._metrics import BUCKETS_S, METRICS, MetricSpec, Reading, ThreadLabels, figures, read
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..monitor import Monitor
     from ..monitor._histogram import HistogramCounts
-    from ..monitor._statistics import MonitorStatistics
+
+#: The label naming the thread a loop runs in.
+THREAD_LABEL = "thread"
 
 
 class GilwiseCollector(Collector):
@@ -28,100 +31,39 @@ class GilwiseCollector(Collector):
     def __init__(self, monitor: Monitor) -> None:
         self._monitor = monitor
         self._labels = ThreadLabels()
-        self._stall_threshold_s = monitor.config.stall_ms / 1000
 
     def describe(self) -> Iterator[Metric]:
         # Described without reading the monitor, so registering costs nothing.
-        return _families(None, (), self._stall_threshold_s)
+        return (_family(metric, None) for metric in METRICS)
 
     def collect(self) -> Iterator[Metric]:
-        stats = self._monitor.statistics()
-        loops = loop_series(stats, self._labels)
-        return _families(stats, loops, self._stall_threshold_s)
+        reading = read(self._monitor, self._labels)
+        return (_family(metric, reading) for metric in METRICS)
 
 
-def _families(
-    stats: MonitorStatistics | None, loops: tuple[LoopSeries, ...], stall_threshold_s: float
-) -> Iterator[Metric]:
-    lag = HistogramMetricFamily(
-        "gilwise_loop_lag_seconds",
-        "How late gilwise's heartbeat ran on each event loop (the loop's responsiveness).",
-        labels=["thread"],
-    )
-    stalls = CounterMetricFamily(
-        "gilwise_loop_stalls",
-        "Event-loop stalls: heartbeats late by at least the stall threshold.",
-        labels=["thread"],
-    )
-    stalled = CounterMetricFamily(
-        "gilwise_loop_stalled_seconds",
-        "Time event loops spent stalled (in stalls of at least the threshold).",
-        labels=["thread"],
-    )
-    watched = GaugeMetricFamily(
-        "gilwise_loops",
-        "Event loops gilwise watches now.",
-        labels=["thread"],
-    )
-    for series in loops:
-        label = [series.thread]
-        lag.add_metric(label, _buckets(series.lag), series.lag.sum_s)
-        stalls.add_metric(label, series.stalls_total)
-        stalled.add_metric(label, series.stalled_seconds)
-        watched.add_metric(label, series.loops_watched)
-    yield lag
-    yield stalls
-    yield stalled
-    yield watched
-    yield GaugeMetricFamily(
-        "gilwise_loop_stall_threshold_seconds",
-        "Lag from which gilwise counts a stall and records the blocking stack.",
-        value=stall_threshold_s if stats is not None else None,
-    )
+def _family(metric: MetricSpec, reading: Reading | None) -> Metric:
+    """The metric's family with its figures in ``reading`` (none without a reading)."""
+    labels = [THREAD_LABEL] if metric.source == "loop" else []
+    found = figures(metric, reading) if reading is not None else []
+    name, doc = metric.prometheus, metric.meaning
+    if metric.kind == "histogram":
+        histogram = HistogramMetricFamily(name, doc, labels=labels)
+        for thread, counts in found:
+            histogram.add_metric(_label_values(thread), _buckets(counts), counts.sum_s)
+        return histogram
+    if metric.kind == "counter":
+        counter = CounterMetricFamily(name, doc, labels=labels)
+        for thread, value in found:
+            counter.add_metric(_label_values(thread), value)
+        return counter
+    gauge = GaugeMetricFamily(name, doc, labels=labels)
+    for thread, value in found:
+        gauge.add_metric(_label_values(thread), value)
+    return gauge
 
-    gil_wait = HistogramMetricFamily(
-        "gilwise_gil_wait_seconds",
-        "Wait to take the GIL back after each wake-up, as paid by gilwise's probe thread "
-        "(what a thread returning from I/O pays; includes ~0.1 ms of timer slack).",
-    )
-    if stats is not None:
-        gil_wait.add_metric([], _buckets(stats.gil_wait), stats.gil_wait.sum_s)
-    yield gil_wait
-    for name, doc, value in (
-        (
-            "gilwise_gil_contended_seconds",
-            "Estimated time during which at least one thread waited for the GIL; "
-            "divide its rate by gilwise_gil_observed_seconds_total's for the wait fraction.",
-            stats.gil_contended_seconds if stats else None,
-        ),
-        (
-            "gilwise_gil_waiting_thread_seconds",
-            "Estimated time threads spent waiting for the GIL, added over threads; "
-            "its rate is the mean number of threads waiting.",
-            stats.gil_waiting_thread_seconds if stats else None,
-        ),
-        (
-            "gilwise_gil_observed_seconds",
-            "Time covered by the GIL estimates (closed 0.25 s windows).",
-            stats.gil_observed_seconds if stats else None,
-        ),
-        (
-            "gilwise_monitor_cpu_seconds",
-            "CPU time used by gilwise's sampler thread (the monitor's own cost).",
-            stats.monitor_cpu_seconds if stats else None,
-        ),
-        (
-            "gilwise_monitor_samples",
-            "Samples the monitor took.",
-            stats.samples if stats else None,
-        ),
-    ):
-        yield CounterMetricFamily(name, doc, value=value)
-    yield GaugeMetricFamily(
-        "gilwise_threads",
-        "Python threads alive at the monitor's last sample (its own not counted).",
-        value=stats.threads_alive if stats else None,
-    )
+
+def _label_values(thread: str | None) -> list[str]:
+    return [] if thread is None else [thread]
 
 
 def _buckets(counts: HistogramCounts) -> list[tuple[str, float]]:

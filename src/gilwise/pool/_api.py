@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from .._core._backends import pool_backends
 from .._errors import InvalidOption
 from ._engine import REFRESH_S, Driver, IterFeed, MapOptions, MapState
 from ._progress import ProgressBar, progress_bar
-from ._registry import NAMES, make_backend
+from ._registry import make_backend
 from ._types import Backend, MapStatistics, OnError, ProgressMode, RunSettings
 
 T = TypeVar("T")
@@ -87,9 +88,10 @@ def _coroutines_under_auto(backend: str, fn: Callable[..., Any]) -> bool:
 def _backend_name(backend: Any) -> tuple[str, Any]:
     """The backend's short name, and the dask client when a ``distributed.Client`` was given."""
     if isinstance(backend, str):
-        if backend != "auto" and backend not in NAMES:
+        names = pool_backends()
+        if backend != "auto" and backend not in names:
             raise InvalidOption(
-                f"unknown backend {backend!r}; use one of auto, {', '.join(NAMES)}, "
+                f"unknown backend {backend!r}; use one of auto, {', '.join(names)}, "
                 "or pass a distributed.Client"
             )
         return backend, None

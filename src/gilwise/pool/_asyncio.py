@@ -20,7 +20,7 @@ from typing import Any
 
 from ._engine import AsyncFeed, IterFeed, MapOptions, MapState, adrive, failed
 from ._progress import progress_bar
-from ._registry import default_workers
+from ._registry import BackendOptions, default_workers
 from ._timeouts import timeout_error
 from ._types import Outcome, ProgressMode, Run, RunSettings, Task
 
@@ -225,3 +225,7 @@ async def _cancel_tasks() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def make_backend(options: BackendOptions) -> LoopThreadBackend:
+    return LoopThreadBackend(options.worker_count())

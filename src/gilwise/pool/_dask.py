@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._chunk import FutureChunks, run_chunk
+from ._registry import BackendOptions
 from ._types import ChunkDone, Outcome, RunSettings
 
 # Imported by name so that mypy and a plain install need not have it: ImportError
-# here becomes "pip install gilwise[dask]" in the registry.
+# here becomes "pip install gilwise[dask]" in the registry (the row's ``extra``).
 distributed: Any = importlib.import_module("distributed")
 
 
@@ -74,3 +75,8 @@ class DaskBackend(FutureChunks):
             self._client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def make_backend(options: BackendOptions) -> DaskBackend:
+    # No default count here: without one the cluster's threads are the workers.
+    return DaskBackend(options.workers, client=options.client)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .._errors import InvalidOption
 from ._chunk import FutureChunks, run_chunk
+from ._registry import BackendOptions
 from ._types import ChunkDone, Outcome, RunSettings
 
 
@@ -84,3 +85,8 @@ class ExecutorBackend(FutureChunks):
     def close(self) -> None:
         self.end(abandon=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def make_backend(options: BackendOptions) -> ExecutorBackend:
+    # interpreter_pool is looked up here, at each call: tests before 3.14 replace it.
+    return ExecutorBackend(options.name, options.worker_count(), interpreter_pool)

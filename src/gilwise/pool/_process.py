@@ -36,6 +36,7 @@ from .._processes import ctrl_c_held
 from . import _worker
 from ._chunking import ChunkSizer
 from ._engine import failed, poisoned
+from ._registry import BackendOptions
 from ._remote import unpack_error
 from ._timeouts import earliest, timeout_error
 from ._types import ChunkDone, Outcome, Run, RunSettings, Task
@@ -403,3 +404,11 @@ def _poison_error(task: Task, code: int | None) -> PoisonItem:
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def make_backend(options: BackendOptions) -> ProcessBackend:
+    return ProcessBackend(
+        options.worker_count(),
+        start_method=options.start_method,
+        blas_threads=options.blas_threads,
+    )

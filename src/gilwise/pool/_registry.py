@@ -1,14 +1,20 @@
-"""Backends by short name, imported only when a map asks for them."""
+"""Backends by short name, imported only when a map asks for them.
+
+Each pool backend's row in ``gilwise._core._backends`` names its module; the module
+defines ``make_backend(options: BackendOptions) -> Backend``.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .._core._backends import BACKENDS, BackendSpec, pool_backends
 from .._errors import ExtraNotInstalled, InvalidOption
 from ._types import Backend
-
-NAMES = ("serial", "thread", "process", "asyncio", "interpreter", "dask")
 
 
 def usable_cores() -> int:
@@ -20,15 +26,32 @@ def usable_cores() -> int:
 
 def default_workers(name: str) -> int:
     """The worker count when the caller gives none: what each model can use well."""
-    if name == "serial":
-        return 1
-    if name in ("process", "interpreter"):
+    wanted = BACKENDS[name].default_workers
+    if wanted == "cores":
         return usable_cores()
-    if name == "asyncio":
-        # Concurrency of a coroutine map: waits overlap; the event loop, not cores, limits it.
-        return 64
-    # concurrent.futures' own default for threads (bounded, I/O-friendly).
-    return min(32, (os.cpu_count() or 1) + 4)
+    if wanted == "threads":
+        # concurrent.futures' own default for threads (bounded, I/O-friendly).
+        return min(32, (os.cpu_count() or 1) + 4)
+    if wanted is None:
+        # The row leaves the count to its backend (dask: the cluster's), which never asks.
+        raise LookupError(f"the {name} backend's row gives no default worker count")
+    return wanted
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """What a backend module's ``make_backend`` is given: the map's pool settings."""
+
+    name: str
+    #: As the caller gave it; None: the row's default (:meth:`worker_count`).
+    workers: int | None
+    start_method: str | None
+    blas_threads: int | None
+    client: Any = None
+
+    def worker_count(self) -> int:
+        """The caller's worker count, else the backend's default."""
+        return self.workers or default_workers(self.name)
 
 
 def make_backend(
@@ -40,34 +63,30 @@ def make_backend(
     client: Any = None,
 ) -> Backend:
     """A fresh backend with its workers not yet started."""
-    if name == "serial":
-        from ._serial import SerialBackend
+    make = _factory(_pool_spec(name))
+    return make(BackendOptions(name, workers, start_method, blas_threads, client))
 
-        return SerialBackend()
-    if name == "thread":
-        from ._thread import ThreadBackend
 
-        return ThreadBackend(workers or default_workers(name))
-    if name == "process":
-        from ._process import ProcessBackend
-
-        return ProcessBackend(
-            workers or default_workers(name), start_method=start_method, blas_threads=blas_threads
+def _pool_spec(name: str) -> BackendSpec:
+    spec = BACKENDS.get(name)
+    if spec is None or spec.module is None:
+        raise InvalidOption(
+            f"unknown backend {name!r}; use one of auto, {', '.join(pool_backends())}"
         )
-    if name == "asyncio":
-        from ._asyncio import LoopThreadBackend
+    return spec
 
-        return LoopThreadBackend(workers or default_workers(name))
-    if name == "interpreter":
-        from ._interpreter import ExecutorBackend, interpreter_pool
 
-        return ExecutorBackend(name, workers or default_workers(name), interpreter_pool)
-    if name == "dask":
-        try:
-            from ._dask import DaskBackend
-        except ImportError as exc:
-            raise ExtraNotInstalled(
-                f"the dask backend needs distributed ({exc}); pip install gilwise[dask]"
-            ) from None
-        return DaskBackend(workers, client=client)
-    raise InvalidOption(f"unknown backend {name!r}; use one of auto, {', '.join(NAMES)}")
+def _factory(spec: BackendSpec) -> Callable[[BackendOptions], Backend]:
+    """The row's ``make_backend``; an import that fails for a missing extra says so."""
+    assert spec.module is not None
+    try:
+        module = importlib.import_module(spec.module)
+    except ImportError as exc:
+        if spec.extra is None:
+            raise
+        raise ExtraNotInstalled(
+            f"the {spec.name} backend needs {spec.requires} ({exc}); "
+            f"pip install gilwise[{spec.extra}]"
+        ) from None
+    make: Callable[[BackendOptions], Backend] = module.make_backend
+    return make

@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 from ._engine import failed
+from ._registry import BackendOptions
 from ._timeouts import timeout_error
 from ._types import Outcome, Run, RunSettings, Task
 
@@ -59,3 +60,7 @@ class SerialBackend:
 
     def deaths(self) -> int:
         return 0
+
+
+def make_backend(options: BackendOptions) -> SerialBackend:
+    return SerialBackend()

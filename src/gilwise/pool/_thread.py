@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ._engine import failed
+from ._registry import BackendOptions
 from ._timeouts import earliest, timeout_error
 from ._types import Outcome, Run, RunSettings, Task
 
@@ -175,3 +176,7 @@ _STALE = Outcome(Task(-1, None))
 
 #: How often to look for items that started since the last look, while some wait to start.
 _LOOK_AGAIN_S = 0.05
+
+
+def make_backend(options: BackendOptions) -> ThreadBackend:
+    return ThreadBackend(options.worker_count())

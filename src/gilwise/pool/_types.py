@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
 OnError = Literal["raise", "collect", "return"]
-BackendName = Literal["auto", "serial", "thread", "process", "asyncio", "interpreter", "dask"]
 ProgressMode = Literal[False, True, "always"]
 
 

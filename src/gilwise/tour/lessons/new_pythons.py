@@ -7,6 +7,7 @@ import shutil
 import sys
 import sysconfig
 
+from ..._core._backends import BACKENDS
 from ...advise._report import Measurement
 from .._lesson import Context, Finding, Row, speedup, throughput_row
 from .cpu_bound import count_primes
@@ -40,14 +41,14 @@ def run(ctx: Context) -> Finding:
     rows: list[Row] = [throughput_row("serial", serial, serial)]
     parts = []
     for m in others:
-        label = _LABELS[m.backend]
+        label = _label(m.backend)
         rows.append(throughput_row(f"{n} {label}", m, serial))
         parts.append(f"{n} {label} ran {speedup(m, serial):.2f}x")
-    rows.append(throughput_row(f"{n} {_LABELS['process']}", processes, serial))
-    parts.append(f"{n} {_LABELS['process']} {speedup(processes, serial):.2f}x")
+    rows.append(throughput_row(f"{n} {_label('process')}", processes, serial))
+    parts.append(f"{n} {_label('process')} {speedup(processes, serial):.2f}x")
     measured = "; ".join(parts) + " the serial speed on lesson 1's pure-Python work"
     measured += "".join(
-        f"; {_LABELS[m.backend]} started and stopped in {_start_stop_ms(m):.0f} ms"
+        f"; {_label(m.backend)} started and stopped in {_start_stop_ms(m):.0f} ms"
         for m in (*others, processes)
     )
     best = max(speedup(m, serial) for m in others)
@@ -55,11 +56,11 @@ def run(ctx: Context) -> Finding:
     return Finding(tuple(rows), measured + ".", _MEANING, _CHECK, held=held)
 
 
-_LABELS = {
-    "thread": "threads, GIL disabled",
-    "interpreter": "sub-interpreters",
-    "process": "processes",
-}
+def _label(backend: str) -> str:
+    """What the workers of ``backend`` are, as the table names them."""
+    label = BACKENDS[backend].workers_are
+    # Threads are measured here only where this interpreter runs without the GIL.
+    return f"{label}, GIL disabled" if backend == "thread" else label
 
 
 def _start_stop_ms(m: Measurement) -> float:
