@@ -7,14 +7,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import settings
 
 import gilwise._watch as watch_module
-
-# Hypothesis' per-example deadline is a timing assertion: on a loaded 2-core machine it
-# fails at random, so it is off; pytest-timeout still catches hangs.
-settings.register_profile("gilwise", deadline=None)
-settings.load_profile("gilwise")
 
 
 @pytest.fixture(autouse=True)

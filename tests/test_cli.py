@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.cli import _split_run_args, main
+from tests._hypothesis import given
 
 program_args = st.lists(st.text(min_size=1, max_size=8), max_size=5)
 

@@ -16,6 +16,7 @@ import gilwise
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.mark.e2e
 def test_watch_reports_a_thread_it_saw() -> None:
     done = threading.Event()
 

@@ -19,6 +19,7 @@ def computing_report() -> AdviceReport:
     return gilwise.advise(workloads.spin, [5_000, 10_000], budget=8)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_a_report_holds_every_part_the_schema_promises(computing_report: AdviceReport) -> None:
     report = computing_report
@@ -32,12 +33,14 @@ def test_a_report_holds_every_part_the_schema_promises(computing_report: AdviceR
     assert any(m.repeat for m in report.measurements)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_the_json_form_round_trips(computing_report: AdviceReport) -> None:
     data = json.loads(computing_report.to_json())
     assert AdviceReport.from_dict(data) == computing_report
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_coroutine_functions_are_measured_on_an_event_loop() -> None:
     report = gilwise.advise(workloads.anap, range(50), budget=2)
@@ -67,11 +70,13 @@ def test_empty_or_non_iterable_items(items: object) -> None:
         gilwise.advise(workloads.square, items, budget=2)  # type: ignore[arg-type]
 
 
+@pytest.mark.e2e
 def test_a_function_raising_on_the_first_item_is_the_users_error() -> None:
     with pytest.raises(gilwise.UserCodeFailed, match="three is not allowed"):
         gilwise.advise(workloads.fail_on_three, [3, 1], budget=2)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_a_budget_too_small_for_the_calls_says_how_much_is_needed() -> None:
     with pytest.raises(gilwise.InvalidOption, match="budget of at least"):

@@ -28,6 +28,7 @@ def test_every_item_is_called_once_after_one_warm_up_call_per_worker(backend: st
     assert result.shutdown_s >= 0
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_process_pools_run_functions_from_files_under_any_start_method(

@@ -11,6 +11,8 @@ import pytest
 
 from ..terminal import ctrl_c_once, gilwise_in_own_group, group_left_after
 
+pytestmark = pytest.mark.e2e
+
 WORK = """\
 import time
 
@@ -122,7 +124,6 @@ def hanging(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_a_function_that_never_returns_is_reported_at_the_budget(hanging: Path) -> None:
     done = _advise(hanging, "hangs.py:never", "--inputs", "hangs.py:items", "--budget", "2")
@@ -133,7 +134,6 @@ def test_a_function_that_never_returns_is_reported_at_the_budget(hanging: Path) 
     assert f"{hanging / 'hangs.py'}:8 in never" in lines[0]
 
 
-@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_a_trial_stuck_at_the_budget_is_stopped_and_advice_comes_from_the_rest(
     hanging: Path,
@@ -160,7 +160,6 @@ def test_a_trial_stuck_at_the_budget_is_stopped_and_advice_comes_from_the_rest(
     assert report["spent_s"] < 4 + 1.0  # the grace: a tenth of the budget, at least 0.5 s
 
 
-@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_ctrl_c_ends_advise_with_one_line_and_130_leaving_no_process(hanging: Path) -> None:
     args = ("advise", "hangs.py:spins", "--inputs", "hangs.py:items", "--budget", "60")

@@ -36,6 +36,7 @@ def _other_python() -> str:
     return str(candidate) if candidate is not None and candidate.exists() else sys.executable
 
 
+@pytest.mark.e2e
 def test_inspect_tells_a_gil_build_from_a_free_threaded_one() -> None:
     python = inspect_python(sys.executable)
     assert python.version == sys.version.split()[0]
@@ -56,6 +57,7 @@ def test_a_gil_build_is_refused_with_the_fix() -> None:
         _foreign.require_free_threaded(ForeignPython("/x/python3", "3.12.1", False))
 
 
+@pytest.mark.e2e
 def test_a_trial_runs_in_the_other_interpreter_and_reports_back() -> None:
     python = inspect_python(_other_python())
     job = Job(workloads.square, False, "tests.advise.workloads:square")
@@ -65,6 +67,7 @@ def test_a_trial_runs_in_the_other_interpreter_and_reports_back() -> None:
     assert result.startup_s > 0  # the interpreter's own start counts as start-up
 
 
+@pytest.mark.e2e
 def test_the_users_exception_in_the_other_interpreter_is_theirs() -> None:
     python = inspect_python(_other_python())
     job = Job(workloads.fail_on_three, False, "tests.advise.workloads:fail_on_three")
@@ -78,6 +81,7 @@ def test_a_function_without_a_reference_cannot_go_there() -> None:
         foreign_trial(python, Job(lambda x: x, False, None), 1, [1])
 
 
+@pytest.mark.e2e
 def test_advise_measures_the_free_threaded_backend_when_given_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -94,6 +98,7 @@ def test_advise_measures_the_free_threaded_backend_when_given_one(
     assert {m.backend for m in report.measurements} == {"serial", "free-threaded"}
 
 
+@pytest.mark.e2e
 def test_the_cli_refuses_a_gil_interpreter_before_measuring(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

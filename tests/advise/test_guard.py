@@ -56,6 +56,7 @@ def test_the_experiments_error_is_raised_in_the_caller() -> None:
         run_guarded(fails, deadline=1e9, code=None)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(30)
 def test_a_function_that_never_returns_is_named_by_its_line(release: threading.Event) -> None:
     outcome = run_guarded(

@@ -102,6 +102,7 @@ def test_a_later_item_raising_is_reported_too() -> None:
         profile(job, [1, 2, 3], cores=2, first_call_s=0.0, first_result=1, seconds=0.05)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_profile_of_real_functions_tells_computing_from_waiting() -> None:
     computing = profile(

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.advise import _recommend
 from gilwise.advise._backends import Job
 from gilwise.advise._report import BACKENDS, Measurement, Recommendation
 from gilwise.advise._sweep import Plan, Sweep
+from tests._hypothesis import given
 from tests.advise.factories import a_measurement, a_profile
 
 Key = tuple[str, int]
@@ -338,7 +338,7 @@ def test_models_fit_process_pools_only_up_to_the_cores() -> None:
     ]
     (model,) = _recommend.models(runs, cores=2, computes=True)
     assert model.points == 2
-    assert model.predicted[0] == (4, pytest.approx(4 / (1 + model.contention * 3)))
+    assert model.predicted[0] == pytest.approx((4, 4 / (1 + model.contention * 3)))
 
 
 def test_models_of_waiting_functions_predict_nothing_at_more_cores() -> None:
@@ -380,6 +380,7 @@ def test_explanation_of_each_function_character(
     assert words in text
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("backend", ["serial", "thread", "process", "free-threaded"])
 def test_the_printed_code_runs_and_computes_the_results(backend: str) -> None:
@@ -389,6 +390,7 @@ def test_the_printed_code_runs_and_computes_the_results(backend: str) -> None:
     assert namespace["results"] == [1, 4, 9]
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_the_printed_asyncio_code_runs_for_coroutines_and_blocking_functions() -> None:
     native = _recommend.code_for("asyncio", 2, 1, "from tests.advise.workloads import anap", "anap")
@@ -407,6 +409,7 @@ def test_import_line_for_files_modules_and_live_functions() -> None:
     assert _recommend.import_line_for(None, "pkg.mod", "f") == "from pkg.mod import f"
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("backend", "name", "expected"),

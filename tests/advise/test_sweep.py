@@ -4,12 +4,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.advise._backends import Job
 from gilwise.advise._report import Measurement
 from gilwise.advise._sweep import Plan, Sweep, plan
+from tests._hypothesis import given
 from tests.advise import workloads
 from tests.advise.factories import a_measurement, a_profile
 

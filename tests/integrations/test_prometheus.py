@@ -10,7 +10,6 @@ import urllib.request
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,6 +18,7 @@ import gilwise
 from gilwise.integrations._metrics import BUCKETS_S, MAX_THREAD_LABELS, ThreadLabels
 from gilwise.integrations._prometheus import _bind_failure
 from gilwise.integrations._prometheus_collector import GilwiseCollector
+from tests._hypothesis import given
 
 from .helpers import FakeMonitor, loop_stats, main_thread_stalls, stalls_once, statistics
 
@@ -84,6 +84,7 @@ def test_endpoint_on_loopback_serves_the_stall() -> None:
     assert exporter.url is None
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(30)
 def test_endpoint_binds_loopback_only_by_default() -> None:
     exporter = gilwise.PrometheusExporter(registry=CollectorRegistry(), port=0)
@@ -110,6 +111,7 @@ def test_existing_registry_gets_the_series_and_loses_them_at_stop() -> None:
     assert "gilwise" not in generate_latest(registry).decode()
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(30)
 def test_exporter_can_be_used_again_after_stop() -> None:
     registry = CollectorRegistry()
@@ -220,6 +222,7 @@ def test_port_out_of_range(port: int | str) -> None:
         gilwise.PrometheusExporter(port=port)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("port", ["0", " 0 "])
 def test_a_numeric_string_port_is_taken(port: str) -> None:

@@ -38,6 +38,7 @@ def test_an_exporter_that_cannot_stop_still_lets_stop_return_the_report() -> Non
     assert report.complete
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 @pytest.mark.timeout(30)
 def test_forked_child_leaves_the_parents_endpoint_alone() -> None:

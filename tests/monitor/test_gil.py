@@ -49,7 +49,7 @@ def test_account_accumulates_cpu_deltas_and_states() -> None:
     account.observe(0.1, 10.05, ThreadState.RUNNING)
     account.observe(0.1, 10.05, ThreadState.WAITING)
     assert account.cpu == pytest.approx(0.05)
-    assert (account.samples, account.running, account.wall) == (2, 1, pytest.approx(0.2))
+    assert (account.samples, account.running, account.wall) == pytest.approx((2, 1, 0.2))
     assert account.close_window() == pytest.approx(0.05)
     assert account.gil_wait == pytest.approx(0.05)
     assert account.window.samples == 0

@@ -3,10 +3,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.monitor._histogram import LatencyHistogram
+from tests._hypothesis import given
 
 
 def test_empty_histogram_reads_zero() -> None:

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.monitor._gil import QueueCounts
 from gilwise.monitor._kernel import KernelState, KernelStates, parse_syscall
+from tests._hypothesis import given
 
 FUTEX = (202, 449)
 LINUX_KERNEL = KernelStates()
@@ -146,6 +146,7 @@ def blocked_thread() -> Iterator[Callable[[Callable[[], object]], int]]:
         thread.join(0)
 
 
+@pytest.mark.e2e
 @needs_kernel
 @pytest.mark.timeout(30)
 def test_a_lock_waiter_is_on_a_lock_not_the_gil(
@@ -165,6 +166,7 @@ def test_a_lock_waiter_is_on_a_lock_not_the_gil(
         lock.release()
 
 
+@pytest.mark.e2e
 @needs_kernel
 @pytest.mark.timeout(30)
 def test_a_queue_waiter_is_on_a_lock(
@@ -178,6 +180,7 @@ def test_a_queue_waiter_is_on_a_lock(
         items.put(None)
 
 
+@pytest.mark.e2e
 @needs_kernel
 @pytest.mark.timeout(30)
 def test_a_sleeper_is_blocked(
@@ -187,6 +190,7 @@ def test_a_sleeper_is_blocked(
     assert _read_while_holding_the_gil(calibrated, native_id) is KernelState.BLOCKED
 
 
+@pytest.mark.e2e
 @needs_kernel
 @pytest.mark.timeout(30)
 def test_the_main_thread_waiting_on_a_lock_is_not_on_the_gil(calibrated: KernelStates) -> None:
@@ -208,6 +212,7 @@ def test_the_main_thread_waiting_on_a_lock_is_not_on_the_gil(calibrated: KernelS
     assert seen == [KernelState.LOCK]
 
 
+@pytest.mark.e2e
 @needs_kernel
 @pytest.mark.timeout(30)
 def test_a_spinning_thread_queues_on_the_gil(calibrated: KernelStates) -> None:

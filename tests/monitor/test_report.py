@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gilwise.monitor._report import (
@@ -17,6 +16,7 @@ from gilwise.monitor._report import (
     ThreadReport,
     write_atomic,
 )
+from tests._hypothesis import given, settings
 
 from .reports import loop, report, stall, thread
 

@@ -159,15 +159,15 @@ def test_output_into_a_closed_pipe_fails_as_under_python(tmp_path: Path) -> None
     _script(tmp_path, "for i in range(100_000):\n    print(i)\n")
 
     def first_line_then_close(command: list[str]) -> tuple[int, str]:
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        assert proc.stdout.readline() == "0\n"
-        proc.stdout.close()  # as `| head -1` does
-        err = proc.stderr.read()
-        return proc.wait(timeout=60), err
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            assert proc.stdout.readline() == "0\n"
+            proc.stdout.close()  # as `| head -1` does
+            err = proc.stderr.read()
+            return proc.wait(timeout=60), err
 
     plain = first_line_then_close([sys.executable, "prog.py"])
     watched = first_line_then_close([sys.executable, "-m", "gilwise", "run", "--quiet", "prog.py"])
@@ -234,21 +234,21 @@ def test_report_survives_os_exit(tmp_path: Path) -> None:
 
 def test_report_survives_sigterm(tmp_path: Path) -> None:
     _script(tmp_path, "import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "gilwise", "run", "--quiet", "--json", "r.json", "prog.py"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == "ready\n"
-    # Into its sleep first: a SIGTERM landing between the eval loop's last signal check
-    # and the sleep's system call waits for the whole sleep before python runs the
-    # report's handler (seen 1 run in 4 on 3.14; a known gap, see the closing note of
-    # 2026-11-30), which is not what this test is about.
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM  # died of the signal, as without us
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        # Into its sleep first: a SIGTERM landing between the eval loop's last signal check
+        # and the sleep's system call waits for the whole sleep before python runs the
+        # report's handler (seen 1 run in 4 on 3.14; a known gap, see the closing note of
+        # 2026-11-30), which is not what this test is about.
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM  # died of the signal, as without us
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["exit_code"] == 128 + signal.SIGTERM
 

@@ -63,7 +63,7 @@ class World:
         return Sources(
             clock=self.clock,
             frames=lambda: dict(self.frames),  # type: ignore[arg-type]
-            threads=lambda: list(self.threads.values()),  # type: ignore[arg-type,return-value]
+            threads=lambda: list(self.threads.values()),  # type: ignore[arg-type]
             thread_cpu=self.cpu,
             native_id=lambda ident: ident + 10_000,
             process_cpu=lambda: self.process_cpu,

@@ -120,7 +120,7 @@ def test_thread_blocked_at_a_specialised_call_site_is_waiting() -> None:
     try:
         time.sleep(0.3)
         frame = sys._current_frames()[thread.ident]  # type: ignore[index]
-        state = classify(sample_stack(frame), thread.native_id, CallSites(), None)
+        state = classify(sample_stack(frame), CallSites(), None)
     finally:
         stop.set()
         thread.join()

@@ -19,6 +19,7 @@ if sys.version_info < (3, 11):
 pytestmark = pytest.mark.timeout(30)
 
 
+@pytest.mark.e2e
 def test_coroutines_run_on_the_callers_loop_in_order() -> None:
     async def main() -> list[int]:
         items = [(i, 0.01 * (5 - i % 5)) for i in range(40)]
@@ -49,6 +50,7 @@ def test_async_iterable_input_and_buffersize() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.e2e
 def test_timeout_cancels_the_task() -> None:
     async def main() -> list[object]:
         items = [(0, 0.0), (1, 10.0), (2, 0.0)]
@@ -81,6 +83,7 @@ def test_collect_on_the_loop_raises_a_group_at_the_end() -> None:
     assert asyncio.run(main()) == [0, 1, 3, 4]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("backend", ["thread", "process"])
 def test_blocking_backends_from_a_loop(backend: str) -> None:
     async def main() -> list[int]:
@@ -102,6 +105,7 @@ def test_blocking_backends_from_a_loop(backend: str) -> None:
     assert asyncio.run(main()) == list(range(10))
 
 
+@pytest.mark.e2e
 def test_breaking_out_closes_the_map() -> None:
     async def main() -> None:
         it = amap(funcs.async_sleep_then, [(i, 0.05) for i in range(1000)], workers=4)

@@ -21,6 +21,7 @@ def _waits(x: int) -> int:
     return x
 
 
+@pytest.mark.e2e
 def test_auto_picks_threads_for_waiting_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="gilwise"):
         it = pmap(_waits, range(200))
@@ -30,6 +31,7 @@ def test_auto_picks_threads_for_waiting_and_says_why(caplog: pytest.LogCaptureFi
     assert any("backend=thread" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.e2e
 def test_auto_keeps_tiny_calls_serial() -> None:
     it = pmap(funcs.square, range(5000))
     assert list(it) == [x * x for x in range(5000)]
@@ -50,6 +52,7 @@ def test_auto_applies_on_error_during_calibration() -> None:
     assert isinstance(got[1], ValueError)
 
 
+@pytest.mark.e2e
 def test_auto_pool_chooses_on_its_first_map_and_keeps_the_choice() -> None:
     with Pool("auto") as pool:
         assert pool.backend == "auto"
@@ -66,6 +69,7 @@ def test_auto_pool_chooses_on_its_first_map_and_keeps_the_choice() -> None:
         assert pool.workers == workers
 
 
+@pytest.mark.e2e
 def test_auto_pool_is_not_decided_by_a_map_that_ended_during_calibration() -> None:
     with Pool("auto") as pool:
         short = pool.map(funcs.square, range(3))
@@ -76,6 +80,7 @@ def test_auto_pool_is_not_decided_by_a_map_that_ended_during_calibration() -> No
         assert pool.backend == "thread"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("backend", ["thread", "process"])
 @pytest.mark.parametrize("ordered", [True, False])
 def test_progress_counts_every_item_once(

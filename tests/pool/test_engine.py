@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise._errors import ItemTimeout
 from gilwise.pool._engine import IterFeed, MapOptions, MapState, failed
 from gilwise.pool._types import ChunkDone, Outcome, Run, Task
+from tests._hypothesis import given
 
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup

@@ -20,7 +20,8 @@ from gilwise.pool import PoisonItem, Pool, pmap
 from . import funcs
 from .conftest import child_pids
 
-pytestmark = pytest.mark.timeout(45)
+# Every test here starts real worker processes.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(45)]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -237,15 +238,14 @@ def test_workers_exit_when_the_parent_is_killed_outright(tmp_path: Path) -> None
     """SIGKILL gives the parent no chance to stop its workers: they must notice alone."""
     script = tmp_path / "killed_parent.py"
     script.write_text(_KILLED_PARENT_SCRIPT)
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "running"
-    workers = _children_of(proc.pid)
-    assert len(workers) >= 2
-    proc.kill()
-    proc.wait()
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "running"
+        workers = _children_of(proc.pid)
+        assert len(workers) >= 2
+        proc.kill()
     deadline = time.monotonic() + 10
     while [pid for pid in workers if _alive(pid)] and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -213,6 +213,7 @@ def test_tour_writes_an_html_report(tmp_path: Path) -> None:
     assert "data-charts-expected" in page
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_an_unwritable_html_path_is_a_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "blocker").write_text("a file where a folder should be")

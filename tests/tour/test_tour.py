@@ -41,6 +41,7 @@ def loop_and_race() -> TourReport:
     return run_tour(quick=True, only=[4, 7])
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_a_blocking_call_is_caught_by_the_monitor_with_its_line(loop_and_race: TourReport) -> None:
     lesson = loop_and_race.lessons[0]
@@ -58,6 +59,7 @@ def test_a_blocking_call_is_caught_by_the_monitor_with_its_line(loop_and_race: T
     assert f"blocked_loop.py:{line + 1}" in lesson.finding.measured
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_the_locked_counter_is_exact(loop_and_race: TourReport) -> None:
     lesson = loop_and_race.lessons[1]
@@ -67,6 +69,7 @@ def test_the_locked_counter_is_exact(loop_and_race: TourReport) -> None:
     assert unsafe.value <= expected
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_the_tour_report_round_trips_through_json(loop_and_race: TourReport) -> None:
     data = json.loads(loop_and_race.to_json())
@@ -119,6 +122,7 @@ def _tour(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(150)
 def test_the_command_prints_lessons_and_writes_json(tmp_path: Path) -> None:
     done = _tour("--quick", "--only", "7", "--json", "tour.json", cwd=tmp_path)
@@ -127,6 +131,7 @@ def test_the_command_prints_lessons_and_writes_json(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "tour.json").read_text())["lessons"][0]["number"] == 7
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("only", "words"), [("9", "no lesson 9"), ("x", "lesson numbers")])
 def test_the_command_refuses_bad_lesson_numbers(tmp_path: Path, only: str, words: str) -> None:
@@ -136,6 +141,7 @@ def test_the_command_refuses_bad_lesson_numbers(tmp_path: Path, only: str, words
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("free_threaded", [False, True])
 def test_lesson_8_measures_what_this_interpreter_has_beside_processes(
