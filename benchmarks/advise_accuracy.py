@@ -30,9 +30,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from advise_workloads import functions as w
+from gilwise._core._probe import settle_cpu
 from gilwise._errors import GilwiseError
 from gilwise.advise._advisor import run_advice
-from gilwise.advise._backends import Job, settle_cpu, trial
+from gilwise.advise._backends import Job, trial
 from gilwise.tour.lessons.io_bound import serve
 
 TRIAL_S = 0.4

@@ -14,8 +14,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
+from ._core._lazy import attribute
 from ._errors import (
     AttachRefused,
     BudgetExceeded,
@@ -39,16 +38,17 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._watch import Watch, start, stop, watch
-    from .advise._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
+    from .advise import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
     from .check import CheckConfig, CheckResult, Finding, check_paths, check_source
     from .integrations import OpenTelemetryExporter, PrometheusExporter
-    from .monitor import Monitor, MonitorConfig
-    from .monitor._report import (
+    from .monitor import (
         Frame,
         GilReport,
         Latency,
         LineStat,
         LoopReport,
+        Monitor,
+        MonitorConfig,
         ProcessReport,
         Report,
         Stall,
@@ -107,11 +107,11 @@ _LAZY = {
             "TimelinePoint",
             "Verdict",
         ),
-        ".monitor._report",
+        ".monitor",
     ),
     **dict.fromkeys(
         ("AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel"),
-        ".advise._report",
+        ".advise",
     ),
 }
 
@@ -128,7 +128,7 @@ def load_ipython_extension(ipython: Any) -> None:
     """
     # The magics (and IPython's magic machinery) load only when IPython asks.
     try:
-        from .integrations._ipython import load_ipython_extension as load
+        from .integrations import load_ipython_extension as load
     except ImportError as exc:  # an IPython older than the magics need
         raise ExtraNotInstalled(
             f"the %gilwise magics need IPython 8.8 or newer ({exc}): pip install 'gilwise[jupyter]'"
@@ -137,10 +137,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gilwise' has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+    return attribute(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:

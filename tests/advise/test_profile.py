@@ -5,16 +5,11 @@ from typing import Any
 
 import pytest
 
+from gilwise._core._probe import gil_evidence, pickle_costs
 from gilwise._errors import UserCodeFailed
 from gilwise.advise import _profile
 from gilwise.advise._backends import Job
-from gilwise.advise._profile import (
-    _function_picklable,
-    _gil_evidence,
-    _pickle_costs,
-    first_call,
-    profile,
-)
+from gilwise.advise._profile import _function_picklable, first_call, profile
 from tests.advise import workloads
 
 
@@ -37,7 +32,7 @@ def test_gil_evidence(
     expected: tuple[Any, Any],
 ) -> None:
     threads = min(4, max(2, int(cores)))
-    assert _gil_evidence(cpu_fraction, cores_used, speedup, threads, cores) == expected
+    assert gil_evidence(cpu_fraction, cores_used, speedup, threads, cores) == expected
 
 
 def _local() -> Job:
@@ -68,9 +63,7 @@ def test_module_functions_and_partials_can_be_sent() -> None:
 
 
 def test_pickle_costs_count_both_directions() -> None:
-    item_bytes, result_bytes, seconds, problem = _pickle_costs(
-        Job(workloads.square, False), b"x" * 10_000, 5
-    )
+    item_bytes, result_bytes, seconds, problem = pickle_costs(b"x" * 10_000, 5)
     assert item_bytes is not None
     assert item_bytes > 10_000
     assert result_bytes is not None
@@ -81,7 +74,7 @@ def test_pickle_costs_count_both_directions() -> None:
 
 
 def test_unpicklable_items_rule_out_processes() -> None:
-    *_, problem = _pickle_costs(Job(workloads.square, False), lambda: 1, None)
+    *_, problem = pickle_costs(lambda: 1, None)
     assert problem is not None
     assert "cannot be pickled" in problem
 

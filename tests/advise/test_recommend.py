@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from gilwise._core._backends import advised_backends
 from gilwise.advise import _recommend
 from gilwise.advise._backends import Job
-from gilwise.advise._report import BACKENDS, Measurement, Recommendation
+from gilwise.advise._report import Measurement, Recommendation
 from gilwise.advise._sweep import Plan, Sweep
 from tests._hypothesis import given
 from tests.advise.factories import a_measurement, a_profile
@@ -265,7 +266,9 @@ WORKERS = (1, 2, 4, 8, 16)
 def sweeps(draw: st.DrawFn) -> list[Measurement]:
     """Configurations of any backend, each run once or twice, with serial or without."""
     keys = draw(
-        st.sets(st.tuples(st.sampled_from(BACKENDS[1:]), st.sampled_from(WORKERS)), max_size=8)
+        st.sets(
+            st.tuples(st.sampled_from(advised_backends()[1:]), st.sampled_from(WORKERS)), max_size=8
+        )
     )
     if draw(st.booleans()) or not keys:
         keys.add(("serial", 1))

@@ -92,8 +92,8 @@ def test_holder_blame_is_bounded_but_keeps_the_total() -> None:
 
 def test_holders_of_one_line_are_one_holder() -> None:
     """Blame is kept per instruction; a line whose instructions took turns is named once."""
+    from gilwise.monitor._assembly import holders
     from gilwise.monitor._gil import HolderBlame
-    from gilwise.monitor._sampler import _holders
     from gilwise.monitor._stacks import FrameResolver
 
     code = compile("x = 1\ny = [i * i for i in range(3)]\n", "work.py", "exec")
@@ -104,16 +104,16 @@ def test_holders_of_one_line_are_one_holder() -> None:
     blame.add(code, second_line[0], "worker", 0.9)
     blame.add(code, second_line[-1], "worker", 0.1)
     blame.add(code, first_line[0], "worker", 0.5)
-    holders = _holders(blame, resolver)
-    assert [(h.line, h.wait_seconds) for h in holders] == [(2, 1.0), (1, 0.5)]
-    assert holders[0].wait_share == round(1.0 / 1.5, 4)
+    named = holders(blame, resolver)
+    assert [(h.line, h.wait_seconds) for h in named] == [(2, 1.0), (1, 0.5)]
+    assert named[0].wait_share == round(1.0 / 1.5, 4)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux thread CPU clocks")
 @pytest.mark.timeout(30)
 def test_native_id_of_a_raw_thread_is_read_from_its_cpu_clock() -> None:
     """A thread started with ``_thread`` has no ``threading`` record of its native id."""
-    from gilwise.monitor._cpu import native_id_of
+    from gilwise._core._clocks import native_id_of
 
     assert native_id_of(threading.get_ident()) == threading.get_native_id()
     seen: list[tuple[int, int]] = []
@@ -133,3 +133,49 @@ def test_native_id_of_a_raw_thread_is_read_from_its_cpu_clock() -> None:
         assert native_id_of(ident) == native_id
     finally:
         leave.release()
+
+
+def _busy_account(ident: int, wall: float, cpu: float, samples: int = 10) -> ThreadAccount:
+    account = ThreadAccount(ident=ident, native_id=None, name=f"t{ident}")
+    account.window = WindowCounts(wall=wall, cpu=cpu, samples=samples, running=samples)
+    return account
+
+
+def test_a_gil_window_closes_after_its_length_and_enough_ticks() -> None:
+    from gilwise.monitor._gil import GilWindows
+
+    windows = GilWindows(window_s=0.25, min_samples=3)
+    assert not windows.due(0.3)  # long enough, but one tick
+    assert not windows.due(0.3)
+    assert windows.due(0.3)
+    windows.close(0.3, [], GilTotals())
+    assert not windows.due(0.4)  # a new window, 0.1 s old
+
+
+def test_a_gil_window_folds_every_threads_wait_in_ended_ones_too() -> None:
+    from gilwise.monitor._gil import GilWindows
+
+    windows = GilWindows(window_s=0.25, min_samples=1)
+    ended = _busy_account(3, wall=0.5, cpu=0.25)
+    windows.thread_ended(ended)  # it waited 0.25 s before it ended
+    totals = GilTotals()
+    live = [_busy_account(1, wall=1.0, cpu=0.5), _busy_account(2, wall=1.0, cpu=0.5)]
+    length, fraction = windows.close(1.0, live, totals)
+    assert length == 1.0
+    assert fraction == 1.0  # 0.5 + 0.5 + 0.25 s of wait in a 1 s window: capped
+    assert totals.wait_thread_seconds == pytest.approx(1.25)
+    assert all(a.window.wall == 0.0 for a in live)  # their windows start again
+
+
+def test_the_wake_cost_is_the_probes_median_above_the_machines_own_lateness() -> None:
+    from gilwise.monitor._gil import GilWindows
+
+    windows = GilWindows(window_s=0.25, min_samples=1)
+    windows.wake_baseline = 0.0001
+    for latency in (0.002, 0.002, 0.5):  # one very late tick does not set the price
+        windows.record_probe(latency)
+    waiting = ThreadAccount(ident=1, native_id=None, name="io")
+    waiting.window = WindowCounts(wall=1.0, cpu=0.0, wakeups=100, samples=10, running=0)
+    totals = GilTotals()
+    windows.close(1.0, [waiting], totals)
+    assert totals.wait_thread_seconds == pytest.approx(100 * 0.0019)

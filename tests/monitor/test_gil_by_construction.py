@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig
+from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._report import Report
-from gilwise.monitor._sampler import GIL_METHOD_KERNEL
 
 from .test_kernel import needs_kernel
 

@@ -7,15 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-from gilwise.monitor._report import (
-    Frame,
-    LineStat,
-    LoopReport,
-    Report,
-    Stall,
-    ThreadReport,
-    write_atomic,
-)
+from gilwise._core._files import write_atomic
+from gilwise.monitor._report import Frame, LineStat, LoopReport, Report, Stall, ThreadReport
 from tests._hypothesis import given, settings
 
 from .reports import loop, report, stall, thread

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig, Sources
+from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._kernel import KernelState, KernelStates
-from gilwise.monitor._sampler import GIL_METHOD_KERNEL
 
 from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_sleep, at_spin
 
@@ -237,7 +237,7 @@ def test_io_threads_pay_the_probe_latency_per_wake_up() -> None:
     world.add(1, at_sleep)
     world.add(2, at_sleep)
     monitor = _monitor(world)
-    monitor._wake_baseline = 0.0001
+    monitor._windows.wake_baseline = 0.0001
     for _ in range(100):
         for ident in (1, 2):
             world.wakeups[ident] = world.wakeups.get(ident, 0) + 1
@@ -345,8 +345,8 @@ def test_a_lock_waiter_in_a_with_statement_is_not_counted() -> None:
 def test_a_stall_without_samples_is_explained_by_a_long_gil_hold(
     hold_thread: int, gil_holder: tuple[str, str] | None, causes: dict[str, float]
 ) -> None:
+    from gilwise.monitor._assembly import stall_report
     from gilwise.monitor._loops import StallRecord
-    from gilwise.monitor._sampler import _stall
     from gilwise.monitor._stacks import FrameResolver
 
     from .fakes import spinner
@@ -355,7 +355,7 @@ def test_a_stall_without_samples_is_explained_by_a_long_gil_hold(
     code = spinner.__code__
     monitor._long_holds.append((10.0, 10.6, (code, 0, "other"), hold_thread))
     record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
-    stall = _stall(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
+    stall = stall_report(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
     assert stall.causes == causes
     assert stall.culprit is not None
     assert stall.culprit.function == "spinner"

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from gilwise.monitor._report import Frame, Report, Stall
+from gilwise.monitor._report import Frame, LineStat, Report, Stall
 from gilwise.monitor._verdicts import MANY_THREADS, verdicts_for
 
 from .reports import loop, report, stall, thread
@@ -150,3 +154,55 @@ def test_only_poll_stalls_say_the_loop_was_waiting_to_run() -> None:
     blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
     assert "its own poll" in blocked.message
     assert "selectors.py" not in blocked.message
+
+
+@pytest.mark.parametrize(
+    ("file", "name"),
+    [
+        ("/venv/lib/python3.12/site-packages/trio/_core/_run.py", "trio"),
+        ("/venv/lib/python3.12/site-packages/gevent/hub.py", "gevent"),
+    ],
+)
+def test_a_loop_gilwise_does_not_watch_is_said_plainly(file: str, name: str) -> None:
+    loop_thread = thread(
+        "MainThread",
+        running=0.1,
+        top_functions=(LineStat(file, 1, "run", 5, 95), LineStat("/app/main.py", 3, "main", 5, 95)),
+    )
+    verdicts = verdicts_for(dataclasses.replace(report(cores=0.05), threads=(loop_thread,)))
+    codes = [v.code for v in verdicts]
+    assert "LOOP_NOT_WATCHED" in codes
+    assert "NO_ISSUE" not in codes
+    (verdict,) = [v for v in verdicts if v.code == "LOOP_NOT_WATCHED"]
+    assert f"runs a {name} event loop" in verdict.message
+    assert verdict.evidence == {"loops": name}
+
+
+def test_an_asyncio_program_is_not_told_its_loop_is_unwatched() -> None:
+    codes = [v.code for v in report(cores=0.05).verdicts]
+    assert "LOOP_NOT_WATCHED" not in codes
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+def test_a_real_trio_program_is_told_its_loop_is_unwatched(tmp_path: Path) -> None:
+    pytest.importorskip("trio")
+    program = tmp_path / "trio_program.py"
+    program.write_text(
+        "import time, trio\n"
+        "async def main():\n"
+        "    for _ in range(5):\n"
+        "        await trio.sleep(0.05)\n"
+        "        time.sleep(0.1)\n"
+        "trio.run(main)\n"
+    )
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gilwise", "run", "--quiet", "--json", str(out), str(program)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    codes = [v["code"] for v in json.loads(out.read_text())["verdicts"]]
+    assert "LOOP_NOT_WATCHED" in codes

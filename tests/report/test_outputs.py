@@ -55,7 +55,7 @@ def test_a_saved_report_renders_again_as_it_was_first_rendered(
 ) -> None:
     report = REPORTS[kind]()
     saved = tmp_path / "saved.json"
-    saved.write_text(report.to_json())  # type: ignore[attr-defined]
+    saved.write_text(report.to_json())
     again = tmp_path / "again.json"
     assert main(["report", str(saved), "--json", str(again), "--quiet"]) == 0
     assert json.loads(again.read_text()) == json.loads(saved.read_text())

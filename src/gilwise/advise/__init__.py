@@ -1,16 +1,23 @@
 """Measure a function under each concurrency model and recommend one.
 
-The engine loads on first use, so importing gilwise stays cheap for the monitor.
+This is the advisor's face: users and gilwise's other packages import from here, never
+from its private modules. The engine loads on first use, so importing gilwise stays
+cheap for the monitor.
 """
 
 from __future__ import annotations
+
+from .._core._lazy import attribute
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `import gilwise` loads this module: typing would cost `gilwise run` start-up
     from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
-    from ._report import AdviceReport
+    from ._backends import Job as Job
+    from ._backends import trial as trial
+    from ._model import usl_speedup as usl_speedup
+    from ._report import AdviceReport, Measurement, Profile, Recommendation, ScalingModel
 
 
 def advise(
@@ -58,4 +65,17 @@ def _importable_ref(fn: Callable[[Any], Any]) -> str | None:
     return f"{module}:{name}"
 
 
-__all__ = ["advise"]
+__all__ = ["AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel", "advise"]
+
+_LAZY = {
+    **dict.fromkeys(
+        ("AdviceReport", "Measurement", "Profile", "Recommendation", "ScalingModel"), "._report"
+    ),
+    # Not for users: the tour's lessons run trials, the HTML page draws the fitted model.
+    **dict.fromkeys(("Job", "trial"), "._backends"),
+    "usl_speedup": "._model",
+}
+
+
+def __getattr__(name: str) -> object:
+    return attribute(__name__, _LAZY, name)

@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._core._backends import BACKENDS, advised_backends
+from .._core._clocks import core_budget
+from .._core._probe import settle_cpu
+from .._core._python import python_description
 from .._errors import BudgetExceeded, InputsInvalid, InvalidOption
 from .._version import __version__
-from ..monitor._cpu import core_budget
-from ..monitor._report import python_description
 from . import _recommend
-from ._backends import Job, settle_cpu, trial
+from ._backends import Job, trial
 from ._foreign import (
     FREE_THREADED,
     ForeignPython,

@@ -226,15 +226,3 @@ def start_worker(ref: str | None) -> None:
 def call_each(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     """``fn`` on every item of a chunk, in the worker: one crossing for the whole chunk."""
     return [fn(item) for item in items]
-
-
-def settle_cpu(seconds: float) -> None:
-    """Keep one core busy for a moment before measuring anything.
-
-    Many machines (laptops, cloud VMs) run a core slowly for a second or more after
-    it was idle; without this the first configuration measured, the serial baseline,
-    looks slower than it is. Seen on the 2-core CI VM: twice as slow for 1.4 s.
-    """
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        sum(range(1000))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Generic, TypeVar
 
-from ..monitor._stacks import is_library_file
+from .._core._library import is_library_file
+from .._core._where import where
 
 T = TypeVar("T")
 
@@ -95,7 +96,7 @@ def where_stuck(code: CodeType | None, frames: dict[int, FrameType]) -> str | No
         if any(f.f_code is code for f in stack):
             chosen = next((f for f in stack if not is_library_file(f.f_code.co_filename)), None)
             chosen = chosen or next(f for f in stack if f.f_code is code)
-            return f"{chosen.f_code.co_filename}:{chosen.f_lineno} in {chosen.f_code.co_name}"
+            return where(chosen.f_code.co_filename, chosen.f_lineno, chosen.f_code.co_name)
     return None
 
 

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..monitor._cpu import SchedStatReader, process_cpu_seconds
+from .._core._clocks import SchedStatReader, process_cpu_seconds
+from .._core._probe import gil_evidence, pickle_costs
 from ._backends import Job
 from ._report import Profile
 from ._target import user_error
@@ -53,10 +54,10 @@ def profile(
     if not job.is_coroutine:
         rate, parallel_cores = _threads_at_once(job, items, probe_threads, seconds)
         speedup = rate * item_wall
-        releases, held = _gil_evidence(
+        releases, held = gil_evidence(
             _fraction(cpu, runnable), parallel_cores, speedup, probe_threads, cores
         )
-    shipping = _pickle_costs(job, items[0], first_result)
+    shipping = pickle_costs(items[0], first_result)
     picklable, reason = _function_picklable(job)
     if picklable and shipping[3] is not None:
         picklable, reason = False, shipping[3]
@@ -169,44 +170,6 @@ def _threads_at_once(
     if failures:
         raise user_error(failures[0], "the function, called from several threads at once,")
     return sum(counts) / wall, cpu / wall
-
-
-def _gil_evidence(
-    cpu_fraction: float, parallel_cores: float, speedup: float, threads: int, cores: float
-) -> tuple[bool | None, float | None]:
-    """Whether calls overlap in threads, and the share of a call's CPU time spent holding the GIL.
-
-    A function holding the GIL for a share ``h`` of its CPU time can keep at most
-    ``1/h`` cores busy, however many threads run it; so when the threads used fewer
-    cores than they could, ``h`` is about ``1 / cores used``.
-    """
-    ceiling = min(threads, cores) * cpu_fraction
-    if cpu_fraction < 0.3:
-        # Mostly waiting: what matters is whether the waits overlap.
-        return speedup >= 1.3, None
-    if ceiling < 1.5:
-        return None, None  # one core: parallel CPU use cannot show here
-    if parallel_cores >= 0.85 * ceiling:
-        return True, None
-    held = min(1.0, 1.0 / max(parallel_cores, 1e-9))
-    return parallel_cores >= 1.3, held
-
-
-def _pickle_costs(
-    job: Job, item: Any, result: Any
-) -> tuple[int | None, int | None, float | None, str | None]:
-    """Pickled sizes of an item and a result, the seconds a round trip of both takes, and
-    why they cannot be pickled, if they cannot."""
-    try:
-        started = time.perf_counter()
-        item_bytes = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-        result_bytes = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.loads(item_bytes)
-        pickle.loads(result_bytes)
-        elapsed = time.perf_counter() - started
-    except Exception as exc:
-        return None, None, None, f"an item or its result cannot be pickled ({exc})"
-    return len(item_bytes), len(result_bytes), elapsed, None
 
 
 def _function_picklable(job: Job) -> tuple[bool, str | None]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from string import Template
 
 from .._core._backends import BACKENDS, advised_backends
+from .._core._units import duration, size
 from ._model import fit
 from ._report import Measurement, Profile, Recommendation, ScalingModel
 
@@ -207,7 +208,7 @@ def explain(
 def _character(profile: Profile) -> str:
     kind = "computes" if profile.cpu_fraction >= 0.5 else "mostly waits"
     text = (
-        f"One call takes {_duration(profile.item_wall_s)}, {profile.cpu_fraction:.0%} of it "
+        f"One call takes {duration(profile.item_wall_s)}, {profile.cpu_fraction:.0%} of it "
         f"on the CPU: the function {kind}."
     )
     starved = profile.cpu_starved_fraction or 0.0
@@ -219,7 +220,7 @@ def _character(profile: Profile) -> str:
         )
     if profile.first_call_s > 5 * profile.item_wall_s and profile.first_call_s > 0.01:
         text += (
-            f" Its first call took {_duration(profile.first_call_s)} (one-time set-up such as"
+            f" Its first call took {duration(profile.first_call_s)} (one-time set-up such as"
             " imports): every new worker process pays that again."
         )
     return text
@@ -255,10 +256,10 @@ def _process_costs(
         return []
     lines = []
     share = profile.pickle_share or 0.0
-    size = (profile.item_pickle_bytes or 0) + (profile.result_pickle_bytes or 0)
+    pickled = (profile.item_pickle_bytes or 0) + (profile.result_pickle_bytes or 0)
     text = (
-        f"Sending an item and its result to a process ({_size(size)}) costs "
-        f"{_duration(profile.pickle_s)}, {share:.0%} of a call"
+        f"Sending an item and its result to a process ({size(pickled)}) costs "
+        f"{duration(profile.pickle_s)}, {share:.0%} of a call"
     )
     lines.append(text + (": more than the work itself." if share > 1 else "."))
     fastest = max(pool, key=lambda m: m.items_per_s)
@@ -266,7 +267,7 @@ def _process_costs(
     if serial_rate and fastest.items_per_s > serial_rate:
         saving = 1 / serial_rate - 1 / fastest.items_per_s
         lines.append(
-            f"Starting and stopping {fastest.workers} worker processes took {_duration(start)}: "
+            f"Starting and stopping {fastest.workers} worker processes took {duration(start)}: "
             f"worth it from about {math.ceil(start / saving)} items on."
         )
     return lines
@@ -352,19 +353,3 @@ def import_line_for(ref: str | None, module: str, name: str) -> str:
         where, _, _ = ref.rpartition(":")
         module = Path(where).stem if where.endswith(".py") else where
     return f"from {module} import {name.split('.')[0]}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from .._core._backends import advised_backends
-from ..monitor._report import from_dict, to_dict
+from .._core._json import JsonReport
 
 SCHEMA = "gilwise.advise/1"
-
-#: Every backend name a measurement or a recommendation can carry (the table's advised rows).
-BACKENDS = advised_backends()
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,7 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
-class AdviceReport:
+class AdviceReport(JsonReport):
     """Everything ``gilwise advise`` measured and concluded (JSON schema ``gilwise.advise/1``)."""
 
     schema: str
@@ -118,15 +112,3 @@ class AdviceReport:
     explanation: tuple[str, ...]
     skipped: tuple[str, ...] = field(default_factory=tuple)
     budget_notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
-        return to_dict(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AdviceReport:
-        """Rebuild a report from :meth:`to_dict` output."""
-        return from_dict(cls, data)

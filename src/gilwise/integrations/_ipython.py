@@ -276,7 +276,7 @@ def check_outputs(options: CellOptions) -> None:
         if not os.path.isdir(folder):
             raise UsageError(f"%gilwise: cannot write {path}: no folder {folder}; create it first")
     if options.html_path:
-        from ..report._html import require_html
+        from ..report import require_html
 
         try:
             require_html()
@@ -422,7 +422,7 @@ def without_host_loop(report: Report, host_loop: asyncio.AbstractEventLoop | Non
     )
     if len(kept) == len(report.loops):
         return report
-    from ..monitor._verdicts import verdicts_for
+    from ..monitor import verdicts_for
 
     timeline = tuple(replace(point, loop_lag_max_ms=None) for point in report.timeline)
     trimmed = report.with_updates(loops=kept, timeline=timeline)
@@ -446,7 +446,7 @@ def summary_text(report: Report, *, color: bool = False) -> str:
     """The terminal summary as text (with ANSI colours if ``color``)."""
     from rich.console import Console
 
-    from ..report._terminal import render_summary
+    from ..report import render_summary
 
     buffer = io.StringIO()
     width = shutil.get_terminal_size((TEXT_WIDTH, 24)).columns if sys.stdout.isatty() else None
@@ -464,10 +464,10 @@ def summary_text(report: Report, *, color: bool = False) -> str:
 
 def report_page(report: Report) -> str:
     """The ``gilwise run --html`` page of ``report``; ExtraNotInstalled without the extra."""
-    from ..report._html import require_html
+    from ..report import require_html
 
     require_html()
-    from ..report._html_run import run_html
+    from ..report import run_html
 
     return run_html(report)
 
@@ -488,7 +488,7 @@ def iframe(page: str) -> str:
 
 def write_outputs(report: Report, options: CellOptions, page: str | None) -> None:
     """Write the ``--json`` / ``--html`` files; a failure is one line, not an error."""
-    from ..monitor._report import write_atomic
+    from .._core._files import write_atomic
 
     files: list[tuple[str | None, Callable[[], str]]] = [
         (options.json_path, lambda: report.to_json(indent=2) + "\n"),

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._errors import MetricsExportFailed
-from ..monitor._histogram import HistogramCounts
+from ..monitor import HistogramCounts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..monitor import Monitor
-    from ..monitor._statistics import MonitorStatistics
+    from ..monitor import Monitor, MonitorStatistics
 
 #: Histogram bounds, in seconds, for loop lag and GIL wait: 0.1 ms to 10 s. A healthy
 #: loop's lag sits in the first buckets; the default 100 ms stall threshold is a bound.

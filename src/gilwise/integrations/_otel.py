@@ -35,8 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Histogram, Meter, MeterProvider, Observation
 
-    from ..monitor import Monitor
-    from ..monitor._histogram import HistogramCounts
+    from ..monitor import HistogramCounts, Monitor
 
 #: Callbacks of one collection run back to back: they share one reading of the monitor.
 _READING_REUSE_S = 0.5

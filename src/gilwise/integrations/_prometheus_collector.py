@@ -18,8 +18,7 @@ from ._metrics import BUCKETS_S, METRICS, MetricSpec, Reading, ThreadLabels, fig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..monitor import Monitor
-    from ..monitor._histogram import HistogramCounts
+    from ..monitor import HistogramCounts, Monitor
 
 #: The label naming the thread a loop runs in.
 THREAD_LABEL = "thread"

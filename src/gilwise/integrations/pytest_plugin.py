@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import linecache
-import os
 import warnings
 from dataclasses import dataclass, field
 
 import pytest
 
+from .._core._where import where
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Generator, Mapping
 
-    from ..monitor import Monitor
-    from ..monitor._report import Frame, LoopReport, Report, Stall
+    from ..monitor import Frame, LoopReport, Monitor, Report, Stall
 
 #: Stall threshold when no limit applies (the monitor's default).
 DEFAULT_STALL_MS = 100.0
@@ -494,22 +494,14 @@ def callback_frames(stack: tuple[Frame, ...]) -> tuple[Frame, ...]:
 
 
 def _where(frame: Frame, rootdir: str) -> str:
-    return f"{_short_path(frame.file, rootdir)}:{frame.line} in {frame.function}"
-
-
-def _short_path(path: str, rootdir: str) -> str:
-    try:
-        relative = os.path.relpath(path, rootdir)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if relative.startswith("..") else relative
+    return where(frame.file, frame.line, frame.function, relative_to=rootdir)
 
 
 # -- figures on reports, and the summary -----------------------------------------------
 
 
 def _properties(report: Report, rootdir: str) -> list[tuple[str, object]]:
-    from ..monitor._verdicts import FEW_SAMPLES  # the monitor loads only with --gilwise
+    from ..monitor import FEW_SAMPLES  # the monitor loads only with --gilwise
 
     loops = report.loops
     stalls = [(loop, stall) for loop in loops for stall in loop.stalls]
@@ -575,7 +567,8 @@ def summary_lines(
     over_limit: OverLimit,
 ) -> list[str]:
     """The terminal summary: worst tests by loop lag and by GIL contention."""
-    from ..monitor._verdicts import FEW_SAMPLES
+    from ..monitor import FEW_SAMPLES
+
     lines = ["= gilwise ="]
     with_loops = sorted((f for f in figures if f.loops), key=lambda f: (-f.max_lag_ms, f.nodeid))
     over = [

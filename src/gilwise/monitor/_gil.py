@@ -282,3 +282,84 @@ class QueueCounts:
     @property
     def mean_waiting_threads(self) -> float | None:
         return self.waiting_thread_time / self.time if self.time > 0 else None
+
+
+def busyness(account: ThreadAccount) -> float:
+    """How much a thread did (CPU and GIL wait): threads are listed, and kept, busiest first."""
+    return (account.cpu or 0.0) + account.gil_wait + account.samples * 1e-6
+
+
+class GilWindows:
+    """The estimate's windows: each closes after ``window_s`` and ``min_samples`` ticks.
+
+    Over a window every thread's CPU clock, run-queue time and samples give its GIL wait
+    (:meth:`WindowCounts.wait`); the sampler's own wake-up latency in the window prices
+    each of a waiting thread's wake-ups.
+    """
+
+    __slots__ = (
+        "_last_wake_cost",
+        "_probe",
+        "_spans_pending",
+        "_ticks",
+        "_waits_pending",
+        "min_samples",
+        "started",
+        "wake_baseline",
+        "window_s",
+    )
+
+    def __init__(self, window_s: float, min_samples: int) -> None:
+        self.window_s = window_s
+        self.min_samples = min_samples
+        self.started = 0.0
+        #: How late a timed wait wakes on this machine with the GIL free (timer slack).
+        self.wake_baseline = 0.0
+        self._ticks = 0
+        self._waits_pending: list[float] = []
+        self._spans_pending: list[float] = []
+        self._probe: list[float] = []
+        self._last_wake_cost = 0.0
+
+    def record_probe(self, latency: float) -> None:
+        """How late the sampler woke at this tick."""
+        if latency >= 0 and len(self._probe) < 1024:
+            self._probe.append(latency)
+
+    def due(self, now: float) -> bool:
+        """Count this tick; whether the window should close now."""
+        # Under heavy GIL contention the sampler itself gets few turns; a window closes
+        # only with enough samples for its running share to mean something.
+        self._ticks += 1
+        return now - self.started >= self.window_s and self._ticks >= self.min_samples
+
+    def thread_ended(self, account: ThreadAccount) -> None:
+        """A thread that ends mid-window still waited: its wait counts in the window."""
+        self._spans_pending.append(account.window.wall)
+        self._waits_pending.append(account.close_window(self._last_wake_cost))
+
+    def close(
+        self, now: float, accounts: list[ThreadAccount], totals: GilTotals
+    ) -> tuple[float, float]:
+        """End the window at ``now``: fold every thread's wait in; its length and fraction."""
+        self._ticks = 0
+        self.started = now
+        # Behind CPU-bound threads the sampler can go without the GIL for a long time;
+        # the window counts only the span its ticks covered, not the silence after.
+        length = max([*(a.window.wall for a in accounts), *self._spans_pending], default=0.0)
+        wake_cost = self._wake_cost()
+        waits = [a.close_window(wake_cost) for a in accounts] + self._waits_pending
+        self._waits_pending = []
+        self._spans_pending = []
+        return length, totals.add_window(length, waits)
+
+    def _wake_cost(self) -> float:
+        """What one wake-up paid for the GIL in this window, by the sampler's own probe."""
+        latencies = sorted(self._probe)
+        self._probe = []
+        if latencies:
+            # The median resists one slow tick; the wake-up latency measured before the
+            # program ran is timer slack and scheduling, not a wait for the GIL.
+            median = latencies[len(latencies) // 2]
+            self._last_wake_cost = max(0.0, median - self.wake_baseline)
+        return self._last_wake_cost

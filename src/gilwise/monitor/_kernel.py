@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from enum import Enum
 
-from ._procfs import proc_reader
+from .._core._procfs import proc_reader
 
 #: ``futex`` and ``futex_waitv`` system call numbers by machine (``os.uname().machine``).
 _FUTEX_CALLS = {

@@ -1,22 +1,18 @@
-"""The report: plain frozen data, its JSON form (schema ``gilwise.run/1``) and atomic writes.
+"""The report: plain frozen data, and its JSON form (schema ``gilwise.run/1``).
 
 Everything that leaves the monitor is one of these classes; renderers, the CLI and
-tests consume them. The JSON form is derived from the classes in one place
-(:func:`to_dict` / :func:`from_dict`), documented in ``docs/report-schema.md``.
+tests consume them. The JSON form is derived from the classes
+(:class:`~gilwise._core._json.JsonReport`), documented in ``docs/report-schema.md``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
-import os
-import sys
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
+
+from .._core._json import JsonReport
 
 SCHEMA = "gilwise.run/1"
 
@@ -224,7 +220,7 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(JsonReport):
     """Everything one monitoring session measured (JSON schema ``gilwise.run/1``)."""
 
     schema: str
@@ -247,106 +243,5 @@ class Report:
     monitor_errors: tuple[str, ...] = field(default_factory=tuple)
     spans: tuple[Span, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
-        return to_dict(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Report:
-        """Rebuild a report from :meth:`to_dict` output (for tools reading saved reports)."""
-        return from_dict(cls, data)
-
     def with_updates(self, **changes: Any) -> Report:
         return dataclasses.replace(self, **changes)
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(obj)
-    return typing.cast(dict[str, Any], _listify(data))
-
-
-def _listify(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _listify(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_listify(v) for v in value]
-    return value
-
-
-T = TypeVar("T")
-
-
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build dataclass ``cls`` from plain data, converting nested fields by their hints."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {
-        f.name: _convert(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in data
-    }
-    return cls(**kwargs)
-
-
-def _convert(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    if origin is tuple:
-        return tuple(_convert(args[0], v) for v in value)
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return from_dict(hint, value)
-    return value
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so a reader never sees half a file.
-
-    The text goes to a temporary file in the same directory, is flushed to disk,
-    then renamed over ``path``: a process killed mid-write leaves the old file intact.
-    A missing folder is an error (a typo must not create folders), and the file gets
-    the mode any new file gets under the umask, as ``open()`` would give it.
-    """
-    import tempfile
-
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    # Linux shows it in /proc; setting it to read it back would briefly change it for
-    # the program's other threads.
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def python_description() -> str:
-    """Interpreter version, plus whether the GIL is enabled on free-threaded builds."""
-    version = sys.version.split()[0]
-    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
-    if is_gil_enabled is not None and not is_gil_enabled():
-        return f"CPython {version} (free-threaded, GIL disabled)"
-    return f"{sys.implementation.name} {version}"

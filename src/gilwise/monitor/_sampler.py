@@ -18,9 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from types import CodeType, EllipsisType, FrameType
 
-from .._errors import InvalidOption
-from .._version import __version__
-from ._cpu import (
+from .._core._clocks import (
     SchedStatReader,
     busy_cpu_seconds,
     core_budget,
@@ -29,43 +27,40 @@ from ._cpu import (
     process_user_cpu_seconds,
     thread_cpu_seconds,
 )
-from ._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
+from .._core._library import is_library_file
+from .._core._signals import blocked_for_new_threads
+from .._errors import InvalidOption
+from ._gil import (
+    GilTotals,
+    GilWindows,
+    HolderBlame,
+    QueueCounts,
+    ThreadAccount,
+    busyness,
+)
 from ._histogram import LatencyHistogram
 from ._kernel import KernelState, KernelStates
-from ._loops import STALL_CAUSES, Holder, LoopFinder, LoopWatch, counter_increase
-from ._signals import blocked_for_new_threads
-from ._spans import SpanRecorder, resolved_spans
+from ._loops import Holder, LoopFinder, LoopWatch, counter_increase
+from ._spans import SpanRecorder
 from ._stacks import (
     CallSites,
     FrameResolver,
-    LineCount,
     StackKey,
     ThreadState,
     classify,
     is_async_code,
-    is_library_file,
     is_loop_poll,
     sample_stack,
-    top_functions,
-    top_lines,
 )
+from ._timeline import Timeline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the report classes load only when a report is built
     from typing import Any
 
+    from ._assembly import RunState
     from ._loops import StallRecord
-    from ._report import (
-        GilHolder,
-        Latency,
-        LineStat,
-        LoopReport,
-        Report,
-        Span,
-        Stall,
-        ThreadReport,
-        TimelinePoint,
-    )
+    from ._report import Report
     from ._stall_log import StallLog
     from ._statistics import MonitorStatistics
 
@@ -76,14 +71,6 @@ GIL_BUSY_LATENCY_S = 0.0005
 #: However costly ticks get, sample at least this often (stalls must still be seen).
 MAX_INTERVAL_S = 0.05
 
-GIL_METHOD = (
-    "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
-    "(per-thread CPU clocks, thread states guessed from bytecode positions, schedstat)"
-)
-GIL_METHOD_KERNEL = (
-    "counted: threads asleep on the GIL's futex at each tick, from the kernel "
-    "(/proc/self/task/*/syscall), less one: the thread that would hold it"
-)
 #: CPU a thread may use during a tick and still count as queueing since before it (a
 #: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
 ARRIVAL_CPU_S = 50e-6
@@ -267,18 +254,6 @@ class _Sample:
         self.cpu_used = cpu_used
 
 
-class _Timeline:
-    """The figures over time: the open window's start and GIL waits, and closed points."""
-
-    __slots__ = ("points", "process_cpu", "started", "waits")
-
-    def __init__(self, started: float, process_cpu: float) -> None:
-        self.started = started
-        self.process_cpu = process_cpu
-        self.waits: list[tuple[float, float]] = []
-        self.points: list[TimelinePoint] = []
-
-
 class Monitor:
     """Samples this process in a background thread; :meth:`stop` returns the report.
 
@@ -307,6 +282,7 @@ class Monitor:
         self._call_sites = CallSites()
         self._probe = LatencyHistogram()
         self._gil = GilTotals()
+        self._windows = GilWindows(self.config.gil_window_s, self.config.min_window_samples)
         self._queues = QueueCounts()
         self._blame = HolderBlame()
         #: This tick's samples and GIL holder (line, thread ident), for the loop watches.
@@ -320,22 +296,15 @@ class Monitor:
         self._started_wall = time.time()
         self._started = 0.0
         self._last_tick = 0.0
-        self._gil_window_started = 0.0
         self._process_cpu_start = 0.0
         self._user_cpu_start = 0.0
         self._busy_cpu_start: float | None = None
-        self._timeline: _Timeline | None = None
+        self._timeline: Timeline | None = None
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
-        self._window_waits_pending: list[float] = []
-        self._window_spans_pending: list[float] = []
-        self._window_ticks = 0
-        self._window_probe: list[float] = []
         self._gil_was_busy = True
         #: How long the sampler last waited for the GIL (its lateness, less CPU starvation).
         self._gil_latency = 0.0
-        self._wake_baseline = 0.0
-        self._last_wake_cost = 0.0
         self._foreign: set[int] = set()
         self._hidden: set[int] = set()
         self._closed_loops: list[LoopWatch] = []
@@ -348,7 +317,7 @@ class Monitor:
 
     def start(self) -> None:
         """Start the sampling thread (invisible to ``threading.enumerate()``)."""
-        self._wake_baseline = _idle_wake_latency()
+        self._windows.wake_baseline = _idle_wake_latency()
         self.begin()
         self._stop_lock.acquire()
         self._thread_done.acquire()
@@ -361,12 +330,12 @@ class Monitor:
     def begin(self) -> None:
         """Start accounting without a thread: tests then call :meth:`tick` themselves."""
         now = self.sources.clock()
-        self._started = self._last_tick = self._gil_window_started = now
+        self._started = self._last_tick = self._windows.started = now
         self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
         self._user_cpu_start = self.sources.process_user_cpu()
         self._busy_cpu_start = _read_or_none(self.sources.busy_cpu)
-        self._timeline = _Timeline(started=now, process_cpu=self._process_cpu_start)
+        self._timeline = Timeline(now, self._process_cpu_start, self.config.max_timeline_points)
 
     def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
         """Stop sampling and return the report (idempotent)."""
@@ -490,8 +459,7 @@ class Monitor:
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
-        if latency >= 0 and len(self._window_probe) < 1024:
-            self._window_probe.append(latency)
+        self._windows.record_probe(latency)
 
     def _safe_tick(self, now: float) -> None:
         try:
@@ -560,11 +528,12 @@ class Monitor:
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
         self._check_loops(now, frames)
-        if self._gil_window_due(now):
+        if self._windows.due(now):
             self._close_gil_window(now)
         timeline = self._timeline
         if timeline is not None and now - timeline.started >= self.config.timeline_window_s:
-            self._close_timeline_window(now, seen)
+            lags = [w.take_window_max_lag() for w in self._loops.values()]
+            timeline.close(now, self.sources.process_cpu(), seen, lags)
 
     def _refresh_names(self, frames: dict[int, FrameType]) -> None:
         # A new thread sets its native id only once it runs, so look again until it has;
@@ -758,7 +727,7 @@ class Monitor:
         limit = self.config.max_threads_kept
         if len(self._finished) > 2 * limit:
             # Thousands of short-lived threads: keep the heaviest, fold the rest into one.
-            self._finished.sort(key=_weight, reverse=True)
+            self._finished.sort(key=busyness, reverse=True)
             keep, fold = self._finished[:limit], self._finished[limit:]
             if self._others is None:
                 self._others = ThreadAccount(ident=0, native_id=None, name="")
@@ -769,9 +738,7 @@ class Monitor:
             self._finished = keep
 
     def _gil_wait_flush(self, account: ThreadAccount) -> None:
-        # A thread that ends mid-window still waited; count it in the window total.
-        self._window_spans_pending.append(account.window.wall)
-        self._window_waits_pending.append(account.close_window(self._last_wake_cost))
+        self._windows.thread_ended(account)
 
     def _read_schedstats(self) -> None:
         reader = self.sources.schedstat
@@ -865,80 +832,30 @@ class Monitor:
             from ._stall_log import StallLog
 
             self._stall_log = StallLog(self.config.stall_logs_per_minute, self.sources.clock)
+        from ._assembly import stall_report
+
         stall_log = self._stall_log
         stall_log.missed(missed)
         resolver = FrameResolver()
         for watch, record in pending:
             explained = self._explained(record, watch.thread_ident)
             stall_log.offer(
-                _stall(explained, resolver, self._started), watch.thread_name, watch.loop_class
+                stall_report(explained, resolver, self._started),
+                watch.thread_name,
+                watch.loop_class,
             )
         if final:
             stall_log.flush()
 
-    def _gil_window_due(self, now: float) -> bool:
-        # Under heavy GIL contention the sampler itself gets few turns; a window closes
-        # only with enough samples for its running share to mean something.
-        self._window_ticks += 1
-        long_enough = now - self._gil_window_started >= self.config.gil_window_s
-        return long_enough and self._window_ticks >= self.config.min_window_samples
-
     def _close_gil_window(self, now: float) -> None:
         # Scheduler counters are read at window edges so they cover the window's span.
         self._read_schedstats()
-        self._window_ticks = 0
-        self._gil_window_started = now
-        # Behind CPU-bound threads the sampler can go without the GIL for a long time;
-        # the window counts only the span its ticks covered, not the silence after.
-        spans = [a.window.wall for a in self._accounts.values()]
-        length = max([*spans, *self._window_spans_pending], default=0.0)
-        wake_cost = self._window_wake_cost()
-        waits = [a.close_window(wake_cost) for a in self._accounts.values()]
-        waits += self._window_waits_pending
-        self._window_waits_pending = []
-        self._window_spans_pending = []
-        fraction = self._gil.add_window(length, waits)
+        length, fraction = self._windows.close(now, list(self._accounts.values()), self._gil)
         counted = self._queues.take_window()
         if counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
             fraction = counted
         if self._timeline is not None:
-            self._timeline.waits.append((length, fraction))
-
-    def _window_wake_cost(self) -> float:
-        """What one wake-up paid for the GIL in this window, by the sampler's own probe."""
-        latencies = sorted(self._window_probe)
-        self._window_probe = []
-        if latencies:
-            # The median resists one slow tick; the wake-up latency measured before the
-            # program ran is timer slack and scheduling, not a wait for the GIL.
-            median = latencies[len(latencies) // 2]
-            self._last_wake_cost = max(0.0, median - self._wake_baseline)
-        return self._last_wake_cost
-
-    def _close_timeline_window(self, now: float, alive: int) -> None:
-        timeline = self._timeline
-        assert timeline is not None
-        length = now - timeline.started
-        cpu = self.sources.process_cpu()
-        waited = sum(length for length, _ in timeline.waits)
-        gil = sum(length * f for length, f in timeline.waits) / waited if waited > 0 else None
-        lags = [w.take_window_max_lag() for w in self._loops.values()]
-        from ._report import TimelinePoint
-
-        point = TimelinePoint(
-            t_s=round(now - self._started, 3),
-            gil_wait_fraction=_round(gil),
-            cpu_cores_used=round(max(0.0, cpu - timeline.process_cpu) / length, 3),
-            threads_alive=alive,
-            loop_lag_max_ms=round(max(lags) * 1000, 3) if lags else None,
-        )
-        points = timeline.points
-        points.append(point)
-        if len(points) > self.config.max_timeline_points:
-            timeline.points = points[::2]  # halve the resolution of a very long run
-        timeline.started = now
-        timeline.process_cpu = cpu
-        timeline.waits = []
+            self._timeline.add_gil_window(length, fraction)
 
     # -- live figures ------------------------------------------------------------------
 
@@ -994,128 +911,47 @@ class Monitor:
                 self._close_gil_window(now)
                 for watch in self._loops.values():
                     watch.close(now)
-            return self._build_report(now, exit_code, command, complete=final)
+            from ._assembly import assemble
 
-    def _build_report(
+            # Under the lock: the sampler thread goes on changing what the state holds.
+            return assemble(self._run_state(now, exit_code, command, complete=final))
+
+    def _run_state(
         self, now: float, exit_code: int | None, command: tuple[str, ...] | None, complete: bool
-    ) -> Report:
-        import datetime
+    ) -> RunState:
+        """What a report is made from, as of ``now`` (called under the lock)."""
+        from ._assembly import RunState
 
-        from ._report import SCHEMA, GilReport, ProcessReport, Report, python_description
-        from ._verdicts import verdicts_for
-
-        wall = max(1e-9, now - self._started)
-        # The program's CPU: the monitor's own is reported apart, and on a short run (its
-        # start-up calibration spins up to 0.1 s) it would read as the program computing.
-        own = self._monitor_cost()
         process_cpu = self.sources.process_cpu() - self._process_cpu_start
-        others = self._others_cpu(process_cpu)
-        cpu = max(0.0, process_cpu - own)
-        user_cpu = max(0.0, self.sources.process_user_cpu() - self._user_cpu_start - own)
-        budget = core_budget()
-        resolver = FrameResolver()
-        accounts = [*self._accounts.values(), *self._finished]
-        counted = self._counted(wall)
-        threads = [
-            _thread_report(a, resolver, counted)
-            for a in sorted(accounts, key=_weight, reverse=True)
-        ]
-        if self._others is not None and self._others.merged:
-            threads.append(_thread_report(self._others, resolver, counted))
-        run_queue = _run_queue_fraction(accounts, self._others)
-        loops = [
-            _loop_report(w, resolver, self._started, self._explained)
-            for w in [*self._loops.values(), *self._closed_loops]
-        ]
-        config = self.config
-        process = ProcessReport(
+        return RunState(
             pid=self._pid,
-            wall_seconds=round(wall, 6),
-            cpu_seconds=round(cpu, 6),
-            cpu_cores_used=round(cpu / wall, 4),
-            usable_cores=budget.usable,
-            affinity_cores=budget.affinity,
-            cgroup_quota_cores=budget.cgroup_quota,
-            utilisation=round(cpu / wall / budget.usable, 4),
-            run_queue_fraction=run_queue,
-            threads_seen=len(accounts) + (self._others.merged if self._others else 0),
-            max_threads_alive=self._max_alive,
-            monitor_cpu_seconds=round(own, 6),
-            user_cores_used=round(user_cpu / wall, 4),
-            other_cores_used=None if others is None else round(others / wall, 4),
-        )
-        totals = self._queues if counted else self._gil
-        gil = GilReport(
-            wait_fraction=_round(totals.wait_fraction),
-            mean_waiting_threads=_round(totals.mean_waiting_threads),
-            probe=_latency(self._probe),
-            method=GIL_METHOD_KERNEL if counted else GIL_METHOD,
-            holders=_holders(self._blame, resolver) if counted else (),
-        )
-        timeline = tuple(self._timeline.points) if self._timeline else ()
-        errors = dict(self._errors)
-        spans: tuple[Span, ...] = ()
-        if self._spans is not None:
-            names = {a.ident: a.name for a in accounts}
-            spans = resolved_spans(self._spans, resolver, self._started, names)
-            if self._spans.dropped:
-                errors["spans"] = (
-                    f"the trace keeps the first {self._spans.max_spans:,} spans; "
-                    f"{self._spans.dropped:,} later ones were dropped"
-                )
-        report = Report(
-            schema=SCHEMA,
-            gilwise_version=__version__,
-            python=python_description(),
-            platform=sys.platform,
-            started_at=datetime.datetime.fromtimestamp(
-                self._started_wall, datetime.timezone.utc
-            ).isoformat(timespec="seconds"),
-            duration_s=round(wall, 6),
-            interval_s=config.interval_s,
-            stall_ms=config.stall_ms,
-            command=command,
-            verdicts=(),
-            gil=gil,
-            process=process,
-            threads=tuple(threads),
-            loops=tuple(loops),
-            timeline=timeline,
+            started=self._started,
+            started_wall=self._started_wall,
+            now=now,
+            interval_s=self.config.interval_s,
+            stall_ms=self.config.stall_ms,
+            process_cpu=process_cpu,
+            user_cpu=self.sources.process_user_cpu() - self._user_cpu_start,
+            monitor_cpu=self._monitor_cost(),
+            others_cpu=self._others_cpu(process_cpu),
+            budget=core_budget(),
+            accounts=[*self._accounts.values(), *self._finished],
+            others=self._others,
+            max_alive=self._max_alive,
+            counted=self._counted(max(1e-9, now - self._started)),
+            queues=self._queues,
+            estimate=self._gil,
+            probe=self._probe,
+            blame=self._blame,
+            loops=[*self._loops.values(), *self._closed_loops],
+            explain=self._explained,
+            timeline=tuple(self._timeline.points) if self._timeline else (),
+            errors=dict(self._errors),
+            spans=self._spans,
             exit_code=exit_code,
+            command=command,
             complete=complete,
-            monitor_errors=tuple(errors.values()),
-            spans=spans,
         )
-        return report.with_updates(verdicts=verdicts_for(report))
-
-
-#: GIL holders named in a report.
-MAX_HOLDERS = 5
-
-
-def _holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...]:
-    """The lines that held the GIL while others waited, most wait first."""
-    from ._report import GilHolder
-
-    if blame.total <= 0:
-        return ()
-    # Blame is kept per instruction; several instructions of one line are one holder.
-    by_line: dict[tuple[str, int, str, str], float] = {}
-    for (code, lasti, thread_name), seconds in blame.seconds.items():
-        key = (*_resolved(resolver, code, lasti), thread_name)
-        by_line[key] = by_line.get(key, 0.0) + seconds
-    top = sorted(by_line.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
-    return tuple(
-        GilHolder(
-            file=file,
-            line=line,
-            function=function,
-            thread_name=thread_name,
-            wait_share=round(seconds / blame.total, 4),
-            wait_seconds=round(seconds, 6),
-        )
-        for (file, line, function, thread_name), seconds in top
-    )
 
 
 def _read_or_none(read: Callable[[], float | None] | None) -> float | None:
@@ -1142,14 +978,6 @@ def _idle_wake_latency(samples: int = 9, wait_s: float = 0.0002) -> float:
     return sorted(lateness)[samples // 2]
 
 
-def _weight(account: ThreadAccount) -> float:
-    return (account.cpu or 0.0) + account.gil_wait + account.samples * 1e-6
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def _has_loop_hint(frame: FrameType) -> bool:
     f: FrameType | None = frame
     while f is not None:
@@ -1159,125 +987,3 @@ def _has_loop_hint(frame: FrameType) -> bool:
             return True
         f = f.f_back
     return False
-
-
-def _latency(h: LatencyHistogram) -> Latency:
-    from ._report import Latency
-
-    return Latency(
-        count=h.count,
-        p50_ms=round(h.percentile(0.5) * 1000, 4),
-        p90_ms=round(h.percentile(0.9) * 1000, 4),
-        p99_ms=round(h.percentile(0.99) * 1000, 4),
-        max_ms=round(h.max * 1000, 4),
-        mean_ms=round(h.mean * 1000, 4),
-    )
-
-
-def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
-    from ._report import LineStat
-
-    return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
-
-
-def _thread_report(a: ThreadAccount, resolver: FrameResolver, counted: bool) -> ThreadReport:
-    from ._report import ThreadReport
-
-    wall = a.wall
-    gil_wait = a.queued_wait if counted else a.gil_wait
-    name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
-    return ThreadReport(
-        ident=a.ident,
-        native_id=a.native_id,
-        name=name,
-        alive_at_end=a.alive,
-        wall_seconds=round(wall, 6),
-        cpu_seconds=_round(a.cpu, 6),
-        cpu_fraction=_round(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
-        gil_wait_fraction=_round(gil_wait / wall) if wall > 0 else None,
-        run_queue_fraction=(
-            _round(a.run_queue / wall) if a.run_queue is not None and wall > 0 else None
-        ),
-        samples=a.samples,
-        running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
-        waiting_fraction=round(1 - a.running / a.samples, 4) if a.samples else 0.0,
-        top_lines=_line_stats(top_lines(a.table, resolver)),
-        top_functions=_line_stats(top_functions(a.table, resolver)),
-        threads_merged=a.merged,
-    )
-
-
-def _run_queue_fraction(
-    accounts: list[ThreadAccount], others: ThreadAccount | None
-) -> float | None:
-    all_accounts = [*accounts, *([others] if others else [])]
-    known = [a for a in all_accounts if a.run_queue is not None]
-    wall = sum(a.wall for a in known)
-    if not known or wall <= 0:
-        return None
-    return round(sum(a.run_queue or 0.0 for a in known) / wall, 4)
-
-
-def _loop_report(
-    w: LoopWatch,
-    resolver: FrameResolver,
-    started: float,
-    explain: Callable[[StallRecord, int], StallRecord],
-) -> LoopReport:
-    from ._report import LoopReport
-
-    stalls = sorted((explain(s, w.thread_ident) for s in w.stalls), key=lambda s: -s.duration)
-    return LoopReport(
-        loop_id=w.loop_id,
-        loop_class=w.loop_class,
-        thread_ident=w.thread_ident,
-        thread_name=w.thread_name,
-        heartbeats=w.lag.count,
-        lag=_latency(w.lag),
-        stalls=tuple(_stall(s, resolver, started) for s in stalls),
-        stalls_total=w.stalls_total,
-        stalled_seconds=round(w.stalled_seconds, 6),
-        busy_machine_stalls=w.busy_machine_stalls,
-    )
-
-
-def _stall(record: Any, resolver: FrameResolver, started: float) -> Stall:
-    from ._report import Frame, Stall, TaskLink
-
-    frames = resolver.resolve_stack(record.stack)
-    stack = tuple(Frame(f.file, f.line, f.function) for f in frames)
-    coroutine = next(
-        (
-            Frame(*_resolved(resolver, code, lasti))
-            for code, lasti in record.stack
-            if is_async_code(code)
-        ),
-        None,
-    )
-    counted = sum(record.causes)
-    shares = [round(n / counted, 4) if counted else 0.0 for n in record.causes]
-    causes = dict(zip(STALL_CAUSES, shares, strict=True)) if counted else {}
-    holder = None
-    if record.gil_holder is not None and causes.get("gil", 0.0) >= 0.5:
-        # The loop thread spent most of the stall waiting for the GIL: the line that held
-        # it is what blocked the loop.
-        holder = Frame(*_resolved(resolver, record.gil_holder[0], record.gil_holder[1]))
-    return Stall(
-        duration_ms=round(record.duration * 1000, 3),
-        started_at_s=round(record.started_at - started, 3),
-        samples=record.samples,
-        stack=stack,
-        culprit=holder or (stack[-1] if stack else None),
-        coroutine=coroutine,
-        tasks=tuple(
-            TaskLink(name, None if where is None else Frame(*where)) for name, where in record.tasks
-        ),
-        causes=causes,
-        gil_holder=holder,
-        gil_holder_thread=record.gil_holder[2] if holder and record.gil_holder else "",
-    )
-
-
-def _resolved(resolver: FrameResolver, code: Any, lasti: int) -> tuple[str, int, str]:
-    info = resolver.resolve(code, lasti)
-    return info.file, info.line, info.function

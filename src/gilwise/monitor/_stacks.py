@@ -8,8 +8,6 @@ line numbers is deferred to report time, once per distinct pair.
 from __future__ import annotations
 
 import dis
-import os
-import sysconfig
 from collections import Counter
 from enum import Enum
 from types import CodeType, FrameType
@@ -17,19 +15,6 @@ from types import CodeType, FrameType
 from ._kernel import KernelState
 
 StackKey = tuple[tuple[CodeType, int], ...]
-
-#: Where the standard library and installed packages live: a line is blamed on the
-#: program's own code, the line that called into them.
-_LIBRARY_PREFIXES = tuple(
-    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    | {"<frozen "}
-)
-
-
-def is_library_file(filename: str) -> bool:
-    """Whether ``filename`` belongs to the standard library or an installed package."""
-    return filename.startswith(_LIBRARY_PREFIXES)
-
 
 #: Frames kept per sample, innermost first; deeper recursion is cut at the outer end.
 MAX_DEPTH = 128

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._core._where import where
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._report import Frame, Stall
@@ -143,4 +145,4 @@ def stall_message(stall: Stall, thread_name: str, left_out: int = 0) -> str:
 
 
 def _where(frame: Frame) -> str:
-    return f"{frame.file}:{frame.line} in {frame.function}"
+    return where(frame.file, frame.line, frame.function)

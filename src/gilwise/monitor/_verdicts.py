@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._core._where import where
+
 if TYPE_CHECKING:
-    from ._report import Report, ThreadReport, Verdict
+    from ._report import Frame, Report, ThreadReport, Verdict
 
 #: Share of time at least one thread waited for the GIL above which we call it GIL-bound.
 GIL_BOUND_WAIT = 0.3
@@ -46,6 +48,7 @@ def verdicts_for(report: Report) -> tuple[Verdict, ...]:
         v
         for v in (
             _loop_blocked(report),
+            _loop_not_watched(report),
             _gil_bound(report),
             _native_parallel(report),
             _oversubscribed(report),
@@ -63,6 +66,49 @@ def _make(code: str, title: str, message: str, fix: str, **evidence: float | int
     from ._report import Verdict
 
     return Verdict(code=code, title=title, message=message, fix=fix, evidence=evidence)
+
+
+#: Event loops gilwise does not watch, known by a file their loop runs in, and what to
+#: use instead. asyncio and uvloop loops are watched.
+_UNWATCHED_LOOPS = {
+    "trio": (
+        "/trio/_core/_run.py",
+        "trio's own instruments (trio.lowlevel.add_instrument: before/after_task_step) time "
+        "each task step",
+    ),
+    "gevent": (
+        "/gevent/hub.py",
+        "gevent's monitor thread (GEVENT_MONITOR_THREAD_ENABLE=1) reports a blocked hub with "
+        "its stack; its greenlets share one thread, so the thread figures cover them together",
+    ),
+}
+
+
+def _loop_not_watched(report: Report) -> Verdict | None:
+    """Say plainly when the program runs an event loop whose stalls go unmeasured."""
+    seen = [
+        name
+        for name, (marker, _) in _UNWATCHED_LOOPS.items()
+        if any(
+            f.file.replace("\\", "/").endswith(marker)
+            for t in report.threads
+            for f in t.top_functions
+        )
+    ]
+    if not seen:
+        return None
+    names = " and ".join(seen)
+    instead = "; ".join(_UNWATCHED_LOOPS[name][1] for name in seen)
+    return _make(
+        "LOOP_NOT_WATCHED",
+        f"The {names} event loop is not watched",
+        f"This program runs a {names} event loop: gilwise watches asyncio and uvloop loops "
+        f"only, so a task blocking the {names} loop is neither measured nor named here. The "
+        "GIL, CPU and thread figures still hold.",
+        f"To find what blocks it: {instead}. `gilwise check` finds blocking calls in async "
+        "code without running it.",
+        loops=names,
+    )
 
 
 def _busy_threads(report: Report) -> list[ThreadReport]:
@@ -318,8 +364,5 @@ def _is_poll(frame: object) -> bool:
     return file.endswith("selectors.py") and getattr(frame, "function", "").endswith("select")
 
 
-def _at(frame: object) -> str:
-    file = getattr(frame, "file", "?")
-    line = getattr(frame, "line", 0)
-    function = getattr(frame, "function", "?")
-    return f"{file}:{line} in {function}"
+def _at(frame: Frame) -> str:
+    return where(frame.file, frame.line, frame.function)

@@ -2,8 +2,8 @@
 
 The calibration is the map itself: its first items run serially, then a few at once
 in threads, through the same ``MapState``, so no call is made twice and their results
-are the map's results. The questions and the thresholds are the advisor's
-(``gilwise.advise._profile``): does a call compute or wait, does it release the GIL,
+are the map's results. The questions and the thresholds are the advisor's, shared
+through ``gilwise._core._probe``: does a call compute or wait, does it release the GIL,
 and is it worth shipping to a process?
 """
 
@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..advise._backends import Job
-from ..advise._profile import _gil_evidence, _pickle_costs
-from ..monitor._cpu import process_cpu_seconds
+from .._core._clocks import process_cpu_seconds
+from .._core._probe import gil_evidence, pickle_costs
 from ._engine import MapState
 from ._registry import usable_cores
 from ._serial import SerialBackend
@@ -84,7 +83,7 @@ def calibrate(state: MapState, fn: Callable[[Any], Any], timeout: float | None) 
             "the input ended during calibration (threads ran the last items)",
             settled=False,
         )
-    releases, _held = _gil_evidence(cpu_fraction, parallel, rate * item_s, threads, cores)
+    releases, _held = gil_evidence(cpu_fraction, parallel, rate * item_s, threads, cores)
     if releases:
         return Choice(
             "thread",
@@ -105,9 +104,8 @@ def _process_or_serial(
         return Choice("serial", f"the function cannot be sent to a process ({exc})")
     pickle_s = 0.0
     if serial.sample is not None:
-        job = Job(fn, is_coroutine=False)
         # The least of three: one timing of a few microseconds is mostly noise.
-        costs = [_pickle_costs(job, serial.sample.task.item, serial.sample.value) for _ in range(3)]
+        costs = [pickle_costs(serial.sample.task.item, serial.sample.value) for _ in range(3)]
         problem = costs[0][3]
         if problem is not None:
             return Choice("thread", f"processes cannot be used: {problem}")

@@ -19,7 +19,7 @@ from ._types import Backend
 
 def usable_cores() -> int:
     """Cores this process may use (affinity and cgroup quota), at least 1."""
-    from ..monitor._cpu import core_budget
+    from .._core._clocks import core_budget
 
     return max(1, int(core_budget().usable))
 

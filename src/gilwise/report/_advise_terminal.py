@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from ..advise._report import AdviceReport, Measurement
+from ..advise import AdviceReport, Measurement
 from ._figures import best_speedups
 
 _BAR_WIDTH = 40

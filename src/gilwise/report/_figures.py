@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..monitor._report import ThreadReport
+from ..monitor import ThreadReport
 
 if TYPE_CHECKING:
-    from ..advise._report import Measurement
+    from ..advise import Measurement
 
 #: Threads named one by one in a chart or table; the others are summed into one row.
 #: A run with 2,000 threads drew a chart 120,000 pixels tall.

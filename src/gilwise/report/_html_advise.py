@@ -6,9 +6,9 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..advise._model import usl_speedup
-from ..advise._recommend import _duration, _size
-from ..advise._report import BACKENDS, AdviceReport, Measurement, ScalingModel
+from .._core._backends import advised_backends
+from .._core._units import duration, size
+from ..advise import AdviceReport, Measurement, ScalingModel, usl_speedup
 from ._figures import best_speedups
 from ._html import Chart, Page, Section, Table, figure_json, render_page, table
 
@@ -50,7 +50,11 @@ def advice_html(report: AdviceReport) -> str:
 
 #: One colour per backend, so a model's dashed line has its measurements' colour.
 _COLOURS = dict(
-    zip(BACKENDS, ("#64748b", "#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2"), strict=True)
+    zip(
+        advised_backends(),
+        ("#64748b", "#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2"),
+        strict=True,
+    )
 )
 
 
@@ -178,16 +182,16 @@ def _measurement_table(measurements: tuple[Measurement, ...]) -> Table:
 def _notes(report: AdviceReport) -> Section:
     p = report.profile
     facts = [
-        f"one call: {_duration(p.item_wall_s)} wall, {p.cpu_fraction:.0%} of it on the CPU",
-        f"first call: {_duration(p.first_call_s)}",
+        f"one call: {duration(p.item_wall_s)} wall, {p.cpu_fraction:.0%} of it on the CPU",
+        f"first call: {duration(p.first_call_s)}",
     ]
     if p.gil_held_fraction is not None:
         facts.append(f"holds the GIL for about {p.gil_held_fraction:.0%} of its CPU time")
     if p.item_pickle_bytes is not None and p.pickle_share is not None:
         # The same figure and formatter as the explanation's sentence (_process_costs).
-        size = (p.item_pickle_bytes or 0) + (p.result_pickle_bytes or 0)
+        pickled = (p.item_pickle_bytes or 0) + (p.result_pickle_bytes or 0)
         facts.append(
-            f"pickling an item and its result: {_size(size)}, {p.pickle_share:.0%} of a call"
+            f"pickling an item and its result: {size(pickled)}, {p.pickle_share:.0%} of a call"
         )
     if not p.picklable and p.not_picklable_reason:
         facts.append(p.not_picklable_reason)

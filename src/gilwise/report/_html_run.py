@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any, NamedTuple, Protocol
 
-from ..monitor._report import LoopReport, Report, Stall, ThreadReport, TimelinePoint
+from .._core._where import where
+from ..monitor import LoopReport, Report, Stall, ThreadReport, TimelinePoint
 from ._figures import ThreadRows, stall_causes, thread_rows, thread_time
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
@@ -293,7 +294,7 @@ class _Located(Protocol):
 
 
 def _where(place: _Located) -> str:
-    return f"{place.file}:{place.line} in {place.function}"
+    return where(place.file, place.line, place.function)
 
 
 def _holders(report: Report) -> Section:

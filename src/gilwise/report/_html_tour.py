@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..tour._lesson import LessonResult, Row
-from ..tour._tour import TourReport
+from ..tour import LessonResult, Row, TourReport
 from ._html import Chart, Page, Section, figure_json, render_page, table
 
 _HELD = {

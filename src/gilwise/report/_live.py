@@ -18,8 +18,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from ..monitor._report import Report
-from ..monitor._signals import blocked_for_new_threads
+from .._core._signals import blocked_for_new_threads
+from ..monitor import Report
 from ._terminal import summary
 
 #: Seconds between plain status lines when the output is not a terminal.

@@ -23,9 +23,9 @@ if TYPE_CHECKING:  # typing costs `gilwise run` start-up time
 
 #: What each ``"schema"`` of a saved report is, and where its class is.
 KINDS = {
-    "gilwise.run/1": ("run", "gilwise.monitor._report:Report"),
-    "gilwise.advise/1": ("advise", "gilwise.advise._report:AdviceReport"),
-    "gilwise.tour/1": ("tour", "gilwise.tour._tour:TourReport"),
+    "gilwise.run/1": ("run", "gilwise.monitor:Report"),
+    "gilwise.advise/1": ("advise", "gilwise.advise:AdviceReport"),
+    "gilwise.tour/1": ("tour", "gilwise.tour:TourReport"),
 }
 
 
@@ -160,7 +160,7 @@ def write_requested(report: Any, kind: str, asked: Mapping[Output, str], quiet: 
     others are still written (for ``run``, the program has run: a report that cannot be
     written must not hide its result).
     """
-    from ..monitor._report import write_atomic
+    from .._core._files import write_atomic
 
     ok = True
     for output, path in asked.items():

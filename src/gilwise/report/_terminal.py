@@ -13,7 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..monitor._report import Frame, GilReport, LoopReport, Report, ThreadReport
+from .._core._where import where
+from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
 from ._figures import ThreadRows, stall_causes, thread_rows
 
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
@@ -69,7 +70,7 @@ def _figures(report: Report) -> RenderableType:
     for n, holder in enumerate(gil.holders[:_MAX_HOLDERS_SHOWN]):
         table.add_row(
             "GIL held by" if n == 0 else "",
-            f"{_short(holder.file)}:{holder.line} in {holder.function} "
+            f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
             f"({holder.thread_name}): {holder.wait_share:.0%} of the wait",
         )
     table.add_row(
@@ -179,15 +180,8 @@ def _loop(loop: LoopReport) -> RenderableType:
 
 
 def _where(frame: Frame) -> str:
-    return f"{_short(frame.file)}:{frame.line} in {frame.function}"
-
-
-def _short(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
+    # Paths under the working directory as the reader would type them.
+    return where(frame.file, frame.line, frame.function, relative_to=os.curdir)
 
 
 def _pct(value: float | None) -> str:

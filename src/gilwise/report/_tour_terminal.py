@@ -11,8 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..tour._lesson import LessonResult
-from ..tour._tour import TourReport
+from ..tour import LessonResult, TourReport
 
 _HELD: dict[bool | None, tuple[str, str]] = {
     True: ("held here", "green"),

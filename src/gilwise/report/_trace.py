@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..monitor._report import LoopReport, Report, Span
+from .._core._where import where
+from ..monitor import LoopReport, Report, Span
 from ._figures import stall_causes
 
 _US = 1_000_000
@@ -43,7 +44,7 @@ def trace_events(report: Report) -> dict[str, Any]:
             "started_at": report.started_at,
             "interval_s": report.interval_s,
             "GIL held by": [
-                f"{h.file}:{h.line} in {h.function} ({h.thread_name}): "
+                f"{where(h.file, h.line, h.function)} ({h.thread_name}): "
                 f"{h.wait_share:.0%} of the wait"
                 for h in report.gil.holders
             ],
@@ -98,7 +99,7 @@ def _stall_events(pid: int, tid: int, loop: LoopReport) -> list[dict[str, Any]]:
                     "blocking line": f"{culprit.file}:{culprit.line}" if culprit else None,
                     "the loop thread was": stall_causes(stall.causes) or None,
                     "GIL held by thread": stall.gil_holder_thread or None,
-                    "stack": [f"{f.file}:{f.line} in {f.function}" for f in stall.stack],
+                    "stack": [where(f.file, f.line, f.function) for f in stall.stack],
                     "tasks": [task.name for task in stall.tasks],
                 },
             }

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..advise._backends import Job, trial
-from ..advise._report import Measurement
+from ..advise import Job, Measurement, trial
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from .._core._clocks import busy_cpu_seconds, core_budget
+from .._core._json import JsonReport
+from .._core._probe import settle_cpu
+from .._core._python import python_description
 from .._errors import InvalidOption
 from .._version import __version__
-from ..advise._backends import settle_cpu
-from ..monitor._cpu import busy_cpu_seconds, core_budget
-from ..monitor._report import from_dict, python_description, to_dict
-from ..monitor._verdicts import MACHINE_BUSY_CORES, MACHINE_BUSY_SHARE
+from ..monitor import MACHINE_BUSY_CORES, MACHINE_BUSY_SHARE
 from ._lesson import Context, Finding, LessonResult
 from .lessons import (
     blocked_loop,
@@ -43,7 +42,7 @@ LESSONS: tuple[types.ModuleType, ...] = (
 
 
 @dataclass(frozen=True)
-class TourReport:
+class TourReport(JsonReport):
     """Every lesson's finding on this machine."""
 
     schema: str
@@ -53,16 +52,6 @@ class TourReport:
     quick: bool
     seconds: float
     lessons: tuple[LessonResult, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TourReport:
-        return from_dict(cls, data)
 
 
 def select(only: Sequence[int] | None) -> list[tuple[int, types.ModuleType]]:

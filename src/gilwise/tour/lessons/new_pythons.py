@@ -8,7 +8,7 @@ import sys
 import sysconfig
 
 from ..._core._backends import BACKENDS
-from ...advise._report import Measurement
+from ...advise import Measurement
 from .._lesson import Context, Finding, Row, speedup, throughput_row
 from .cpu_bound import count_primes
 

@@ -1,11 +1,12 @@
-"""Keep the monitor's own thread out of the way of the program's signals.
+"""Keep gilwise's own threads (the sampler, the live view's refresher) out of the way of
+the program's signals.
 
 A signal sent to the process (``kill PID``, Ctrl-C) is taken by any one thread that
 does not block it. Python runs its handlers in the main thread only, so when the
 sampler thread took a SIGTERM the main thread slept on, and a program that dies at
 once under ``python`` lived on under gilwise (seen: ``time.sleep(60)`` outliving
-``kill -TERM``). The sampler therefore blocks every signal meant for the process; the
-kernel hands them to the program's threads, as without the monitor.
+``kill -TERM``). gilwise's threads therefore block every signal meant for the process;
+the kernel hands them to the program's threads, as without the monitor.
 """
 
 from __future__ import annotations

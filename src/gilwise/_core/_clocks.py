@@ -1,4 +1,8 @@
-"""CPU clocks: per-thread CPU time, process CPU time and the cores this process may use."""
+"""CPU clocks: per-thread CPU time, process CPU time and the cores this process may use.
+
+Read by the monitor every tick, and by the advisor, the pool's calibration and the tour.
+``gilwise run`` imports it before the program starts: no dataclasses, no typing here.
+"""
 
 from __future__ import annotations
 

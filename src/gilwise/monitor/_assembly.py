@@ -1,0 +1,305 @@
+"""Report assembly: from the sampler's accumulated state to a :class:`Report`.
+
+Pure functions of a :class:`RunState` (no clocks, no threads, no /proc): the sampler
+gathers the state under its lock and hands it here, so the figures can be tested on a
+state built by hand. Loaded when a report is built, never before the program starts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._core._clocks import CoreBudget
+from .._core._python import python_description
+from .._version import __version__
+from ._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount, busyness
+from ._histogram import LatencyHistogram
+from ._loops import STALL_CAUSES, LoopWatch, StallRecord
+from ._report import (
+    SCHEMA,
+    Frame,
+    GilHolder,
+    GilReport,
+    Latency,
+    LineStat,
+    LoopReport,
+    ProcessReport,
+    Report,
+    Span,
+    Stall,
+    TaskLink,
+    ThreadReport,
+    TimelinePoint,
+)
+from ._spans import SpanRecorder, resolved_spans
+from ._stacks import FrameResolver, LineCount, is_async_code, top_functions, top_lines
+from ._verdicts import verdicts_for
+
+GIL_METHOD = (
+    "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
+    "(per-thread CPU clocks, thread states guessed from bytecode positions, schedstat)"
+)
+GIL_METHOD_KERNEL = (
+    "counted: threads asleep on the GIL's futex at each tick, from the kernel "
+    "(/proc/self/task/*/syscall), less one: the thread that would hold it"
+)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the sampler measured, as of ``now``: everything a report is made from."""
+
+    pid: int
+    started: float
+    started_wall: float
+    now: float
+    interval_s: float
+    stall_ms: float
+    #: CPU seconds since the start: the whole process, its user mode, the monitor's own,
+    #: and other processes on our cores (None: unknown).
+    process_cpu: float
+    user_cpu: float
+    monitor_cpu: float
+    others_cpu: float | None
+    budget: CoreBudget
+    #: Live threads, then finished ones kept one by one, then the rest summed (if any).
+    accounts: list[ThreadAccount]
+    others: ThreadAccount | None
+    max_alive: int
+    #: Whether the kernel's thread states counted GIL waits over (most of) the run.
+    counted: bool
+    queues: QueueCounts
+    estimate: GilTotals
+    probe: LatencyHistogram
+    blame: HolderBlame
+    loops: list[LoopWatch]
+    #: Explains a stall the loop's own samples left unexplained (see the sampler).
+    explain: Callable[[StallRecord, int], StallRecord]
+    timeline: tuple[TimelinePoint, ...]
+    errors: dict[str, str]
+    spans: SpanRecorder | None
+    exit_code: int | None
+    command: tuple[str, ...] | None
+    complete: bool
+
+
+def assemble(run: RunState) -> Report:
+    """The report of ``run``, verdicts included."""
+    wall = max(1e-9, run.now - run.started)
+    # The program's CPU: the monitor's own is reported apart, and on a short run (its
+    # start-up calibration spins up to 0.1 s) it would read as the program computing.
+    cpu = max(0.0, run.process_cpu - run.monitor_cpu)
+    user_cpu = max(0.0, run.user_cpu - run.monitor_cpu)
+    resolver = FrameResolver()
+    threads = [
+        thread_report(a, resolver, run.counted)
+        for a in sorted(run.accounts, key=busyness, reverse=True)
+    ]
+    if run.others is not None and run.others.merged:
+        threads.append(thread_report(run.others, resolver, run.counted))
+    budget = run.budget
+    process = ProcessReport(
+        pid=run.pid,
+        wall_seconds=round(wall, 6),
+        cpu_seconds=round(cpu, 6),
+        cpu_cores_used=round(cpu / wall, 4),
+        usable_cores=budget.usable,
+        affinity_cores=budget.affinity,
+        cgroup_quota_cores=budget.cgroup_quota,
+        utilisation=round(cpu / wall / budget.usable, 4),
+        run_queue_fraction=_run_queue_fraction(run.accounts, run.others),
+        threads_seen=len(run.accounts) + (run.others.merged if run.others else 0),
+        max_threads_alive=run.max_alive,
+        monitor_cpu_seconds=round(run.monitor_cpu, 6),
+        user_cores_used=round(user_cpu / wall, 4),
+        other_cores_used=None if run.others_cpu is None else round(run.others_cpu / wall, 4),
+    )
+    totals: QueueCounts | GilTotals = run.queues if run.counted else run.estimate
+    gil = GilReport(
+        wait_fraction=rounded(totals.wait_fraction),
+        mean_waiting_threads=rounded(totals.mean_waiting_threads),
+        probe=latency(run.probe),
+        method=GIL_METHOD_KERNEL if run.counted else GIL_METHOD,
+        holders=holders(run.blame, resolver) if run.counted else (),
+    )
+    errors = dict(run.errors)
+    spans: tuple[Span, ...] = ()
+    if run.spans is not None:
+        names = {a.ident: a.name for a in run.accounts}
+        spans = resolved_spans(run.spans, resolver, run.started, names)
+        if run.spans.dropped:
+            errors["spans"] = (
+                f"the trace keeps the first {run.spans.max_spans:,} spans; "
+                f"{run.spans.dropped:,} later ones were dropped"
+            )
+    report = Report(
+        schema=SCHEMA,
+        gilwise_version=__version__,
+        python=python_description(),
+        platform=sys.platform,
+        started_at=datetime.datetime.fromtimestamp(
+            run.started_wall, datetime.timezone.utc
+        ).isoformat(timespec="seconds"),
+        duration_s=round(wall, 6),
+        interval_s=run.interval_s,
+        stall_ms=run.stall_ms,
+        command=run.command,
+        verdicts=(),
+        gil=gil,
+        process=process,
+        threads=tuple(threads),
+        loops=tuple(_loop_report(w, resolver, run.started, run.explain) for w in run.loops),
+        timeline=run.timeline,
+        exit_code=run.exit_code,
+        complete=run.complete,
+        monitor_errors=tuple(errors.values()),
+        spans=spans,
+    )
+    return report.with_updates(verdicts=verdicts_for(report))
+
+
+#: GIL holders named in a report.
+MAX_HOLDERS = 5
+
+
+def holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...]:
+    """The lines that held the GIL while others waited, most wait first."""
+    if blame.total <= 0:
+        return ()
+    # Blame is kept per instruction; several instructions of one line are one holder.
+    by_line: dict[tuple[str, int, str, str], float] = {}
+    for (code, lasti, thread_name), seconds in blame.seconds.items():
+        key = (*_resolved(resolver, code, lasti), thread_name)
+        by_line[key] = by_line.get(key, 0.0) + seconds
+    top = sorted(by_line.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
+    return tuple(
+        GilHolder(
+            file=file,
+            line=line,
+            function=function,
+            thread_name=thread_name,
+            wait_share=round(seconds / blame.total, 4),
+            wait_seconds=round(seconds, 6),
+        )
+        for (file, line, function, thread_name), seconds in top
+    )
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def latency(h: LatencyHistogram) -> Latency:
+    return Latency(
+        count=h.count,
+        p50_ms=round(h.percentile(0.5) * 1000, 4),
+        p90_ms=round(h.percentile(0.9) * 1000, 4),
+        p99_ms=round(h.percentile(0.99) * 1000, 4),
+        max_ms=round(h.max * 1000, 4),
+        mean_ms=round(h.mean * 1000, 4),
+    )
+
+
+def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
+    return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
+
+
+def thread_report(a: ThreadAccount, resolver: FrameResolver, counted: bool) -> ThreadReport:
+    wall = a.wall
+    gil_wait = a.queued_wait if counted else a.gil_wait
+    name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
+    return ThreadReport(
+        ident=a.ident,
+        native_id=a.native_id,
+        name=name,
+        alive_at_end=a.alive,
+        wall_seconds=round(wall, 6),
+        cpu_seconds=rounded(a.cpu, 6),
+        cpu_fraction=rounded(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
+        gil_wait_fraction=rounded(gil_wait / wall) if wall > 0 else None,
+        run_queue_fraction=(
+            rounded(a.run_queue / wall) if a.run_queue is not None and wall > 0 else None
+        ),
+        samples=a.samples,
+        running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
+        waiting_fraction=round(1 - a.running / a.samples, 4) if a.samples else 0.0,
+        top_lines=_line_stats(top_lines(a.table, resolver)),
+        top_functions=_line_stats(top_functions(a.table, resolver)),
+        threads_merged=a.merged,
+    )
+
+
+def _run_queue_fraction(
+    accounts: list[ThreadAccount], others: ThreadAccount | None
+) -> float | None:
+    all_accounts = [*accounts, *([others] if others else [])]
+    known = [a for a in all_accounts if a.run_queue is not None]
+    wall = sum(a.wall for a in known)
+    if not known or wall <= 0:
+        return None
+    return round(sum(a.run_queue or 0.0 for a in known) / wall, 4)
+
+
+def _loop_report(
+    w: LoopWatch,
+    resolver: FrameResolver,
+    started: float,
+    explain: Callable[[StallRecord, int], StallRecord],
+) -> LoopReport:
+    stalls = sorted((explain(s, w.thread_ident) for s in w.stalls), key=lambda s: -s.duration)
+    return LoopReport(
+        loop_id=w.loop_id,
+        loop_class=w.loop_class,
+        thread_ident=w.thread_ident,
+        thread_name=w.thread_name,
+        heartbeats=w.lag.count,
+        lag=latency(w.lag),
+        stalls=tuple(stall_report(s, resolver, started) for s in stalls),
+        stalls_total=w.stalls_total,
+        stalled_seconds=round(w.stalled_seconds, 6),
+        busy_machine_stalls=w.busy_machine_stalls,
+    )
+
+
+def stall_report(record: StallRecord, resolver: FrameResolver, started: float) -> Stall:
+    frames = resolver.resolve_stack(record.stack)
+    stack = tuple(Frame(f.file, f.line, f.function) for f in frames)
+    coroutine = next(
+        (
+            Frame(*_resolved(resolver, code, lasti))
+            for code, lasti in record.stack
+            if is_async_code(code)
+        ),
+        None,
+    )
+    counted = sum(record.causes)
+    shares = [round(n / counted, 4) if counted else 0.0 for n in record.causes]
+    causes = dict(zip(STALL_CAUSES, shares, strict=True)) if counted else {}
+    holder = None
+    if record.gil_holder is not None and causes.get("gil", 0.0) >= 0.5:
+        # The loop thread spent most of the stall waiting for the GIL: the line that held
+        # it is what blocked the loop.
+        holder = Frame(*_resolved(resolver, record.gil_holder[0], record.gil_holder[1]))
+    return Stall(
+        duration_ms=round(record.duration * 1000, 3),
+        started_at_s=round(record.started_at - started, 3),
+        samples=record.samples,
+        stack=stack,
+        culprit=holder or (stack[-1] if stack else None),
+        coroutine=coroutine,
+        tasks=tuple(
+            TaskLink(name, None if where is None else Frame(*where)) for name, where in record.tasks
+        ),
+        causes=causes,
+        gil_holder=holder,
+        gil_holder_thread=record.gil_holder[2] if holder and record.gil_holder else "",
+    )
+
+
+def _resolved(resolver: FrameResolver, code: Any, lasti: int) -> tuple[str, int, str]:
+    info = resolver.resolve(code, lasti)
+    return info.file, info.line, info.function

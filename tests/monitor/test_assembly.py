@@ -1,0 +1,120 @@
+"""Report assembly on a state built by hand: no sampler, no threads, no clocks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from gilwise._core._clocks import CoreBudget
+from gilwise.monitor._assembly import GIL_METHOD, GIL_METHOD_KERNEL, RunState, assemble
+from gilwise.monitor._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
+from gilwise.monitor._histogram import LatencyHistogram
+from gilwise.monitor._loops import StallRecord
+
+from .fakes import spinner
+
+
+def _account(ident: int, name: str, cpu: float, wall: float = 2.0) -> ThreadAccount:
+    account = ThreadAccount(ident=ident, native_id=ident, name=name, wall=wall, cpu=cpu)
+    account.samples = account.running = 200
+    account.queued_wait = 1.0
+    account.gil_wait = 0.5
+    return account
+
+
+def _state(**changes: object) -> RunState:
+    queues = QueueCounts()
+    queues.add_tick(2.0, 2)  # two queued for all 2 s: one waited
+    estimate = GilTotals()
+    estimate.add_window(2.0, [0.5])
+    blame = HolderBlame()
+    blame.add(spinner.__code__, 0, "alpha", 2.0)
+    state = RunState(
+        pid=42,
+        started=100.0,
+        started_wall=1_700_000_000.0,
+        now=102.0,
+        interval_s=0.01,
+        stall_ms=100.0,
+        process_cpu=3.0,
+        user_cpu=2.5,
+        monitor_cpu=0.2,
+        others_cpu=0.4,
+        budget=CoreBudget(usable=2.0, affinity=2, cgroup_quota=None, online=2),
+        accounts=[_account(1, "alpha", cpu=1.9), _account(2, "beta", cpu=0.9)],
+        others=None,
+        max_alive=2,
+        counted=True,
+        queues=queues,
+        estimate=estimate,
+        probe=LatencyHistogram(),
+        blame=blame,
+        loops=[],
+        explain=lambda record, ident: record,
+        timeline=(),
+        errors={},
+        spans=None,
+        exit_code=0,
+        command=("work.py",),
+        complete=True,
+    )
+    return dataclasses.replace(state, **changes)  # type: ignore[arg-type]
+
+
+def test_the_programs_cpu_leaves_out_the_monitors_own() -> None:
+    report = assemble(_state())
+    assert report.duration_s == 2.0
+    assert report.process.cpu_seconds == pytest.approx(2.8)
+    assert report.process.cpu_cores_used == pytest.approx(1.4)
+    assert report.process.user_cores_used == pytest.approx(1.15)
+    assert report.process.other_cores_used == pytest.approx(0.2)
+    assert report.process.monitor_cpu_seconds == pytest.approx(0.2)
+
+
+def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
+    report = assemble(_state())
+    assert report.gil.method == GIL_METHOD_KERNEL
+    assert report.gil.wait_fraction == 1.0
+    assert report.gil.mean_waiting_threads == 1.0
+    assert [(h.function, h.thread_name, h.wait_share) for h in report.gil.holders] == [
+        ("spinner", "alpha", 1.0)
+    ]
+    assert [t.gil_wait_fraction for t in report.threads] == [0.5, 0.5]  # queued_wait / wall
+
+
+def test_without_the_count_the_estimate_is_used_and_no_holder_is_named() -> None:
+    report = assemble(_state(counted=False))
+    assert report.gil.method == GIL_METHOD
+    assert report.gil.wait_fraction == 0.25
+    assert report.gil.holders == ()
+    assert [t.gil_wait_fraction for t in report.threads] == [0.25, 0.25]  # gil_wait / wall
+
+
+def test_threads_are_listed_busiest_first_and_verdicts_are_made() -> None:
+    report = assemble(_state(accounts=[_account(2, "beta", cpu=0.1), _account(1, "alpha", 1.9)]))
+    assert [t.name for t in report.threads] == ["alpha", "beta"]
+    assert report.verdicts
+    assert report.complete
+
+
+def test_a_stall_is_resolved_to_its_lines_and_its_offset_from_the_start() -> None:
+    class Watch:
+        loop_id = 7
+        loop_class = "asyncio.FakeLoop"
+        thread_ident = 1
+        thread_name = "alpha"
+        lag = LatencyHistogram()
+        stalls = (StallRecord(0.4, 100.5, 10, ((spinner.__code__, 0),), causes=(10, 0, 0)),)
+        stalls_total = 1
+        stalled_seconds = 0.4
+        busy_machine_stalls = 0
+
+    report = assemble(_state(loops=[Watch()]))  # a stand-in with a LoopWatch's fields
+    (loop,) = report.loops
+    (stall,) = loop.stalls
+    assert stall.started_at_s == 0.5
+    assert stall.duration_ms == 400.0
+    assert stall.culprit is not None
+    assert stall.culprit.function == "spinner"
+    assert stall.causes == {"callback": 1.0, "gil": 0.0, "blocked": 0.0}
