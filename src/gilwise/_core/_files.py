@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -14,13 +15,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     A missing folder is an error (a typo must not create folders), and the file gets
     the mode any new file gets under the umask, as ``open()`` would give it.
     """
-    import tempfile
-
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+    # Named by process and thread, created exclusively: no other writer can share it
+    # (tempfile would do the same and cost `gilwise run --json` its import, and random's).
+    tmp = os.path.join(
+        folder, f".{os.path.basename(target)}.{os.getpid()}.{threading.get_ident()}.tmp"
+    )
+    with contextlib.suppress(FileNotFoundError):  # left by a killed process of the same pid
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -30,15 +35,3 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _umask() -> int:
-    # Linux shows it in /proc; setting it to read it back would briefly change it for
-    # the program's other threads.
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
-from typing import Any, TypeVar
 
-T = TypeVar("T")
-R = TypeVar("R", bound="JsonReport")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing loads only to read a saved report back (from_dict)
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+    R = TypeVar("R", bound="JsonReport")
 
 
 class JsonReport:
@@ -37,8 +38,8 @@ class JsonReport:
 
 
 def _to_plain(obj: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(obj)
-    return typing.cast(dict[str, Any], _listify(data))
+    plain: dict[str, Any] = _listify(dataclasses.asdict(obj))
+    return plain
 
 
 def _listify(value: Any) -> Any:
@@ -51,6 +52,8 @@ def _listify(value: Any) -> Any:
 
 def _from_plain(cls: type[T], data: dict[str, Any]) -> T:
     """Build dataclass ``cls`` from plain data, converting nested fields by their hints."""
+    import typing
+
     hints = typing.get_type_hints(cls)
     kwargs = {
         f.name: _convert(hints[f.name], data[f.name])
@@ -61,6 +64,9 @@ def _from_plain(cls: type[T], data: dict[str, Any]) -> T:
 
 
 def _convert(hint: Any, value: Any) -> Any:
+    import types
+    import typing
+
     if value is None:
         return None
     origin = typing.get_origin(hint)

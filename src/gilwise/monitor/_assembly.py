@@ -7,11 +7,10 @@ state built by hand. Loaded when a report is built, never before the program sta
 
 from __future__ import annotations
 
-import datetime
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .._core._clocks import CoreBudget
 from .._core._python import python_description
@@ -38,6 +37,10 @@ from ._report import (
 from ._spans import SpanRecorder, resolved_spans
 from ._stacks import FrameResolver, LineCount, is_async_code, top_functions, top_lines
 from ._verdicts import verdicts_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 GIL_METHOD = (
     "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
@@ -141,9 +144,8 @@ def assemble(run: RunState) -> Report:
         gilwise_version=__version__,
         python=python_description(),
         platform=sys.platform,
-        started_at=datetime.datetime.fromtimestamp(
-            run.started_wall, datetime.timezone.utc
-        ).isoformat(timespec="seconds"),
+        # As datetime's isoformat(timespec="seconds") in UTC, without loading datetime.
+        started_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(run.started_wall)),
         duration_s=round(wall, 6),
         interval_s=run.interval_s,
         stall_ms=run.stall_ms,

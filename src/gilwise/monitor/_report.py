@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .._core._json import JsonReport
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
+    from typing import Any
 
 SCHEMA = "gilwise.run/1"
 

@@ -961,7 +961,7 @@ def _read_or_none(read: Callable[[], float | None] | None) -> float | None:
         return None
 
 
-def _idle_wake_latency(samples: int = 9, wait_s: float = 0.0002) -> float:
+def _idle_wake_latency(samples: int = 5, wait_s: float = 0.0002) -> float:
     """How late a timed wait wakes with nobody else holding the GIL (median, seconds).
 
     Taken before the program starts, in the same way the sampler sleeps: this is the

@@ -7,7 +7,6 @@ line numbers is deferred to report time, once per distinct pair.
 
 from __future__ import annotations
 
-import dis
 from collections import Counter
 from enum import Enum
 from types import CodeType, FrameType
@@ -145,6 +144,8 @@ class CallSites:
 def _call_sites(code: CodeType) -> dict[int, frozenset[str]]:
     sites: dict[int, frozenset[str]] = {}
     pending: list[str] = []
+    import dis  # on the sampler's first look at a call, not before the program starts
+
     try:
         instructions = list(dis.get_instructions(code))
     except Exception:  # a code object dis cannot read must not break sampling
