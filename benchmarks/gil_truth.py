@@ -290,6 +290,112 @@ PROGRAMS: dict[str, str] = {
         ts = [threading.Thread(target=work) for _ in range(3)]
         [t.start() for t in ts]; [t.join() for t in ts]
     """,
+    # Threads started with _thread (pytest-xdist's workers, C extensions): threading has
+    # no native id for them.
+    "raw_thread_cpu2": """
+        import _thread, time
+        done = [_thread.allocate_lock() for _ in range(2)]
+        def spin(lock):
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                pass
+            lock.release()
+        for lock in done:
+            lock.acquire(); _thread.start_new_thread(spin, (lock,))
+        for lock in done:
+            lock.acquire()
+    """,
+    "raw_thread_sleepers": """
+        import _thread, time
+        def nap():
+            while True:
+                time.sleep(0.01)
+        for _ in range(3):
+            _thread.start_new_thread(nap, ())
+        time.sleep(R)
+    """,
+    # One long C call that never lets go of the GIL, beside a pure-Python thread.
+    "c_call_holds_gil": """
+        import threading, time
+        def c_calls():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                sum(range(3_000_000))
+        def python_loop():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                pass
+        ts = [threading.Thread(target=c_calls), threading.Thread(target=python_loop)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "json_threads": """
+        import json, threading, time
+        data = [{"id": i, "tags": ["a", "b"], "v": i * 0.5} for i in range(20_000)]
+        def dump():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                json.dumps(data)
+        ts = [threading.Thread(target=dump) for _ in range(3)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    "threadpool_cpu4": """
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+        def work(_):
+            end = time.monotonic() + 0.05
+            while time.monotonic() < end:
+                pass
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, range(int(R / 0.05 * 4))))
+    """,
+    "asyncio_to_thread_cpu": """
+        import asyncio, time
+        def crunch():
+            end = time.monotonic() + 0.05
+            while time.monotonic() < end:
+                pass
+        async def main():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                await asyncio.gather(*(asyncio.to_thread(crunch) for _ in range(3)))
+        asyncio.run(main())
+    """,
+    "select_waiter_beside_cpu": """
+        import select, socket, threading, time
+        a, b = socket.socketpair()
+        def spin():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                pass
+        t = threading.Thread(target=spin); t.start()
+        end = time.monotonic() + R
+        while time.monotonic() < end:
+            select.select([a], [], [], 0.1)
+        t.join()
+    """,
+    "pickle_threads": """
+        import pickle, threading, time
+        data = list(range(200_000))
+        def dump():
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                pickle.loads(pickle.dumps(data))
+        ts = [threading.Thread(target=dump) for _ in range(2)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
+    # sqlite3 lets go of the GIL while the database works.
+    "sqlite_threads": """
+        import sqlite3, threading, time
+        def query():
+            db = sqlite3.connect(":memory:")
+            db.execute("create table t(x)")
+            db.executemany("insert into t values (?)", ((i,) for i in range(50_000)))
+            end = time.monotonic() + R
+            while time.monotonic() < end:
+                db.execute("select sum(x * x) from t where x % 7 = 3").fetchone()
+        ts = [threading.Thread(target=query) for _ in range(3)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+    """,
 }
 
 
