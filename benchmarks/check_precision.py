@@ -8,9 +8,13 @@ Runs ``gilwise check --format json --no-respect-gitignore FILES`` over the same 
 * prints every finding with the source around it, for review (the default), or
 * with ``--labels results.md``, reads the review's verdicts from that Markdown file (table rows
   ``| `path:line` | GWnnn | TP/FP/debatable | reason |``) and prints, as Markdown, the files
-  and lines checked per project and the per-rule precision table. Findings without a verdict
+  and lines checked per project and the per-rule precision table, with 95% Wilson intervals
+  (a rule's precision on a few findings is a wide range, not a number). Findings without a verdict
   make the exit status 1 (a rule change that adds findings shows up); verdicts whose finding
   is gone are listed too, as the file keeps the verdicts of earlier rule versions.
+
+``--select GW,GW115`` is passed on to gilwise, to measure opt-in rules too (the default is
+gilwise's own default selection).
 
 ``--report saved.json`` tallies a report saved earlier (``--json``) instead of running
 gilwise, e.g. to redo the table of an older rule version; relative paths in it are read from
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import subprocess
 import sys
@@ -80,10 +85,11 @@ def shown_path(path: Path, env: Environment) -> str:
     return str(path)
 
 
-def run_gilwise(env: Environment, files: Sequence[str]) -> dict:
+def run_gilwise(env: Environment, files: Sequence[str], select: str | None = None) -> dict:
     script = env.bindir / "gilwise"
     head = [str(script)] if script.exists() else [str(env.python), "-m", "gilwise"]
-    argv = [*head, "check", "--format", "json", "--no-respect-gitignore", *files]
+    selection = [] if select is None else ["--select", select]
+    argv = [*head, "check", "--format", "json", "--no-respect-gitignore", *selection, *files]
     with tempfile.TemporaryDirectory(prefix="check-precision-") as cwd:
         completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
     if completed.returncode not in (0, 1):
@@ -135,6 +141,23 @@ def precision(tp: int, fp: int) -> str:
     return f"{tp / (tp + fp):.0%}" if tp + fp else "n/a"
 
 
+def wilson(tp: int, fp: int, z: float = 1.96) -> str:
+    """The 95% Wilson score interval of TP / (TP + FP), e.g. ``"70–100%"``.
+
+    >>> wilson(9, 0)
+    '70–100%'
+    >>> wilson(2, 5)
+    '8–64%'
+    """
+    n = tp + fp
+    if not n:
+        return "n/a"
+    p = tp / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"{max(0.0, centre - half):.0%}–{min(1.0, centre + half):.0%}".replace("%–", "–")
+
+
 def tally(findings: Sequence[Finding], labels: dict[tuple[str, int, str], str]) -> list[str]:
     names = {f.code: f.name for f in findings}
     counts: dict[str, Counter[str]] = {}
@@ -143,23 +166,26 @@ def tally(findings: Sequence[Finding], labels: dict[tuple[str, int, str], str]) 
         if label is not None:
             counts.setdefault(finding.code, Counter())[label] += 1
     out = [
-        "| rule | name | findings | TP | FP | debatable | precision TP/(TP+FP) "
-        "| precision, debatable as FP |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rule | name | findings | TP | FP | debatable | precision TP/(TP+FP) | 95% interval "
+        "| precision, debatable as FP | 95% interval |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     total: Counter[str] = Counter()
     for code in sorted(counts):
         c = counts[code]
         total.update(c)
+        strict_fp = c["FP"] + c["debatable"]
         out.append(
             f"| {code} | {names[code]} | {sum(c.values())} | {c['TP']} | {c['FP']} "
-            f"| {c['debatable']} | {precision(c['TP'], c['FP'])} "
-            f"| {precision(c['TP'], c['FP'] + c['debatable'])} |"
+            f"| {c['debatable']} | {precision(c['TP'], c['FP'])} | {wilson(c['TP'], c['FP'])} "
+            f"| {precision(c['TP'], strict_fp)} | {wilson(c['TP'], strict_fp)} |"
         )
+    strict_fp = total["FP"] + total["debatable"]
     out.append(
         f"| **all** | | **{sum(total.values())}** | **{total['TP']}** | **{total['FP']}** "
         f"| **{total['debatable']}** | **{precision(total['TP'], total['FP'])}** "
-        f"| **{precision(total['TP'], total['FP'] + total['debatable'])}** |"
+        f"| **{wilson(total['TP'], total['FP'])}** "
+        f"| **{precision(total['TP'], strict_fp)}** | **{wilson(total['TP'], strict_fp)}** |"
     )
     return out
 
@@ -185,6 +211,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--labels", type=Path, help="Markdown file holding the verdicts")
     parser.add_argument("--json", type=Path, help="also save gilwise's JSON report here")
     parser.add_argument("--report", type=Path, help="tally this saved JSON report instead")
+    parser.add_argument("--select", help="gilwise's --select, e.g. GW,GW115 for opt-in rules")
     return parser.parse_args(argv)
 
 
@@ -198,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.report is not None:
         report = json.loads(args.report.read_text(encoding="utf-8"))
     else:
-        report = run_gilwise(env, files)
+        report = run_gilwise(env, files, args.select)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     findings = findings_of(report, env)

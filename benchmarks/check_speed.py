@@ -1,7 +1,9 @@
-"""Speed of ``gilwise check`` against flake8 with flake8-async, on real projects' source.
+"""Speed of ``gilwise check`` against ruff and flake8 with flake8-async, on real projects' source.
 
 Checks the same files with every tool, in one run, and prints lines per second and the ratio to
 ``flake8 --select ASYNC`` (flake8 with the flake8-async plugin) measured in that same run.
+gilwise and ruff are each timed cold (nothing cached) and warm (a second run on unchanged files,
+answered from the tool's cache), both on every core, as a user runs them.
 
 Files: every ``.py`` file under the installed interpreter's ``asyncio``, ``concurrent`` and
 ``multiprocessing`` packages plus ``threading.py`` and ``socketserver.py``, and under the
@@ -17,8 +19,20 @@ Rows (``--tools`` picks some; the first one present is the baseline of the ratio
     has it: flake8 runs every installed plugin whatever ``--select`` says, so the command runs
     under a launcher that hides the ``GW`` plugin (gilwise's own) from flake8's plugin finder.
     pyflakes and pycodestyle still run, as they do for every flake8 user.
-``gilwise``
-    ``gilwise check --no-respect-gitignore --select GW --exit-zero FILES`` (the CLI).
+``ruff``
+    ``ruff check --isolated --select ASYNC --no-cache FILES``: ruff's port of flake8-async's
+    rules, on every core (ruff's default), nothing cached.
+``ruff-warm``
+    The same with ``--cache-dir DIR`` instead of ``--no-cache``, DIR filled by one untimed run
+    before the first round: ruff on files it has seen.
+``gilwise-cold``
+    ``gilwise check --no-respect-gitignore --select GW --exit-zero FILES`` (the CLI, one
+    process per core), with ``GILWISE_CACHE_DIR`` set to a new empty folder for each run.
+``gilwise-warm``
+    The same with a cache folder filled by one untimed run before the first round.
+``gilwise-serial``
+    The same with ``--jobs 1 --no-cache``: one process and no cache, what ``gilwise check``
+    did before it had either, so the checker's own speed can be read off.
 ``flake8-gw``
     ``flake8 --select GW -j 1 --exit-zero FILES``: gilwise's flake8 plugin, with the
     flake8-async plugin hidden the same way.
@@ -30,14 +44,15 @@ Rows (``--tools`` picks some; the first one present is the baseline of the ratio
 
 Each row runs ``--repeat`` times (default 3), interleaved round by round with the tool order
 rotated, in a fresh temporary working directory (no project configuration applies); the table
-shows the best wall time and the best CPU time (user + system of the child). Tools run from the
+shows the best wall time and the best CPU time (user + system of the child and of the worker
+processes it waited for; with several cores busy, CPU time exceeds wall time). Tools run from the
 Python environment given by ``--python-env`` (a virtualenv folder or an interpreter), by default
 the one running this script; the stdlib and the packages are located by that interpreter.
 
 Setup and run::
 
     python3 -m venv /tmp/checkbench
-    /tmp/checkbench/bin/pip install -e . flake8 flake8-async distributed anyio aiohttp
+    /tmp/checkbench/bin/pip install -e . ruff flake8 flake8-async distributed anyio aiohttp
     /tmp/checkbench/bin/python benchmarks/check_speed.py            # tools from that venv
     python3 benchmarks/check_speed.py --python-env /tmp/checkbench  # the same, any Python 3.10+
     python3 benchmarks/check_speed.py --python-env /tmp/checkbench --repeat 1 src/  # other files
@@ -72,7 +87,7 @@ DEFAULT_REPEAT = 3
 DEFAULT_TIMEOUT_S = 900.0
 # A report line of every tool here: "path:line:col: CODE message".
 FINDING = re.compile(r":\d+:\d+: [A-Z]+\d+ ")
-VERSIONED = ("gilwise", "flake8", "flake8-async", "pyflakes", "pycodestyle")
+VERSIONED = ("gilwise", "ruff", "flake8", "flake8-async", "pyflakes", "pycodestyle")
 
 # Runs flake8 with some plugins hidden from its finder: flake8 runs every installed plugin and
 # only filters the reports by --select, so a venv holding both plugins would time both.
@@ -253,14 +268,22 @@ class Tool:
     shown: str  # the command line as the table shows it
     modules: tuple[str, ...]  # what must be importable in the environment
     ok_exits: tuple[int, ...] = (0,)  # flake8-async's runner has no --exit-zero
+    warm: bool = False  # its cache is filled by an untimed run before the first round
 
-    def argv(self, env: Environment, files: Sequence[str]) -> list[str]:
+    def argv(self, env: Environment, files: Sequence[str], cache: Path) -> list[str]:
+        """The command; ``cache`` is the run's cache folder (empty, or warm for warm rows)."""
         python = str(env.python)
-        if self.name == "gilwise":
+        if self.name.startswith("gilwise"):
             script = env.bindir / "gilwise"
             head = [str(script)] if script.exists() else [python, "-m", "gilwise"]
             options = ["--no-respect-gitignore", "--select", "GW", "--exit-zero"]
+            if self.name == "gilwise-serial":
+                options += ["--jobs", "1", "--no-cache"]
             return [*head, "check", *options, *files]
+        if self.name.startswith("ruff"):
+            caching = ["--cache-dir", str(cache)] if self.warm else ["--no-cache"]
+            options = ["--isolated", "--select", "ASYNC", "--exit-zero", *caching]
+            return [python, "-m", "ruff", "check", "--output-format", "concise", *options, *files]
         if self.name == "flake8-async-cli":
             return [python, "-m", "flake8_async", *files]
         hidden, select = {
@@ -282,15 +305,22 @@ class Tool:
             *files,
         ]
 
+    def environ(self, cache: Path) -> dict[str, str]:
+        return {**os.environ, "GILWISE_CACHE_DIR": str(cache)}
+
 
 TOOLS: tuple[Tool, ...] = (
     Tool("flake8-async", "flake8 --select ASYNC -j 1 (flake8-async)", ("flake8", "flake8_async")),
-    Tool("gilwise", "gilwise check --select GW", ("gilwise",)),
+    Tool("ruff", "ruff check --select ASYNC, cold", ("ruff",)),
+    Tool("ruff-warm", "ruff check --select ASYNC, warm cache", ("ruff",), warm=True),
+    Tool("gilwise-serial", "gilwise check --jobs 1 --no-cache", ("gilwise",)),
+    Tool("gilwise-cold", "gilwise check, cold (all cores)", ("gilwise",)),
+    Tool("gilwise-warm", "gilwise check, warm cache", ("gilwise",), warm=True),
     Tool("flake8-gw", "flake8 --select GW -j 1 (gilwise plugin)", ("flake8", "gilwise")),
     Tool("flake8-builtins", "flake8 --select F -j 1 (no plugin)", ("flake8",)),
     Tool("flake8-async-cli", "python -m flake8_async (standalone)", ("flake8_async",), (0, 1)),
 )
-DEFAULT_TOOLS = ("flake8-async", "gilwise", "flake8-gw", "flake8-builtins", "flake8-async-cli")
+DEFAULT_TOOLS = tuple(tool.name for tool in TOOLS)
 
 
 @dataclass
@@ -317,13 +347,13 @@ def available(tool: Tool, env: Environment) -> str | None:
 
 
 def run_once(
-    argv: list[str], cwd: str, timeout: float, ok_exits: tuple[int, ...]
+    argv: list[str], cwd: str, timeout: float, ok_exits: tuple[int, ...], env: dict[str, str]
 ) -> tuple[float, float, int]:
     """Wall and CPU seconds of one run and the number of findings it printed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
-        argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -341,6 +371,12 @@ def measure(
     for result in results:
         result.error = available(result.tool, env)
     with tempfile.TemporaryDirectory(prefix="check-speed-") as cwd:
+        caches = Path(cwd, "caches")
+        for result in results:
+            if result.error is None and result.tool.warm:
+                print(f"  warming {result.tool.name}'s cache ...", file=sys.stderr, flush=True)
+                cache = caches / result.tool.name
+                result.error = _run(result, env, files, cache, cwd, timeout, record=False)
         for round_index in range(repeat):
             shift = round_index % len(results)
             for result in results[shift:] + results[:shift]:
@@ -348,19 +384,39 @@ def measure(
                     continue
                 label = f"round {round_index + 1}/{repeat}: {result.tool.name}"
                 print(f"  {label} ...", end="", file=sys.stderr, flush=True)
-                try:
-                    wall, cpu, findings = run_once(
-                        result.tool.argv(env, files), cwd, timeout, result.tool.ok_exits
-                    )
-                except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                    result.error = f"failed: {exc}"
+                # Cold rows get a new empty cache folder each run; warm ones keep theirs.
+                cache = caches / (result.tool.name if result.tool.warm else f"cold-{round_index}")
+                result.error = _run(result, env, files, cache, cwd, timeout, record=True)
+                if result.error is None:
+                    times = f"{result.walls[-1]:.2f} s wall, {result.cpus[-1]:.2f} s CPU"
+                    print(f" {times}", file=sys.stderr)
+                else:
                     print(f" {result.error}", file=sys.stderr)
-                    continue
-                result.walls.append(wall)
-                result.cpus.append(cpu)
-                result.findings = findings
-                print(f" {wall:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
     return results
+
+
+def _run(
+    result: Result,
+    env: Environment,
+    files: list[str],
+    cache: Path,
+    cwd: str,
+    timeout: float,
+    record: bool,
+) -> str | None:
+    """Run the tool once and (if ``record``) keep its times; the error, if it failed."""
+    tool = result.tool
+    try:
+        wall, cpu, findings = run_once(
+            tool.argv(env, files, cache), cwd, timeout, tool.ok_exits, tool.environ(cache)
+        )
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return f"failed: {exc}"
+    if record:
+        result.walls.append(wall)
+        result.cpus.append(cpu)
+        result.findings = findings
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,7 +481,7 @@ def report(
     files_total = sum(len(t.files) for t in targets)
     versions = ", ".join(f"{k} {v}" for k, v in env.versions.items() if k in VERSIONED and v)
     out = [
-        "gilwise check speed against flake8 + flake8-async (benchmarks/check_speed.py)",
+        "gilwise check speed against ruff and flake8 + flake8-async (benchmarks/check_speed.py)",
         f"python:   {env.description}",
         f"versions: {versions}",
         f"gilwise:  commit {start.commit} at start, {end.commit} at end; "
@@ -468,7 +524,8 @@ def report(
             out.append(f"{'':<44} (a later run {result.error})")
     out += [
         "",
-        "wall s / CPU s: best of the runs (CPU = user + system of the child process).",
+        "wall s / CPU s: best of the runs (CPU = user + system of the child and its workers).",
+        "cold: nothing cached; warm: a second run on unchanged files, from the tool's cache.",
         "lines/s: total lines / best wall time. report: findings the tool printed.",
         "speed vs: the baseline's best time / this tool's best time (above 1: faster).",
     ]

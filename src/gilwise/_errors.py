@@ -90,6 +90,10 @@ class WorkersFailed(GilwiseError):
     """Worker processes keep dying before they run an item (an import or start-up failure)."""
 
 
+class CheckFailed(GilwiseError):
+    """``gilwise check`` could not finish: a worker process checking files died."""
+
+
 class AttachRefused(GilwiseError):
     """``gilwise attach`` cannot start the monitor in that process.
 

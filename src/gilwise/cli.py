@@ -193,6 +193,22 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="check files that .gitignore lists too",
     )
+    check.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply excludes to files named on the command line too (for pre-commit)",
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every file again, without reading or writing .gilwise_cache",
+    )
+    check.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes that check files (default: one per core; 1: only this one)",
+    )
     check.add_argument("--config", metavar="PATH", help="read [tool.gilwise.check] from PATH")
     check.add_argument("--output", metavar="PATH", help="write the report to PATH, not stdout")
     check.add_argument(
@@ -385,9 +401,12 @@ def _check(options: argparse.Namespace) -> int:
         ignore=_codes(options.ignore),
         exclude=_codes(options.exclude),
         respect_gitignore=not options.no_respect_gitignore,
+        force_exclude=options.force_exclude,
         config_path=options.config,
         output=options.output,
         exit_zero=options.exit_zero,
+        cache=not options.no_cache,
+        jobs=options.jobs,
     )
 
 

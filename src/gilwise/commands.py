@@ -341,15 +341,21 @@ def check_code(
     config_path: str | None,
     output: str | None,
     exit_zero: bool,
+    force_exclude: bool = False,
+    cache: bool = True,
+    jobs: int | None = None,
 ) -> int:
     """Check the paths; 1 when anything is found (unless ``exit_zero``), else 0."""
     import dataclasses
     from pathlib import Path
 
+    from ._errors import InvalidOption
     from .check._config import load_config, validate_codes
     from .check._runner import check_paths
     from .report._check import render
 
+    if jobs is not None and jobs < 1:
+        raise InvalidOption(f"--jobs must be 1 or more, not {jobs}; leave it out for one per core")
     config = load_config(Path.cwd(), Path(config_path) if config_path else None)
     config = dataclasses.replace(
         config,
@@ -357,8 +363,9 @@ def check_code(
         ignore=config.ignore + validate_codes(tuple(ignore or ()), "--ignore"),
         exclude=config.exclude + tuple(exclude or ()),
         respect_gitignore=config.respect_gitignore and respect_gitignore,
+        force_exclude=config.force_exclude or force_exclude,
     )
-    result = check_paths(paths, config)
+    result = check_paths(paths, config, jobs=jobs, cache=cache)
     for warning in result.warnings:
         print(f"gilwise: warning: {warning}", file=sys.stderr)
     if output:

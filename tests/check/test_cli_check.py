@@ -124,6 +124,7 @@ def test_the_pre_commit_hook_runs_the_check_command() -> None:
     assert "entry: gilwise check" in hooks
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_the_installed_command_runs_like_pre_commit_calls_it(project: Path) -> None:
     # pre-commit passes the changed files as arguments.

@@ -18,7 +18,7 @@ EVERYTHING = Selection(("GW", *(r.code for r in registered_rules().values() if r
 
 
 def _marks(path: Path, kind: str) -> set[tuple[int, str]]:
-    marks = set()
+    marks: set[tuple[int, str]] = set()
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         for found, codes in _MARK.findall(line):
             if found == kind:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from gilwise.check import Finding, Selection, check_source
+from tests._hypothesis import given, settings
 
 BLOCKING = "import time\nasync def f():\n    time.sleep(1){comment}\n"
 
@@ -135,6 +136,12 @@ def test_arbitrary_bytes_never_crash_the_engine(source: bytes) -> None:
         assert finding.column >= 1
 
 
+# e2e although nothing here waits: its 30 generated programs take ~15 s. hypothesmith
+# compiles each program it builds and drops those that fail to compile, so a SyntaxWarning
+# made an error would drop exactly the programs the compiler warns about, which the engine
+# must take in silence (it ignores those warnings itself).
+@pytest.mark.e2e
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_generated_python_programs_never_crash_the_engine(data: st.DataObject) -> None:

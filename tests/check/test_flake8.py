@@ -23,6 +23,7 @@ def test_the_plugin_yields_flake8_tuples_with_zero_based_columns() -> None:
     assert all(kind is Flake8Plugin for *_, kind in results)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_flake8_finds_the_plugin_and_applies_noqa(tmp_path: Path) -> None:
     pytest.importorskip("flake8")
@@ -41,6 +42,7 @@ def test_flake8_finds_the_plugin_and_applies_noqa(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_opt_in_rules_are_off_in_a_plain_flake8_run(tmp_path: Path) -> None:
     pytest.importorskip("flake8")

@@ -7,12 +7,12 @@ import json
 import re
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from gilwise.check import CheckResult, Finding
 from gilwise.check._rule import registered_rules
 from gilwise.report._check import _data, render, render_text
+from tests._hypothesis import given
 
 RESULT = CheckResult(
     findings=(

@@ -103,3 +103,48 @@ def test_thread_targets_come_from_threads_and_thread_pools() -> None:
     facts = ModuleFacts.of(ast.parse(source))
     assert facts.thread_targets == {"a", "b"}
     assert facts.thread_units == {"<module>"}
+
+
+def test_self_attributes_belong_to_their_class() -> None:
+    source = (
+        "import threading\n"
+        "class A:\n    def __init__(self):\n        self.done = threading.Event()\n"
+        "class B:\n    def __init__(self, make):\n        self.done = make()\n"
+    )
+    tree = ast.parse(source)
+    facts = ModuleFacts.of(tree)
+    done = ast.parse("self.done", mode="eval").body
+    assert facts.kind(done, tree.body[1]) == "thread_event"
+    assert facts.kind(done, tree.body[2]) is None
+
+
+@pytest.mark.parametrize(
+    ("annotation", "kind"),
+    [
+        ("threading.Lock", "thread_lock"),
+        ("Optional[threading.Condition]", "thread_condition"),
+        ("'queue.Queue[int]'", "thread_queue"),
+        ("threading.Event | None", "thread_event"),
+        ("threading.Lock | asyncio.Lock", None),
+        ("Final[Path]", "path"),
+        ("socket.socket", None),
+    ],
+)
+def test_kinds_from_annotations(annotation: str, kind: str | None) -> None:
+    source = (
+        "import asyncio, queue, socket, threading\nfrom pathlib import Path\n"
+        "from typing import Final, Optional\n"
+        f"def f(x: {annotation}):\n    pass\n"
+    )
+    tree = ast.parse(source)
+    function = tree.body[-1]
+    assert ModuleFacts.of(tree).kind(ast.Name(id="x"), function) == kind
+
+
+def test_queue_put_waits_only_with_a_maxsize() -> None:
+    source = (
+        "import queue\na = queue.Queue()\nb = queue.Queue(maxsize=2)\nc = queue.SimpleQueue()\n"
+    )
+    facts = ModuleFacts.of(ast.parse(source))
+    kinds = [facts.kind(ast.Name(id=name)) for name in "abc"]
+    assert kinds == ["thread_queue", "thread_queue_bounded", "thread_queue"]

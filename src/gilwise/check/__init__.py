@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from ._config import CheckConfig
 from ._engine import Selection, check_source
+from ._engine import decode_source as decode_source
+from ._engine import split_lines as split_lines
 from ._finding import CheckResult, Finding
+from ._rule import Rule as Rule
+from ._rule import registered_rules as registered_rules
 from ._runner import check_paths
 
+# The names imported `as` themselves are not for users: the findings' renderers
+# (``gilwise.report._check``) read the rules, and the source lines as the checker read them.
 __all__ = ["CheckConfig", "CheckResult", "Finding", "Selection", "check_paths", "check_source"]

@@ -16,7 +16,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-_KEYS = frozenset({"select", "ignore", "exclude", "per-file-ignores", "respect-gitignore"})
+_KEYS = frozenset(
+    {"select", "ignore", "exclude", "per-file-ignores", "respect-gitignore", "force-exclude"}
+)
 _CODE_PREFIX = re.compile(r"GW[0-9]{0,3}")
 
 
@@ -36,6 +38,8 @@ class CheckConfig:
     #: gitignore-style pattern → codes (or prefixes) to ignore in the matching files.
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     respect_gitignore: bool = True
+    #: Apply ``exclude`` to files named explicitly too (pre-commit names every changed file).
+    force_exclude: bool = False
     #: The directory patterns are relative to: where pyproject.toml is, else the cwd.
     root: Path = field(default_factory=Path.cwd)
     #: The file the options came from, if any.
@@ -99,9 +103,7 @@ def _from_file(path: Path, table: dict[str, Any]) -> CheckConfig:
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigInvalid(f"{where}: per-file-ignores must be a table of pattern = [codes]")
-    respect = table.get("respect-gitignore", True)
-    if not isinstance(respect, bool):
-        raise ConfigInvalid(f"{where}: respect-gitignore must be true or false")
+    respect = _flag(table, "respect-gitignore", True, where)
     return CheckConfig(
         select=validate_codes(_strings(table, "select", where, ("GW",)), where),
         ignore=validate_codes(_strings(table, "ignore", where, ()), where),
@@ -111,9 +113,17 @@ def _from_file(path: Path, table: dict[str, Any]) -> CheckConfig:
             for pattern, codes in per_file.items()
         },
         respect_gitignore=respect,
+        force_exclude=_flag(table, "force-exclude", False, where),
         root=path.parent.resolve(),
         source=path,
     )
+
+
+def _flag(table: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigInvalid(f"{where}: {key} must be true or false")
+    return value
 
 
 def _strings(

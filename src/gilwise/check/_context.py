@@ -69,23 +69,26 @@ class Context:
         parent = self.parent
         if isinstance(parent, ast.Expr):
             return True
-        if (
-            isinstance(parent, ast.Assign)
-            and len(parent.targets) == 1
-            and isinstance(parent.targets[0], ast.Name)
-        ):
-            name = parent.targets[0].id
-            if name == "_":
-                return True
-            scope = self.function()
-            if scope is None:
-                # At module level another module may import the name: assume it is read.
-                return False
-            return not any(
-                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                for n in walk_scope(scope)
-            ) and not _used_by_nested_scopes(scope, name)
-        return False
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+            target: ast.AST = parent.targets[0]
+        elif isinstance(parent, ast.AnnAssign):
+            target = parent.target
+        else:
+            return False
+        if not isinstance(target, ast.Name):
+            return False
+        name = target.id
+        if name == "_":
+            return True
+        scope = self.function()
+        if scope is None or _declared_outside(scope, name):
+            # At module level (or under `global`/`nonlocal`) the name outlives the
+            # function, and other code may read it: assume it is read.
+            return False
+        return not any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+            for n in walk_scope(scope)
+        ) and not _used_by_nested_scopes(scope, name)
 
     def qualname(self, node: ast.AST) -> str | None:
         """The qualified name of ``node`` in this scope."""
@@ -107,6 +110,12 @@ def is_main_guard(node: ast.AST) -> bool:
     names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
     consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
     return bool(names and consts)
+
+
+def _declared_outside(scope: ast.AST, name: str) -> bool:
+    return any(
+        isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names for n in walk_scope(scope)
+    )
 
 
 def _used_by_nested_scopes(scope: ast.AST, name: str) -> bool:

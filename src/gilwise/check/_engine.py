@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import codecs
+import contextlib
+import gc
 import io
 import re
 import tokenize
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ._context import Context
@@ -23,6 +26,15 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: Codes of findings about a whole file (documented in rules/_files.py).
 PARSE_ERROR = "GW001"
 READ_ERROR = "GW002"
+
+#: Byte-order marks of the encodings Python cannot read source in, longest first: the
+#: UTF-32-LE mark begins with the UTF-16-LE one.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32", "utf-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32", "utf-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16", "utf-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16", "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,33 +71,65 @@ def check_source(
         ['GW101']
     """
     selection = selection or Selection()
-    text = _decode(source)
+    text = decode_source(source)
     if skips_file(text):
         return []
+    wide = _wide_encoding(source)
+    if wide is not None:
+        return _only_if_wanted(selection, [Finding(path, 1, 1, PARSE_ERROR, wide)])
+    with _collector_paused():
+        try:
+            tree = _parse(source, path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return _only_if_wanted(selection, [parse_error(path, exc)])
+        rules = [rule() for rule in registered_rules().values() if selection.runs(rule)]
+        hits = rule_hits(tree, rules)
+    if not hits:
+        return []
+    lines = split_lines(text)
+    findings = [_finding(path, lines, code, hit) for code, hit in hits]
+    suppressed = suppressions(text) if _any_noqa(lines, findings) else {}
+    return sorted({f for f in findings if not is_suppressed(suppressed, f.line, f.code)})
+
+
+def _any_noqa(lines: list[str], findings: list[Finding]) -> bool:
+    """Whether a reported line could carry a ``# noqa``: tokenizing a whole file for its
+    comments costs about a second per MB, and most findings' lines have none."""
+    return any(0 < f.line <= len(lines) and "noqa" in lines[f.line - 1].lower() for f in findings)
+
+
+def _parse(source: str | bytes, path: str) -> ast.Module:
+    with warnings.catch_warnings():
+        # The compiler's warnings about the user's code (invalid escapes, `x is 1`)
+        # are not ours to print; a checker's output is its findings.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(source, filename=path)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while one module is parsed and walked.
+
+    A syntax tree holds no reference cycles, but each full collection walks every live
+    object, and the tree grows as the parser builds it: on a 5 MB module the passes made
+    parsing and the module facts superlinear. Nothing here creates cyclic garbage worth
+    collecting; the collector is back on (if it was on) before the function returns.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        with warnings.catch_warnings():
-            # The compiler's warnings about the user's code (invalid escapes, `x is 1`)
-            # are not ours to print; a checker's output is its findings.
-            warnings.simplefilter("ignore", SyntaxWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        return _only_if_wanted(selection, [parse_error(path, exc)])
-    rules = [rule() for rule in registered_rules().values() if selection.runs(rule)]
-    lines = _LINE_BREAK.split(text)
-    suppressed = suppressions(text)
-    findings = [
-        finding
-        for code, hit in rule_hits(tree, rules)
-        if not is_suppressed(suppressed, (finding := _finding(path, lines, code, hit)).line, code)
-    ]
-    return sorted(set(findings))
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse_error(path: str, exc: BaseException) -> Finding:
     """A GW001 finding for a file Python's parser rejects."""
-    line = getattr(exc, "lineno", None) or 1
-    column = getattr(exc, "offset", None) or 1
+    # An unknown coding cookie is reported at line 0, offset -1: positions start at 1.
+    line = max(getattr(exc, "lineno", None) or 1, 1)
+    column = max(getattr(exc, "offset", None) or 1, 1)
     reason = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
     if isinstance(exc, (RecursionError, MemoryError)):
         reason = "too deeply nested for the parser"
@@ -101,9 +145,59 @@ def _only_if_wanted(selection: Selection, findings: list[Finding]) -> list[Findi
     return [f for f in findings if selection.wants(f.code)]
 
 
-def _decode(source: str | bytes) -> str:
+def _wide_encoding(source: str | bytes) -> str | None:
+    """Why a UTF-16 or UTF-32 file cannot be checked, or None for any other file.
+
+    Python reads source as UTF-8 or the ASCII-compatible encoding its coding cookie names:
+    it refuses a UTF-16 file (as "null bytes"), cookie or not. Editors and shells (Windows
+    PowerShell's ``>``) still write them, so say what the file is and what to do.
+    """
+    if isinstance(source, str):
+        return None
+    for bom, name, _ in _WIDE_BOMS:
+        if source.startswith(bom):
+            return (
+                f"cannot parse: the file is {name} (it starts with a {name} byte-order mark) "
+                "and Python reads source only in UTF-8 or an ASCII-based encoding; "
+                "save it as UTF-8"
+            )
+    named = _cookie_encoding(source)
+    if named is not None and named.startswith(("utf-16", "utf-32")):
+        return (
+            f"cannot parse: the coding cookie names {named}, which Python cannot read "
+            "source in; save the file as UTF-8"
+        )
+    return None
+
+
+#: PEP 263's coding cookie, in one of the first two lines.
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _cookie_encoding(source: bytes) -> str | None:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError:
+        # CPython 3.14+ refuses a cookie whose codec cannot decode the line it is on
+        # (utf-16): read the cookie itself.
+        match = next(filter(None, map(_COOKIE.match, source.splitlines()[:2])), None)
+        if match is None:
+            return None
+        encoding = match.group(1).decode("ascii", errors="replace")
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return None
+
+
+def decode_source(source: str | bytes) -> str:
+    """The text of a module's source: by its coding cookie or BOM, else as UTF-8."""
     if isinstance(source, str):
         return source
+    for bom, _, codec in _WIDE_BOMS:
+        if source.startswith(bom):
+            # Only to read a `# gilwise: noqa` line: the file is reported, not checked.
+            return source.decode(codec, errors="replace")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError:
@@ -112,6 +206,12 @@ def _decode(source: str | bytes) -> str:
         return source.decode(encoding, errors="replace")
     except LookupError:
         return source.decode("utf-8", errors="replace")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as Python numbers them (not str.splitlines(): form feeds and
+    other separators do not end a line)."""
+    return _LINE_BREAK.split(text)
 
 
 def rule_hits(tree: ast.Module, rules: Iterable[Rule]) -> list[tuple[str, Hit]]:

@@ -11,6 +11,7 @@ import ast
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Builtins that rules care about; a module-level definition of the same name hides them.
 _BUILTINS = frozenset({"open", "input", "map", "print"})
@@ -40,14 +41,11 @@ _KIND_OF_CALL = {
     "threading.BoundedSemaphore": "thread_semaphore",
     "threading.Condition": "thread_condition",
     "threading.Event": "thread_event",
-    "queue.Queue": "thread_queue",
-    "queue.LifoQueue": "thread_queue",
-    "queue.PriorityQueue": "thread_queue",
-    "queue.SimpleQueue": "thread_queue",
     "asyncio.Condition": "async_condition",
     "asyncio.get_event_loop": "loop",
     "asyncio.get_running_loop": "loop",
     "asyncio.new_event_loop": "loop",
+    "asyncio.run_coroutine_threadsafe": "cf_future",
     "socket.socket": "socket",
     "socket.create_connection": "socket",
     "requests.Session": "sync_http_client",
@@ -60,11 +58,50 @@ _KIND_OF_CALL = {
     "pathlib.PurePath": "path",
 }
 
+#: Thread-safe queues: ``put`` blocks only when one is built with a positive ``maxsize``.
+_THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
+
+#: What an annotation says a name holds. Only types whose methods block whatever the
+#: instance: an annotated socket may be a non-blocking one that asyncio drives, and an
+#: annotated queue may be unbounded, so ``put`` on it is not assumed to wait.
+_KIND_OF_TYPE = {
+    **{
+        name: kind
+        for name, kind in _KIND_OF_CALL.items()
+        if kind not in {"socket", "mp_context", "mp_queue"}
+        and not name.endswith(
+            ("get_event_loop", "get_running_loop", "new_event_loop", "threadsafe", "session")
+        )
+    },
+    **dict.fromkeys(_THREAD_QUEUES | {"queue.SimpleQueue"}, "thread_queue"),
+    "pathlib.PosixPath": "path",
+    "pathlib.WindowsPath": "path",
+    "concurrent.futures.Future": "cf_future",
+    "concurrent.futures._base.Future": "cf_future",
+    "concurrent.futures.Executor": "executor",
+    "asyncio.AbstractEventLoop": "loop",
+    "asyncio.BaseEventLoop": "loop",
+    "asyncio.events.AbstractEventLoop": "loop",
+}
+
+#: Annotations that wrap the type they describe.
+_TYPE_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Annotated"})
+
+#: Decorators that leave what calling the function does unchanged.
+_TRANSPARENT_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "override", "final", "cache", "lru_cache"}
+)
+
 _ASYNC_FRAMEWORKS = frozenset({"asyncio", "tornado", "anyio", "trio", "curio"})
 
-EXECUTOR_KINDS = frozenset({"thread_executor", "process_executor", "process_pool", "thread_pool"})
+EXECUTOR_KINDS = frozenset(
+    {"thread_executor", "process_executor", "process_pool", "thread_pool", "executor"}
+)
 PROCESS_POOL_KINDS = frozenset({"process_executor", "process_pool"})
 THREAD_POOL_KINDS = frozenset({"thread_executor", "thread_pool"})
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+_FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def _foreign_kind(qualname: str) -> str | None:
@@ -74,6 +111,18 @@ def _foreign_kind(qualname: str) -> str | None:
     ):
         return "async_primitive"
     return None
+
+
+def _queue_kind(call: ast.Call) -> str:
+    """``thread_queue_bounded`` for a queue whose ``put`` can wait: a ``maxsize`` that is
+    not a constant 0 or less."""
+    size = call.args[0] if call.args else None
+    size = next((k.value for k in call.keywords if k.arg == "maxsize"), size)
+    if size is None or (
+        isinstance(size, ast.Constant) and isinstance(size.value, int) and size.value <= 0
+    ):
+        return "thread_queue"
+    return "thread_queue_bounded"
 
 
 def dotted(node: ast.AST) -> str | None:
@@ -92,6 +141,21 @@ def callee(call: ast.Call, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _sole_definitions(scope: ast.AST) -> dict[str, Function | None]:
+    """Each name ``scope`` binds: the ``def`` binding it if that is its only binding."""
+    bound: dict[str, list[ast.AST]] = {}
+    for node in walk_scope(scope):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound.setdefault(node.name, []).append(node)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.setdefault(node.id, []).append(node)
+    sole: dict[str, Function | None] = {}
+    for name, nodes in bound.items():
+        only = nodes[0] if len(nodes) == 1 else None
+        sole[name] = only if isinstance(only, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    return sole
+
+
 def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node`` that runs in its scope (not inside nested defs or lambdas)."""
     todo = list(ast.iter_child_nodes(node))
@@ -100,6 +164,49 @@ def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
         yield child
         if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             todo.extend(ast.iter_child_nodes(child))
+
+
+def is_transparent(decorator: ast.expr) -> bool:
+    """Whether a decorator keeps the function's calls meaning what its ``def`` says."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (dotted(target) or "").rsplit(".", 1)[-1] in _TRANSPARENT_DECORATORS
+
+
+def catches_everything(function: Function) -> bool:
+    """Whether no exception escapes ``function``: its body (past a docstring, plain
+    assignments, and single-statement ``while``/``for``/``with`` wrappers) is one ``try``
+    with a catch-all handler (bare, ``Exception``, ``BaseException``) that never raises."""
+    body: list[ast.stmt] = [
+        s
+        for s in function.body
+        if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        and not (
+            isinstance(s, (ast.Assign, ast.AnnAssign))
+            and not any(isinstance(n, ast.Call) for n in ast.walk(s))
+        )
+    ]
+    while len(body) == 1 and isinstance(body[0], (ast.While, ast.For, ast.With)):
+        body = body[0].body
+    if len(body) != 1 or not isinstance(body[0], ast.Try):
+        return False
+    return any(
+        _is_catch_all(handler)
+        and not any(isinstance(n, ast.Raise) for stmt in handler.body for n in ast.walk(stmt))
+        for handler in body[0].handlers
+    )
+
+
+def _is_catch_all(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = {(dotted(c) or "").rsplit(".", 1)[-1] for c in caught}
+    return bool(names & {"Exception", "BaseException"})
+
+
+def _self_name(name: str) -> str:
+    """``cls.x`` and ``self.x`` name the same class attribute."""
+    return "self." + name[4:] if name.startswith("cls.") else name
 
 
 def _import_bindings(tree: ast.AST) -> Iterator[tuple[str, str]]:
@@ -127,22 +234,43 @@ def _module_level_definitions(tree: ast.Module) -> set[str]:
     return defined
 
 
+class Place(NamedTuple):
+    """Where a node sits: its nearest function and class (None when there is none), and
+    the node directly above it."""
+
+    function: ast.AST | None
+    klass: ast.ClassDef | None
+    parent: ast.AST
+
+
 @dataclass
 class ModuleFacts:
     """What one pass over the whole module learned, for rules that need more than one node."""
 
     imports: dict[str, str]
     hidden_builtins: frozenset[str]
-    #: Kind of object each name holds, per scope (a function node, or None for module and self.*).
+    #: Kind of object each name holds, per scope: a function node's id, a class node's id
+    #: for ``self.*`` (the class's own attributes), or None for the module.
     kinds: dict[tuple[int | None, str], str] = field(default_factory=dict)
-    #: Names of coroutine functions defined at module level.
-    async_functions: frozenset[str] = frozenset()
-    #: Coroutine method names of each class, by class name.
-    async_methods: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Module-level functions by name (a later definition replaces an earlier one).
+    functions: dict[str, Function] = field(default_factory=dict)
     #: Names of module-level functions run in threads (Thread targets, thread-pool tasks).
     thread_targets: frozenset[str] = frozenset()
     #: Top-level definitions (or ``<module>``) that start threads or thread pools.
     thread_units: frozenset[str] = frozenset()
+    #: The nearest class around each function, by the function's id.
+    _class_of: dict[int, ast.ClassDef] = field(default_factory=dict)
+    #: Each class's methods by name, by the class's id.
+    _methods: dict[int, dict[str, Function]] = field(default_factory=dict)
+    #: Each class's bases that this module defines (unambiguously), by the class's id.
+    _bases: dict[int, list[ast.ClassDef]] = field(default_factory=dict)
+    #: What each function of the module returns, by its annotation, by the function's id.
+    _returns: dict[int, str] = field(default_factory=dict)
+    #: The names each function binds, by the function's id, filled in when first asked.
+    _locals: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: The nested ``def`` each name of a function is bound to (None: bound otherwise or
+    #: more than once), by the function's id, filled in when first asked.
+    _nested: dict[int, dict[str, Function | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tree: ast.Module) -> ModuleFacts:
@@ -150,15 +278,8 @@ class ModuleFacts:
         defined = _module_level_definitions(tree)
         imports = {name: qual for name, qual in _import_bindings(tree) if name not in defined}
         facts = cls(imports=imports, hidden_builtins=frozenset(defined & _BUILTINS))
+        facts._collect_definitions(tree)
         facts.kinds = facts._collect_kinds(tree)
-        facts.async_functions = frozenset(
-            n.name for n in tree.body if isinstance(n, ast.AsyncFunctionDef)
-        )
-        facts.async_methods = {
-            c.name: frozenset(m.name for m in c.body if isinstance(m, ast.AsyncFunctionDef))
-            for c in ast.walk(tree)
-            if isinstance(c, ast.ClassDef)
-        }
         facts.thread_targets = frozenset(facts._thread_targets(tree))
         facts.thread_units = frozenset(facts._thread_units(tree))
         return facts
@@ -185,10 +306,15 @@ class ModuleFacts:
     def kind(self, node: ast.AST, scope: ast.AST | None = None) -> str | None:
         """What kind of object ``node`` evaluates to (``"process_pool"``, ...), if known."""
         if isinstance(node, ast.Call):
-            name = self.qualname(node.func, scope)
-            return None if name is None else _KIND_OF_CALL.get(name, _foreign_kind(name))
+            return self._kind_of_call(node, scope)
         name = dotted(node)
         if name is None:
+            return None
+        name = _self_name(name)
+        if name.startswith("self."):
+            for klass in self._class_and_bases(self.enclosing_class(scope)):
+                if (id(klass), name) in self.kinds:
+                    return self.kinds[id(klass), name]
             return None
         if scope is not None and (id(scope), name) in self.kinds:
             return self.kinds[id(scope), name]
@@ -202,32 +328,216 @@ class ModuleFacts:
         name = (dotted(node) or "").rsplit(".", 1)[-1].lower()
         return name.endswith(("executor", "pool"))
 
+    def enclosing_class(self, scope: ast.AST | None) -> ast.ClassDef | None:
+        """The class whose ``self`` a function (or class body) sees."""
+        if isinstance(scope, ast.ClassDef):
+            return scope
+        return None if scope is None else self._class_of.get(id(scope))
+
+    def function_named(self, func: ast.AST, scope: ast.AST | None = None) -> Function | None:
+        """The module's own ``def`` that calling ``func`` runs: a module-level function by
+        name, or ``self.name``/``cls.name`` on the method's class (or a base defined here)."""
+        if isinstance(func, ast.Name):
+            if func.id in self.imports:
+                return None
+            if func.id in self.local_names(scope):
+                return self._nested_function(func.id, scope)
+            return self.functions.get(func.id)
+        if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
+            for klass in self._class_and_bases(self.enclosing_class(scope)):
+                method = self._methods.get(id(klass), {}).get(func.attr)
+                if method is not None:
+                    return method
+        return None
+
+    def _nested_function(self, name: str, scope: ast.AST | None) -> Function | None:
+        """The function ``name`` that ``scope`` defines itself, if that is the only thing
+        it binds the name to."""
+        if scope is None:
+            return None
+        if id(scope) not in self._nested:
+            # One walk per scope: a walk per call made a long function quadratic (a
+            # 200-line coroutine calling its parameter took 1.7 s).
+            self._nested[id(scope)] = _sole_definitions(scope)
+        return self._nested[id(scope)].get(name)
+
+    def local_names(self, scope: ast.AST | None) -> frozenset[str]:
+        """The names a function binds itself (parameters, assignments, loop variables)."""
+        if not isinstance(scope, _FUNCTION_TYPES):
+            return frozenset()
+        if id(scope) not in self._locals:
+            arguments = scope.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += filter(None, [arguments.vararg, arguments.kwarg])
+            self._locals[id(scope)] = frozenset(
+                {a.arg for a in every}
+                | {
+                    n.id
+                    for n in walk_scope(scope)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                }
+                | {
+                    n.name
+                    for n in walk_scope(scope)
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                }
+            )
+        return self._locals[id(scope)]
+
+    def annotation_kind(self, annotation: ast.AST | None) -> str | None:
+        """The kind an annotation names: ``threading.Lock``, ``Optional[queue.Queue]``,
+        ``"Path"``; None for anything else, and for unions of different kinds."""
+        if annotation is None:
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                return self.annotation_kind(ast.parse(annotation.value, mode="eval").body)
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            return self._union_kind([annotation.left, annotation.right])
+        if isinstance(annotation, ast.Subscript):
+            wrapper = (dotted(annotation.value) or "").rsplit(".", 1)[-1]
+            inner = annotation.slice
+            members = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            if wrapper == "Union":
+                return self._union_kind(members)
+            if wrapper in _TYPE_WRAPPERS:
+                return self.annotation_kind(members[0])
+            return self.annotation_kind(annotation.value)  # queue.Queue[int]
+        name = self.qualname(annotation)
+        return None if name is None else _KIND_OF_TYPE.get(name)
+
     # -- collection passes -----------------------------------------------------------
+
+    def _kind_of_call(self, call: ast.Call, scope: ast.AST | None) -> str | None:
+        name = self.qualname(call.func, scope)
+        if name is not None:
+            if name in _THREAD_QUEUES:
+                return _queue_kind(call)
+            if name == "queue.SimpleQueue":
+                return "thread_queue"
+            return _KIND_OF_CALL.get(name, _foreign_kind(name))
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "submit"
+            and self.kind(func.value, scope) in {"thread_executor", "process_executor", "executor"}
+        ):
+            return "cf_future"
+        defined = self.function_named(func, scope)
+        return None if defined is None else self._returns.get(id(defined))
+
+    def _union_kind(self, members: list[ast.expr]) -> str | None:
+        kinds = {
+            self.annotation_kind(m)
+            for m in members
+            if not (isinstance(m, ast.Constant) and m.value is None)
+        }
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def _class_and_bases(self, klass: ast.ClassDef | None) -> Iterator[ast.ClassDef]:
+        seen: set[int] = set()
+        todo = [] if klass is None else [klass]
+        while todo:
+            current = todo.pop(0)
+            if id(current) not in seen:
+                seen.add(id(current))
+                yield current
+                todo.extend(self._bases.get(id(current), []))
+
+    def _collect_definitions(self, tree: ast.Module) -> None:
+        classes_by_name: defaultdict[str, list[ast.ClassDef]] = defaultdict(list)
+        for place, node in _nodes_with_place(tree):
+            if isinstance(node, _FUNCTION_TYPES) and place.klass is not None:
+                self._class_of[id(node)] = place.klass
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if place.function is None and place.klass is None:
+                    self.functions[node.name] = node
+                elif place.parent is place.klass and place.klass is not None:
+                    self._methods.setdefault(id(place.klass), {})[node.name] = node
+                kind = self.annotation_kind(node.returns)
+                if kind is not None:
+                    self._returns[id(node)] = kind
+            elif isinstance(node, ast.ClassDef) and place.function is None:
+                classes_by_name[node.name].append(node)
+        for classes in classes_by_name.values():
+            for klass in classes:
+                self._bases[id(klass)] = [
+                    candidates[0]
+                    for base in klass.bases
+                    if len(candidates := classes_by_name.get(dotted(base) or "", [])) == 1
+                    and candidates[0] is not klass
+                ]
 
     def _collect_kinds(self, tree: ast.Module) -> dict[tuple[int | None, str], str]:
         # A second round sees through one level of indirection:
         # ctx = get_context("spawn"); pool = ctx.Pool().
-        bindings = list(_bindings(tree))
+        bindings = list(self._bindings(tree))
         for _ in range(2):
             self.kinds = self._kinds_of(bindings)
         return self.kinds
 
+    def _bindings(
+        self, tree: ast.Module
+    ) -> Iterator[tuple[int | None, str, ast.AST | None, ast.AST | None, ast.AST | None]]:
+        """(key scope, name, value, annotation, scope the value is evaluated in) for every
+        simple assignment, ``with ... as``, and annotated name or parameter."""
+        for place, node in _nodes_with_place(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                arguments = node.args
+                for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+                    if arg.annotation is not None:
+                        yield id(node), arg.arg, None, arg.annotation, node
+                continue
+            value: ast.AST | None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value, annotation = node.targets[0], node.value, None
+            elif isinstance(node, ast.AnnAssign):
+                target, value, annotation = node.target, node.value, node.annotation
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        key = self._key(place, item.optional_vars)
+                        if key is not None:
+                            yield *key, item.context_expr, None, place.function
+                continue
+            else:
+                continue
+            key = self._key(place, target)
+            if key is not None:
+                yield *key, value, annotation, place.function
+
+    @staticmethod
+    def _key(place: Place, target: ast.AST) -> tuple[int | None, str] | None:
+        name = dotted(target)
+        if name is None:
+            return None
+        name = _self_name(name)
+        if place.klass is not None and name.startswith("self."):
+            return id(place.klass), name
+        if place.klass is not None and place.parent is place.klass and isinstance(target, ast.Name):
+            return id(place.klass), f"self.{name}"  # a class attribute, seen through self
+        return (None if place.function is None else id(place.function)), name
+
     def _kinds_of(
-        self, bindings: list[tuple[ast.AST | None, ast.AST, ast.AST]]
+        self,
+        bindings: list[tuple[int | None, str, ast.AST | None, ast.AST | None, ast.AST | None]],
     ) -> dict[tuple[int | None, str], str]:
         seen: defaultdict[tuple[int | None, str], set[str]] = defaultdict(set)
-        for scope, target, value in bindings:
-            name = dotted(target)
-            kind = self.kind(value, scope)
-            if name is None or kind is None:
-                continue
-            key = None if scope is None or name.startswith("self.") else id(scope)
-            seen[key, name].add(kind)
+        for key_scope, name, value, annotation, scope in bindings:
+            kind = None if value is None else self.kind(value, scope)
+            kind = kind or self.annotation_kind(annotation)
+            if kind is not None:
+                seen[key_scope, name].add(kind)
         # A name bound to different kinds in one scope is ambiguous: rules ignore it.
         return {key: kinds.pop() for key, kinds in seen.items() if len(kinds) == 1}
 
     def _thread_targets(self, tree: ast.Module) -> Iterator[str]:
-        for scope, call in _calls_with_scope(tree):
+        for place, call in _nodes_with_place(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            scope = place.function
             if self.kind(call, scope) == "thread":
                 for keyword in call.keywords:
                     if keyword.arg == "target" and isinstance(keyword.value, ast.Name):
@@ -267,35 +577,15 @@ def _unit_name(node: ast.AST) -> str:
     return "<module>"
 
 
-def _bindings(tree: ast.Module) -> Iterator[tuple[ast.AST | None, ast.AST, ast.AST]]:
-    """(scope, target, value) for every simple assignment and ``with ... as``."""
-    for scope, node in _nodes_with_scope(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            yield scope, node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            yield scope, node.target, node.value
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    yield scope, item.optional_vars, item.context_expr
-
-
-def _nodes_with_scope(tree: ast.Module) -> Iterator[tuple[ast.AST | None, ast.AST]]:
-    """Every node with its nearest enclosing function (None at module level)."""
-    todo: list[tuple[ast.AST | None, Iterable[ast.AST]]] = [(None, tree.body)]
+def _nodes_with_place(tree: ast.Module) -> Iterator[tuple[Place, ast.AST]]:
+    """Every node with its nearest enclosing function and class, and its parent."""
+    todo: list[tuple[Place, ast.AST]] = [(Place(None, None, tree), node) for node in tree.body]
     while todo:
-        scope, nodes = todo.pop()
-        for node in nodes:
-            yield scope, node
-            inner = (
-                node
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-                else scope
-            )
-            todo.append((inner, list(ast.iter_child_nodes(node))))
-
-
-def _calls_with_scope(tree: ast.Module) -> Iterator[tuple[ast.AST | None, ast.Call]]:
-    for scope, node in _nodes_with_scope(tree):
-        if isinstance(node, ast.Call):
-            yield scope, node
+        place, node = todo.pop()
+        yield place, node
+        function, klass = place.function, place.klass
+        if isinstance(node, _FUNCTION_TYPES):
+            function = node
+        elif isinstance(node, ast.ClassDef):
+            klass = node
+        todo.extend((Place(function, klass, node), child) for child in ast.iter_child_nodes(node))

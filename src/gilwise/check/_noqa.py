@@ -15,6 +15,27 @@ _FILE_NOQA = re.compile(r"#\s*gilwise:\s*noqa\b", re.IGNORECASE)
 #: None suppresses every code on the line; a set suppresses those codes.
 Suppressions = dict[int, frozenset[str] | None]
 
+#: Other linters' codes for the same problems, accepted in noqa comments as ours: a project
+#: that silenced flake8-async or ruff on a line has already judged that line. ASYNC1xx
+#: below 105 are flake8-async's first numbering (still ruff's before 0.5): 100 HTTP,
+#: 101 open/sleep/subprocess, 102 blocking ``os`` calls; TRIO is flake8-async's old name.
+_OTHER_LINTERS: dict[str, frozenset[str]] = {
+    "GW101": frozenset({"ASYNC101", "ASYNC251"}),
+    "GW102": frozenset({"ASYNC100", "ASYNC210", "ASYNC211", "ASYNC212"}),
+    "GW103": frozenset({"ASYNC101", "ASYNC102", "ASYNC220", "ASYNC221", "ASYNC222"}),
+    "GW104": frozenset({"ASYNC101", "ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240"}),
+    "GW106": frozenset({"ASYNC250"}),
+    "GW109": frozenset({"ASYNC110"}),
+    "GW110": frozenset({"ASYNC105"}),
+    "GW111": frozenset({"ASYNC300", "RUF006"}),
+    "GW114": frozenset({"ASYNC103", "ASYNC104"}),
+    "GW115": frozenset({"ASYNC103", "ASYNC104"}),
+}
+_EQUIVALENT_CODES = {
+    code: others | {f"TRIO{other[5:]}" for other in others if other.startswith("ASYNC")}
+    for code, others in _OTHER_LINTERS.items()
+}
+
 
 def suppressions(text: str) -> Suppressions:
     """The ``# noqa`` comments of ``text`` by line number."""
@@ -39,11 +60,17 @@ def skips_file(text: str) -> bool:
 
 
 def is_suppressed(suppressed: Suppressions, line: int, code: str) -> bool:
-    """Whether a finding ``code`` on ``line`` is suppressed."""
+    """Whether a finding ``code`` on ``line`` is suppressed, by its own code or by another
+    linter's code for the same problem.
+
+    Example:
+        >>> is_suppressed(suppressions("sleep(1)  # noqa: ASYNC251"), 1, "GW101")
+        True
+    """
     if line not in suppressed:
         return False
     codes = suppressed[line]
-    return codes is None or code in codes
+    return codes is None or code in codes or not codes.isdisjoint(_EQUIVALENT_CODES.get(code, ()))
 
 
 def _comments(text: str) -> Iterator[tuple[int, str]]:

@@ -25,6 +25,7 @@ DEFAULT_EXCLUDES = (
     "__pycache__",
     ".mypy_cache",
     ".ruff_cache",
+    ".gilwise_cache",
     ".pytest_cache",
     "node_modules",
     "build",
@@ -64,9 +65,18 @@ class _Ignore:
 
 
 def discover(
-    paths: Iterable[Path], root: Path, exclude: Iterable[str], respect_gitignore: bool
+    paths: Iterable[Path],
+    root: Path,
+    exclude: Iterable[str],
+    respect_gitignore: bool,
+    force_exclude: bool = False,
 ) -> Discovery:
-    """Every Python file under ``paths``; files named explicitly are always checked."""
+    """Every Python file under ``paths``.
+
+    Files and folders named explicitly are checked even when an exclude pattern covers
+    them, unless ``force_exclude`` (ruff's ``--force-exclude``): pre-commit names every
+    changed file, so without it the excludes would not apply under pre-commit.
+    """
     found = Discovery()
     defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
     # Absolute but not resolved: a symlinked folder keeps the name it was reached by.
@@ -75,6 +85,8 @@ def discover(
         if not given.exists() and not given.is_symlink():
             raise TargetNotFound(f"no such file or directory: {given}; check the path")
         path = _absolute(given)
+        if force_exclude and _excluded(path, path.is_dir(), configured, defaults):
+            continue
         if not path.is_dir():
             if path.is_file():
                 found.files.append(path)
@@ -85,7 +97,7 @@ def discover(
         # site-packages or build/ checks it; configured excludes apply from the config's
         # folder unless they exclude the named folder itself.
         ignores = [_Ignore(path, defaults)]
-        if not configured.matches_folder_or_parent(path):
+        if force_exclude or not configured.matches_folder_or_parent(path):
             ignores.append(configured)
         if respect_gitignore:
             ignores += _parent_gitignores(path)
@@ -99,6 +111,23 @@ def discover(
 
 def _absolute(path: Path) -> Path:
     return Path(os.path.abspath(path))
+
+
+def _excluded(
+    path: Path, is_dir: bool, configured: _Ignore, defaults: pathspec.GitIgnoreSpec
+) -> bool:
+    """Whether an exclude covers a path named on the command line (for --force-exclude).
+
+    The configured patterns count from the config's folder; the default ones (.venv,
+    build, ...) match a folder of that name anywhere on the path, as ruff's do.
+    """
+    if configured.matches(path, is_dir) or configured.matches_folder_or_parent(path.parent):
+        return True
+    try:
+        relative = path.relative_to(configured.base).as_posix()
+    except ValueError:
+        relative = path.as_posix().lstrip("/")
+    return defaults.match_file(relative + "/" if is_dir else relative)
 
 
 def _walk(
@@ -129,8 +158,11 @@ def _walk(
                 continue
             if is_dir:
                 subdirectories.append(path)
-            elif entry.name.endswith(_SOURCE_SUFFIXES) and _is_file(entry):
-                yield path
+            elif entry.name.endswith(_SOURCE_SUFFIXES):
+                if _is_file(entry):
+                    yield path
+                elif _exists(entry):  # a FIFO or a device: reading it could block forever
+                    warnings.append(f"{path} is not a regular file; skipped")
         todo.extend((sub, active) for sub in reversed(subdirectories))
 
 
@@ -146,6 +178,15 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()
     except OSError:
         return False
+
+
+def _exists(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is something other than a broken symlink."""
+    try:
+        entry.stat()
+    except OSError:
+        return False
+    return True
 
 
 def _gitignore(directory: Path) -> _Ignore:

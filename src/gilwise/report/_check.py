@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,11 +12,14 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from .._version import __version__
-from ..check._finding import CheckResult, Finding
-from ..check._rule import Rule, registered_rules
+from ..check import CheckResult, Finding, Rule, decode_source, registered_rules, split_lines
 
 CHECK_SCHEMA = "gilwise.check/1"
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+#: The base the results' paths are relative to, as GitHub's and CodeQL's logs name it.
+_ROOT_ID = "%SRCROOT%"
+#: partialFingerprints key; the version changes if the way it is computed does.
+_FINGERPRINT = "gilwiseFindingHash/v1"
 #: Findings about unreadable files are errors in SARIF; rule findings are warnings.
 _FILE_CODES = frozenset({"GW001", "GW002"})
 
@@ -78,9 +83,17 @@ def _finding_dict(finding: Finding, rules: dict[str, type[Rule]]) -> dict[str, A
 
 
 def render_sarif(result: CheckResult, out: TextIO) -> None:
-    """A SARIF 2.1.0 log, as GitHub code scanning and IDEs read it."""
+    """A SARIF 2.1.0 log, as GitHub code scanning and IDEs read it.
+
+    Paths are relative to the repository root (``%SRCROOT%``), where code scanning looks
+    for them, whatever folder the check ran in; columns count characters
+    (``unicodeCodePoints``), as the text output does.
+    """
     rules = registered_rules()
     index = {code: i for i, code in enumerate(rules)}
+    root = _repository_root(Path.cwd())
+    lines = _SourceLines()
+    occurrences: dict[str, int] = {}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -90,8 +103,12 @@ def render_sarif(result: CheckResult, out: TextIO) -> None:
                 "rules": [_sarif_rule(rule) for rule in rules.values()],
             }
         },
-        "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-        "results": [_sarif_result(f, index) for f in result.findings],
+        "originalUriBaseIds": {_ROOT_ID: {"uri": root.as_uri() + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": [
+            _sarif_result(f, index, _artifact(f.path, root), lines, occurrences)
+            for f in result.findings
+        ],
         "invocations": [
             {
                 "executionSuccessful": True,
@@ -108,35 +125,96 @@ def render_sarif(result: CheckResult, out: TextIO) -> None:
 
 def _sarif_rule(rule: type[Rule]) -> dict[str, Any]:
     page = rule.documentation()
+    configuration: dict[str, Any] = {"level": _level(rule.code)}
+    if rule.opt_in:
+        configuration["enabled"] = False  # runs only when selected by its exact code
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary()},
         "fullDescription": {"text": page},
         "help": {"text": page, "markdown": page},
-        "defaultConfiguration": {"level": _level(rule.code)},
+        "defaultConfiguration": configuration,
     }
 
 
-def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    region: dict[str, int] = {"startLine": finding.line, "startColumn": finding.column}
+def _sarif_result(
+    finding: Finding,
+    index: dict[str, int],
+    artifact: dict[str, str],
+    lines: _SourceLines,
+    occurrences: dict[str, int],
+) -> dict[str, Any]:
+    # SARIF positions start at 1; a finding never has less, but the schema is strict.
+    region: dict[str, int] = {
+        "startLine": max(finding.line, 1),
+        "startColumn": max(finding.column, 1),
+    }
     if finding.end_line is not None and finding.end_column is not None:
-        region.update(endLine=finding.end_line, endColumn=finding.end_column)
+        region.update(endLine=max(finding.end_line, 1), endColumn=max(finding.end_column, 1))
     return {
         "ruleId": finding.code,
         "ruleIndex": index[finding.code],
         "level": _level(finding.code),
         "message": {"text": finding.message},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": _artifact(finding.path), "region": region}}
-        ],
+        "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": region}}],
+        "partialFingerprints": {
+            _FINGERPRINT: _fingerprint(finding, artifact["uri"], lines, occurrences)
+        },
     }
 
 
-def _artifact(path: str) -> dict[str, str]:
-    if Path(path).is_absolute():
-        return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+def _fingerprint(
+    finding: Finding, uri: str, lines: _SourceLines, occurrences: dict[str, int]
+) -> str:
+    """What identifies a finding across commits: rule, file, message and the text of its
+    line, not the line's number, so code scanning keeps one alert while the code around
+    it moves; identical findings in one file are told apart by their order."""
+    text = " ".join(lines.line(finding.path, finding.line).split())
+    digest = hashlib.sha256("\0".join((finding.code, uri, finding.message, text)).encode())
+    base = digest.hexdigest()[:32]
+    occurrences[base] = occurrences.get(base, 0) + 1
+    return f"{base}:{occurrences[base]}"
+
+
+class _SourceLines:
+    """The lines of the reported files, read once each, for the fingerprints."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, list[str]] = {}
+
+    def line(self, path: str, number: int) -> str:
+        if path not in self._files:
+            self._files[path] = self._read(path)
+        lines = self._files[path]
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    @staticmethod
+    def _read(path: str) -> list[str]:
+        try:
+            with open(path, "rb") as file:
+                source = file.read()
+        except OSError:
+            return []  # gone since the check: the fingerprint falls back to rule and message
+        return split_lines(decode_source(source))
+
+
+def _repository_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with a ``.git`` (a folder, or a file in a
+    worktree or submodule), else ``start``: code scanning resolves paths from there."""
+    for folder in [start, *start.parents]:
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _artifact(path: str, root: Path) -> dict[str, str]:
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        return {"uri": absolute.as_uri()}  # outside the repository: only a full URI works
+    return {"uri": quote(relative.as_posix()), "uriBaseId": _ROOT_ID}
 
 
 def _level(code: str) -> str:

@@ -54,6 +54,8 @@ async def processes():
     subprocess.run(["ls"], check=True)  # expect: GW103
     os.system("ls")  # expect: GW103
     subprocess.Popen(["ls"])  # expect: GW103
+    os.waitpid(-1, 0)  # expect: GW103
+    os.waitpid(-1, os.WNOHANG)  # ok: GW103  (returns at once when no child has exited)
     proc = await asyncio.create_subprocess_exec("ls")  # ok: GW103
     await proc.wait()
 

@@ -39,6 +39,18 @@ def wait_and_reacquire(cond):
     lock.acquire()  # ok: GW201  (release, then re-acquire)
 
 
+def released_behind_a_flag(in_maintenance):
+    locked = False
+    try:
+        if in_maintenance:
+            lock.acquire()  # ok: GW201  (the enclosing try's finally releases it)
+            locked = True
+        items.append(1)
+    finally:
+        if locked:
+            lock.release()
+
+
 def tornado_style(async_lock):
     with (yield async_lock.acquire()):  # ok: GW201  (an async lock, released by the with)
         pass

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from .._context import Context
-from .._names import callee, dotted, walk_scope
+from .._names import callee, dotted, is_transparent, walk_scope
 from .._rule import Hit, Rule
 
 _HTTP_FUNCTIONS = frozenset(
@@ -82,9 +82,9 @@ _COROUTINE_FUNCTIONS = frozenset(
         "asyncio.to_thread",
     }
 )
-_TASK_FACTORIES = frozenset(
-    {"asyncio.create_task", "asyncio.ensure_future", "asyncio.run_coroutine_threadsafe"}
-)
+# run_coroutine_threadsafe is left out: it hands a coroutine to another thread's loop, and
+# its concurrent future is not how that loop keeps the task.
+_TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _CANCELLED = frozenset({"asyncio.CancelledError", "concurrent.futures.CancelledError"})
 
 
@@ -102,21 +102,37 @@ def _name(call: ast.Call) -> str:
 
 
 class _BlockingCall(Rule):
-    """GW101-GW106: a call that waits, made directly on the event loop (not awaited)."""
+    """GW101-GW108: a call that waits, made directly on the event loop (not awaited), or a
+    call of one of the module's own synchronous functions or methods that makes one."""
 
     nodes = (ast.Call,)
     #: Qualified names of the calls that block.
-    blocking: ClassVar[frozenset[str]]
+    blocking: ClassVar[frozenset[str]] = frozenset()
     #: The rest of the message after "name()": what is wrong and what to use instead.
     problem: ClassVar[str]
     #: Blocking methods of objects of one kind (``session.get`` on a requests session).
     object_kind: ClassVar[str | None] = None
     object_methods: ClassVar[frozenset[str]] = frozenset()
 
+    def __init__(self) -> None:
+        #: The blocking call each helper makes, by the helper's id (None: it makes none).
+        self._helpers: dict[int, ast.Call | None] = {}
+
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         call = _blocking_call(node, ctx)
-        if call is not None and self.matches(call, ctx):
+        if call is None:
+            return
+        if self.matches(call, ctx):
             yield call, f"{_name(call)}() {self.problem}"
+            return
+        inner = self._blocking_call_in_helper(call, ctx)
+        if inner is not None:
+            yield (
+                call,
+                f"{_name(call)}() calls {_name(inner)}() at line {inner.lineno}, which blocks "
+                "the event loop until it returns; run it with 'await asyncio.to_thread(...)' "
+                "or make it async",
+            )
 
     def matches(self, call: ast.Call, ctx: Context) -> bool:
         """Whether ``call`` is one of this rule's blocking calls."""
@@ -129,6 +145,30 @@ class _BlockingCall(Rule):
             and func.attr in self.object_methods
             and ctx.kind(func.value) == self.object_kind
         )
+
+    def _blocking_call_in_helper(self, call: ast.Call, ctx: Context) -> ast.Call | None:
+        """The first of this rule's calls that ``call``'s target makes directly, when the
+        target is a plain synchronous function or method of this module (one level only:
+        deeper chains cost more than they find)."""
+        helper = ctx.facts.function_named(call.func, ctx.scope())
+        if not isinstance(helper, ast.FunctionDef):
+            return None
+        if id(helper) not in self._helpers:
+            self._helpers[id(helper)] = self._first_blocking_call(helper, ctx)
+        return self._helpers[id(helper)]
+
+    def _first_blocking_call(self, helper: ast.FunctionDef, ctx: Context) -> ast.Call | None:
+        body = list(walk_scope(helper))
+        # A generator's body runs only when iterated; a decorator may run it elsewhere.
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body) or not all(
+            is_transparent(d) for d in helper.decorator_list
+        ):
+            return None
+        inside = Context(ctx.facts, [ctx.ancestors[0], helper])
+        calls = sorted(
+            (n for n in body if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)
+        )
+        return next((c for c in calls if self.matches(c, inside)), None)
 
 
 class BlockingSleep(_BlockingCall):
@@ -162,6 +202,10 @@ class BlockingSleep(_BlockingCall):
     name = "blocking-sleep-in-async"
     blocking = frozenset({"time.sleep"})
     problem = "inside 'async def' blocks the event loop; use 'await asyncio.sleep(...)'"
+
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        # time.sleep(0) only lets other threads take the GIL; it returns at once.
+        return super().matches(call, ctx) and not _zero_timeout(call)
 
 
 class BlockingHttp(_BlockingCall):
@@ -240,6 +284,14 @@ class BlockingSubprocess(_BlockingCall):
         "waits for a child process inside 'async def', blocking the event loop; "
         "use 'await asyncio.create_subprocess_exec(...)'"
     )
+
+    def matches(self, call: ast.Call, ctx: Context) -> bool:
+        # os.waitpid(-1, os.WNOHANG) reaps a child that has already exited, or returns.
+        if ctx.qualname(call.func) == "os.waitpid" and any(
+            "WNOHANG" in ast.unparse(a) for a in [*call.args, *call.keywords]
+        ):
+            return False
+        return super().matches(call, ctx)
 
 
 class BlockingFileIO(_BlockingCall):
@@ -402,12 +454,235 @@ class BlockingInput(_BlockingCall):
     )
 
 
+class BlockingJoin(_BlockingCall):
+    """
+    ## What it does
+    Finds `join()` on a `threading.Thread` or a `multiprocessing.Process` inside
+    `async def`, and calls of the module's own synchronous functions that make one.
+
+    ## Why is this bad?
+    `join()` waits for the thread or process to end by blocking the calling thread, and
+    in a coroutine that is the event loop's: nothing else on the loop runs until the other
+    side finishes. If that thread waits for the loop (`run_coroutine_threadsafe(...).
+    result()`), the program deadlocks.
+
+    ## Example
+    ```python
+    import threading
+
+    def work():
+        ...
+
+    async def run_in_background():
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+
+    def work():
+        ...
+
+    async def run_in_background():
+        await asyncio.to_thread(work)
+    ```
+
+    ## Measured precision
+    Off unless selected (`--select GW107`). `benchmarks/results/check_findings_holdout2.md`
+    (21 projects, 504,000 lines): 1 true, no false (95% interval 21–100%): too few to make
+    it a default.
+    """
+
+    code = "GW107"
+    name = "blocking-join-in-async"
+    opt_in = True
+    problem = (
+        "waits for a thread or process to end inside 'async def', blocking the event loop; "
+        "use 'await asyncio.to_thread(...)' (or join in a thread: 'await "
+        "asyncio.to_thread(worker.join)')"
+    )
+
+    def _blocking_method(self, call: ast.Call, ctx: Context) -> bool:
+        func = call.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "join"
+            and ctx.kind(func.value) in {"thread", "process"}
+            and not _zero_timeout(call)
+        )
+
+
+class BlockingFutureResult(_BlockingCall):
+    """
+    ## What it does
+    Finds `result()` or `exception()` on a `concurrent.futures.Future` inside `async def`:
+    the future of `executor.submit()`, of `asyncio.run_coroutine_threadsafe()`, or a name
+    annotated `concurrent.futures.Future`. A future the coroutine already waited for
+    (awaited through `asyncio.wrap_future`, or tested with `done()`) is not reported.
+
+    ## Why is this bad?
+    A `concurrent.futures.Future` waits by blocking the calling thread until the work is
+    done; in a coroutine that is the event loop's thread. For the future of
+    `run_coroutine_threadsafe()` on this same loop, the coroutine can never run: the
+    program deadlocks. (`asyncio.Future.result()` does not wait, and is not reported.)
+
+    ## Example
+    ```python
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor()
+
+    def compute():
+        ...
+
+    async def handler():
+        return executor.submit(compute).result()
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor()
+
+    def compute():
+        ...
+
+    async def handler():
+        return await asyncio.wrap_future(executor.submit(compute))
+    ```
+
+    ## Measured precision
+    Off unless selected (`--select GW108`). `benchmarks/results/check_findings_holdout2.md`
+    (21 projects, 504,000 lines): no finding: its precision is unmeasured, so it is opt-in.
+    """
+
+    code = "GW108"
+    name = "blocking-future-result-in-async"
+    opt_in = True
+    problem = (
+        "waits for a concurrent.futures.Future inside 'async def', blocking the event "
+        "loop; use 'await asyncio.wrap_future(future)'"
+    )
+
+    def _blocking_method(self, call: ast.Call, ctx: Context) -> bool:
+        func = call.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in {"result", "exception"}
+            and ctx.kind(func.value) == "cf_future"
+            and not _zero_timeout(call)
+            and not _known_done(func.value, ctx)
+        )
+
+
+def _zero_timeout(call: ast.Call) -> bool:
+    """``join(0)``, ``result(timeout=0)``: a poll that does not wait."""
+    timeout = call.args[0] if call.args else None
+    timeout = next((k.value for k in call.keywords if k.arg == "timeout"), timeout)
+    return isinstance(timeout, ast.Constant) and timeout.value == 0
+
+
+def _known_done(future: ast.AST, ctx: Context) -> bool:
+    """The function tests the future with ``done()``, or awaits something that contains it
+    (``await asyncio.wrap_future(future)``, ``await asyncio.wait([future])``)."""
+    name = dotted(future)
+    scope = ctx.function()
+    if name is None or scope is None:
+        return False
+    for node in walk_scope(scope):
+        if isinstance(node, ast.Attribute) and node.attr == "done" and dotted(node.value) == name:
+            return True
+        if isinstance(node, ast.Await) and any(dotted(n) == name for n in ast.walk(node)):
+            return True
+    return False
+
+
+class BusyWait(Rule):
+    """
+    ## What it does
+    Finds a `while` loop in `async def` whose whole body is `await asyncio.sleep(...)`
+    (or `anyio.sleep`, `trio.sleep`): polling a condition until it turns true. Loops on a
+    constant (`while True:`) are timers, not polls, and are not reported. flake8-async
+    calls this ASYNC110, and `# noqa: ASYNC110` silences it too.
+
+    ## Why is this bad?
+    The condition is seen late (up to one sleep after it changes) and the loop wakes up
+    for nothing every time in between. Whatever makes the condition true can set an
+    `asyncio.Event` instead, and the waiter wakes at once, with no polling.
+
+    ## Example
+    ```python
+    import asyncio
+
+    class Job:
+        done = False
+
+        async def wait(self):
+            while not self.done:
+                await asyncio.sleep(0.1)
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+
+    class Job:
+        def __init__(self):
+            self.done = asyncio.Event()
+
+        async def wait(self):
+            await self.done.wait()
+    ```
+
+    ## Measured precision
+    Off unless selected (`--select GW109`). `benchmarks/results/check_findings_holdout2.md`
+    (21 projects, 504,000 lines): 1 true, no false (95% interval 21–100%): too few to make
+    it a default.
+    """
+
+    code = "GW109"
+    name = "busy-wait-in-async"
+    opt_in = True
+    nodes = (ast.While,)
+
+    def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
+        assert isinstance(node, ast.While)
+        if not ctx.in_async_def() or isinstance(node.test, ast.Constant) or node.orelse:
+            return
+        body = [s for s in node.body if not isinstance(s, ast.Pass)]
+        if (
+            len(body) == 1
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Await)
+            and isinstance(body[0].value.value, ast.Call)
+            and ctx.qualname(body[0].value.value.func) in _SLEEPS
+        ):
+            test = ast.unparse(node.test)
+            test = test if len(test) <= 40 else test[:39] + "…"
+            yield (
+                node,
+                f"'while {test}' only sleeps: a busy-wait that sees the "
+                "change late and wakes up for nothing in between; have the code that makes "
+                "it true set an asyncio.Event, and 'await event.wait()'",
+            )
+
+
+_SLEEPS = frozenset({"asyncio.sleep", "anyio.sleep", "trio.sleep"})
+
+
 class CoroutineNotAwaited(Rule):
     """
     ## What it does
     Finds a coroutine function called as a statement, with nothing awaiting the result:
     `asyncio.sleep(1)` instead of `await asyncio.sleep(1)`, or one of the module's own
-    `async def` functions called without `await`.
+    `async def` functions (or methods of the class, or of its bases defined in the module)
+    called without `await`. A decorated `async def` is left alone: a decorator such as
+    textual's `@work` makes the call start the work itself.
 
     ## Why is this bad?
     Calling a coroutine function only creates a coroutine object; its body never runs.
@@ -457,22 +732,22 @@ class CoroutineNotAwaited(Rule):
     def _is_coroutine_function(func: ast.AST, ctx: Context) -> bool:
         if ctx.qualname(func) in _COROUTINE_FUNCTIONS:
             return True
-        if isinstance(func, ast.Name):
-            return func.id in ctx.facts.async_functions and func.id not in ctx.facts.imports
-        if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
-            owner = next((n for n in reversed(ctx.ancestors) if isinstance(n, ast.ClassDef)), None)
-            return owner is not None and func.attr in ctx.facts.async_methods.get(
-                owner.name, frozenset()
-            )
-        return False
+        # A decorator may make the call do something else (textual's @work starts a
+        # worker and returns it), so only plain `async def`s count.
+        defined = ctx.facts.function_named(func, ctx.scope())
+        return isinstance(defined, ast.AsyncFunctionDef) and all(
+            is_transparent(d) for d in defined.decorator_list
+        )
 
 
 class TaskDropped(Rule):
     """
     ## What it does
-    Finds the task returned by `asyncio.create_task()`, `asyncio.ensure_future()`,
-    `loop.create_task()` or `asyncio.run_coroutine_threadsafe()` thrown away: called as
-    a statement, or stored in a local variable that is never read.
+    Finds the task returned by `asyncio.create_task()`, `asyncio.ensure_future()` or
+    `loop.create_task()` thrown away: called as a statement, or stored in a local
+    variable that is never read (a name declared `global` or `nonlocal` is kept).
+    `asyncio.run_coroutine_threadsafe()` is not reported: it hands work to another
+    thread's loop.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to tasks. A task nobody references can be
@@ -577,8 +852,10 @@ class ThreadingPrimitiveInAsync(Rule):
     """
     ## What it does
     Finds `threading` locks, conditions, events and `queue.Queue` waited on inside
-    `async def`: `acquire()`, `wait()`, `get()`, `put()`, and a `with lock:` block that
-    contains an `await`.
+    `async def`: `acquire()`, `wait()`, `get()`, `put()` (on a queue with a `maxsize`:
+    other queues' `put()` never waits), and a `with lock:` block that contains an `await`.
+    What a name holds is known from its assignment or from its annotation
+    (`cond: threading.Condition`).
 
     ## Why is this bad?
     These wait by blocking the thread, and in a coroutine that thread is the event loop's.
@@ -617,7 +894,9 @@ class ThreadingPrimitiveInAsync(Rule):
         "thread_semaphore": {"acquire"},
         "thread_condition": {"acquire", "wait", "wait_for"},
         "thread_event": {"wait"},
-        "thread_queue": {"get", "put", "join"},
+        # put() waits only on a queue built with a maxsize; SimpleQueue's never waits.
+        "thread_queue": {"get", "join"},
+        "thread_queue_bounded": {"get", "put", "join"},
     }
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
@@ -680,9 +959,12 @@ class CancelledErrorSwallowed(Rule):
     `wait_for` and `TaskGroup` all deliver `CancelledError` into the task. Swallowing it
     makes the task refuse to stop, so timeouts do not time out and shutdowns hang.
     Catching it around `await task` after calling `task.cancel()` on that task is fine,
-    and is not reported. A handler that ends the coroutine (the `try` is its last
-    statement, or the handler returns) stops the work anyway: that milder case is GW115,
-    reported only when selected.
+    and is not reported: cancelled in the same function, or, for a `self.*` task, anywhere
+    in the module (a `stop()` method, a helper), also through another name (`t =
+    self._task`) and through `gather`/`wait`/`wait_for`. A handler after which the
+    coroutine ends without awaiting anything more (it returns, `break`s out of the last
+    loop, clears the flag its `while` tests, or only synchronous cleanup follows) stops the
+    work anyway: that milder case is GW115, reported only when selected.
 
     ## Example
     ```python
@@ -710,16 +992,27 @@ class CancelledErrorSwallowed(Rule):
                 raise
             job = None
     ```
+
+    ## Measured precision
+    Off unless selected (`--select GW114`): on real projects it was not tuned on, too few
+    of its findings are real. `benchmarks/results/check_findings_holdout2.md` (21 projects,
+    504,000 lines): 0 true, 3 false, 3 debatable (0%, 95% interval 0–56%); the 1.5 M-line
+    holdout of issue 15, before the changes above: 1 true of 51. Most handlers that swallow
+    the cancellation are how the task's owner stops it, deliberately.
     """
 
     code = "GW114"
     name = "cancelled-error-swallowed"
     nodes = (ast.Try,)
+    opt_in = True
     #: GW115 reports the handlers that end the coroutine; GW114 the others.
     at_coroutine_end: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._never_return: tuple[ast.AST, frozenset[str]] | None = None
+        #: The module last seen, the ``self.*`` attributes it cancels anywhere, and its
+        #: coroutine references (see ``_task_references``).
+        self._module_facts: tuple[ast.AST, frozenset[str], frozenset[str]] | None = None
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.Try)
@@ -732,8 +1025,12 @@ class CancelledErrorSwallowed(Rule):
             catches = self._catches_cancellation(handler, ctx)
             if not catches or self._reraises(handler, ctx) or _hands_on(handler):
                 continue
-            if _ends_coroutine(node, handler, ctx) is self.at_coroutine_end:
-                yield handler, self.message(catches)
+            ends = _ends_coroutine(node, handler, ctx)
+            if ends is not self.at_coroutine_end:
+                continue
+            if ends and self._runs_only_as_a_task(ctx):
+                continue
+            yield handler, self.message(catches)
 
     def message(self, catches: str) -> str:
         """What is wrong with a handler that swallows ``catches``."""
@@ -787,30 +1084,51 @@ class CancelledErrorSwallowed(Rule):
         self._never_return = (module, names)
         return names
 
-    @staticmethod
-    def _awaits_cancelled_task(awaits: list[ast.Await], ctx: Context) -> bool:
+    def _awaits_cancelled_task(self, awaits: list[ast.Await], ctx: Context) -> bool:
+        """Every await in the ``try`` waits for a task that this code cancels: in the same
+        function, or (for ``self.*`` attributes) anywhere in the module, through a helper
+        or another method. Seen through ``t = self._task`` and through ``gather``/``wait``/
+        ``wait_for``/``shield`` of such tasks."""
         scope = ctx.function()
         if scope is None:
             return False
-        cancelled = {
-            dotted(n.func.value)
-            for n in walk_scope(scope)
-            if isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Attribute)
-            and n.func.attr == "cancel"
-        }
-        awaited = {dotted(a.value) for a in awaits}
-        return None not in awaited and awaited <= cancelled
+        cancelled = set(_cancelled_names(scope)) | self._module(ctx)[0]
+        aliases = _aliases(scope)
+        cancelled |= {a for a, b in aliases if b in cancelled}
+        cancelled |= {b for a, b in aliases if a in cancelled}
+        awaited = [name for a in awaits for name in _awaited_names(a.value, ctx)]
+        return bool(awaited) and None not in awaited and set(awaited) <= cancelled
+
+    def _runs_only_as_a_task(self, ctx: Context) -> bool:
+        """The coroutine is referenced in this module, and only to be run as a task or
+        handed over as a callback (per-connection handlers, keep-alive loops): nothing
+        awaits it, so nothing can tell how it ended."""
+        function = ctx.function()
+        name = getattr(function, "name", None)
+        referenced = self._module(ctx)[1]
+        return name is not None and name in referenced and f"!{name}" not in referenced
+
+    def _module(self, ctx: Context) -> tuple[frozenset[str], frozenset[str]]:
+        module = ctx.ancestors[0]
+        if self._module_facts is None or self._module_facts[0] is not module:
+            cancelled = frozenset(
+                name for name in _cancelled_names(module) if name.startswith("self.")
+            )
+            self._module_facts = (module, cancelled, frozenset(_task_references(module)))
+        return self._module_facts[1], self._module_facts[2]
 
 
 class CancellationEndsCoroutine(CancelledErrorSwallowed):
     """
     ## What it does
     Finds a coroutine that ends by swallowing its cancellation: `except
-    asyncio.CancelledError` (or a catch-all) in the `try` that is the coroutine's last
-    statement, or in a handler that returns, with no re-raise. Off unless selected
-    (`--select GW115`): the work stops either way, so this is about correctness of the
-    task's final state, not about a hang.
+    asyncio.CancelledError` (or a catch-all) with no re-raise, after which the coroutine
+    ends without awaiting anything more (see GW114). Off unless selected (`--select
+    GW115`): the work stops either way, so this is about correctness of the task's final
+    state, not about a hang. A coroutine that this module only runs as a task
+    (`create_task(self._reader())`) or hands over as a callback (`start_server(handle)`),
+    and never awaits or calls otherwise, is not reported: nothing awaits it, so nothing
+    can tell how it ended.
 
     ## Why is this bad?
     The task finishes "successfully" instead of ending cancelled. Code that awaits it
@@ -841,6 +1159,11 @@ class CancellationEndsCoroutine(CancelledErrorSwallowed):
             print("client gone")
             raise
     ```
+
+    ## Measured precision
+    `benchmarks/results/check_findings_holdout2.md`: 8 true, 9 false, 3 debatable (47%,
+    95% interval 26–69%); issue 15's 1.5 M-line holdout, before the exemptions above: 1
+    true of 29.
     """
 
     code = "GW115"
@@ -857,10 +1180,163 @@ class CancellationEndsCoroutine(CancelledErrorSwallowed):
 
 
 def _ends_coroutine(node: ast.Try, handler: ast.ExceptHandler, ctx: Context) -> bool:
-    """The ``try`` is the coroutine's last statement, or the handler returns."""
+    """Whether the coroutine ends, with no further ``await``, once the handler is done:
+    the handler returns, or control falls (or ``break``s) out to the end of the function
+    through statements that do not suspend. Awaits in ``finally`` blocks and ``async
+    with`` exits on the way are cleanup, not more work. A ``while`` loop around the ``try``
+    ends when the handler assigns something its test reads (``self._running = False``)."""
     function = ctx.function()
-    last = isinstance(function, ast.AsyncFunctionDef) and function.body[-1] is node
-    return last or bool(handler.body and isinstance(handler.body[-1], ast.Return))
+    last = handler.body[-1] if handler.body else None
+    if isinstance(last, ast.Return):
+        return True
+    if not isinstance(function, ast.AsyncFunctionDef) or isinstance(last, ast.Continue):
+        return False
+    breaking = isinstance(last, ast.Break)
+    assigned = {
+        name
+        for stmt in handler.body
+        for n in [stmt, *walk_scope(stmt)]
+        if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+        for target in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        if (name := dotted(target)) is not None
+    }
+    statement: ast.AST = node
+    chain = ctx.ancestors[ctx.ancestors.index(function) :]
+    for container in reversed(chain):
+        field, rest = _rest_of_block(statement, container)
+        if not breaking and _suspends(rest):
+            return False
+        if isinstance(container, (ast.While, ast.For, ast.AsyncFor)) and field == "body":
+            if breaking:
+                breaking = False
+            elif not (isinstance(container, ast.While) and assigned & _names_read(container.test)):
+                return False  # the loop goes round again
+        elif (
+            not breaking
+            and isinstance(container, ast.Try)
+            and field == "body"
+            and _suspends(container.orelse)
+        ):
+            return False
+        statement = container
+    return True
+
+
+def _rest_of_block(statement: ast.AST, container: ast.AST) -> tuple[str, list[ast.stmt]]:
+    """The field of ``container`` that holds ``statement``, and the statements after it."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        block = getattr(container, field, None)
+        if isinstance(block, list):
+            for position, inner in enumerate(block):
+                if inner is statement:
+                    rest = block[position + 1 :] if field != "handlers" else []
+                    return field, [s for s in rest if isinstance(s, ast.stmt)]
+    return "", []
+
+
+def _suspends(statements: list[ast.stmt]) -> bool:
+    return any(
+        isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom))
+        for stmt in statements
+        for n in [stmt, *walk_scope(stmt)]
+    )
+
+
+def _names_read(test: ast.AST) -> set[str]:
+    return {
+        name
+        for n in ast.walk(test)
+        if isinstance(n, (ast.Name, ast.Attribute)) and (name := dotted(n)) is not None
+    }
+
+
+def _cancelled_names(scope: ast.AST) -> Iterator[str]:
+    """What ``scope`` calls ``cancel()`` on; for ``for t in tasks: t.cancel()``, also
+    ``tasks``."""
+    for node in walk_scope(scope) if not isinstance(scope, ast.Module) else ast.walk(scope):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "cancel"
+            and (name := dotted(node.func.value)) is not None
+        ):
+            yield name
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            loop_variable = node.target.id
+            collection = dotted(node.iter)
+            if collection is not None and any(
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "cancel"
+                and dotted(n.func.value) == loop_variable
+                for stmt in node.body
+                for n in [stmt, *walk_scope(stmt)]
+            ):
+                yield collection
+
+
+def _aliases(scope: ast.AST) -> list[tuple[str, str]]:
+    """``(a, b)`` for each ``a = b`` between two plain names or attributes."""
+    return [
+        (a, b)
+        for n in walk_scope(scope)
+        if isinstance(n, ast.Assign) and len(n.targets) == 1
+        if (a := dotted(n.targets[0])) is not None and (b := dotted(n.value)) is not None
+    ]
+
+
+_WAITS_FOR_ITS_ARGUMENTS = frozenset(
+    {"asyncio.gather", "asyncio.wait", "asyncio.wait_for", "asyncio.shield"}
+)
+
+
+def _awaited_names(value: ast.AST, ctx: Context) -> list[str | None]:
+    """The tasks an ``await`` waits for, by name (None for anything else)."""
+    if isinstance(value, ast.Call) and ctx.qualname(value.func) in _WAITS_FOR_ITS_ARGUMENTS:
+        names: list[str | None] = []
+        for arg in value.args[:1] if ctx.qualname(value.func) != "asyncio.gather" else value.args:
+            inner = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(inner, (ast.List, ast.Tuple, ast.Set)):
+                names += [dotted(e) for e in inner.elts]
+            else:
+                names.append(dotted(inner))
+        return names
+    return [dotted(value)]
+
+
+#: Calls that run a coroutine as a task of its own, or as the loop's main coroutine
+#: (``asyncio.run(serve())``): nothing else awaits it.
+_TASK_CALLS = frozenset(
+    {
+        "create_task",
+        "ensure_future",
+        "run_coroutine_threadsafe",
+        "Task",
+        "run",
+        "run_until_complete",
+    }
+)
+
+
+def _task_references(module: ast.AST) -> Iterator[str]:
+    """Names of functions the module refers to (by name or as an attribute), and
+    ``!name`` for those that it calls other than as the argument of a task factory
+    (``create_task``, ``ensure_future``): awaited, or handed to ``gather``/``wait_for``."""
+    task_arguments = {
+        id(arg)
+        for n in ast.walk(module)
+        if isinstance(n, ast.Call) and _called(n) in _TASK_CALLS
+        for arg in n.args[:1]
+    }
+    for n in ast.walk(module):
+        if isinstance(n, ast.Call):
+            name = _called(n)
+            if name is not None and id(n) not in task_arguments:
+                yield f"!{name}"
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            yield n.id
+        elif isinstance(n, ast.Attribute):
+            yield n.attr
 
 
 _LOGGING_CALLS = frozenset(
@@ -875,6 +1351,12 @@ def _called_name(call: ast.Call) -> str | None:
     if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
         return func.attr
     return None
+
+
+def _called(call: ast.Call) -> str | None:
+    """The last name of what is called: ``create_task`` for ``loop().create_task(...)``."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
 
 
 def _hands_on(handler: ast.ExceptHandler) -> bool:

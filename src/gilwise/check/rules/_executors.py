@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context
-from .._names import EXECUTOR_KINDS, callee
+from .._names import EXECUTOR_KINDS, callee, catches_everything, dotted
 from .._rule import Hit, Rule
 
 _RESULT_METHODS = frozenset({"submit", "apply_async", "map_async", "starmap_async"})
@@ -25,25 +25,34 @@ class FutureNeverRead(Rule):
     someone calls `result()`. Nobody will, so failures vanish without a trace, and
     nothing waits for the work to finish.
 
+    Not reported: a call inside the `with` block that made the executor (leaving the
+    block waits for every task), and a submitted function of the same module whose body
+    catches every exception itself (`try: ... except Exception: log(...)`).
+
     ## Example
     ```python
     from concurrent.futures import ThreadPoolExecutor
 
-    def send_all(messages, send):
-        with ThreadPoolExecutor() as executor:
-            for message in messages:
-                executor.submit(send, message)
+    executor = ThreadPoolExecutor()
+
+    def send_later(message, send):
+        executor.submit(send, message)
     ```
 
     ## Use instead
     ```python
+    import logging
     from concurrent.futures import ThreadPoolExecutor
 
-    def send_all(messages, send):
-        with ThreadPoolExecutor() as executor:
-            futures = [executor.submit(send, message) for message in messages]
-            for future in futures:
-                future.result()
+    executor = ThreadPoolExecutor()
+
+    def log_failure(future):
+        if future.exception() is not None:
+            logging.error("send failed", exc_info=future.exception())
+
+    def send_later(message, send):
+        future = executor.submit(send, message)
+        future.add_done_callback(log_failure)
     ```
     """
 
@@ -58,7 +67,15 @@ class FutureNeverRead(Rule):
             return
         submits = func.attr in _RESULT_METHODS and ctx.facts.is_executor(func.value, ctx.scope())
         runs_in_executor = func.attr == "run_in_executor" and not isinstance(ctx.parent, ast.Await)
-        if (submits or runs_in_executor) and ctx.is_discarded(node):
+        # run_in_executor(executor, func, ...); submit(func, ...)
+        position = 1 if runs_in_executor else 0
+        task = node.args[position] if len(node.args) > position else None
+        if (
+            (submits or runs_in_executor)
+            and ctx.is_discarded(node)
+            and not _waited_by_its_with(func.value, ctx)
+            and not _task_catches_everything(task, ctx)
+        ):
             yield (
                 node,
                 f"the future from {callee(node)}() is never read: if the task "
@@ -78,23 +95,28 @@ class MapNeverConsumed(Rule):
     only when its result is read, so with nobody reading, failures are lost; and nothing
     waits for the tasks, so the code after the call races with them.
 
+    Not reported, as for GW401: inside the `with` block that made the executor, or when
+    the mapped function of the same module catches every exception itself.
+
     ## Example
     ```python
     from concurrent.futures import ThreadPoolExecutor
 
+    executor = ThreadPoolExecutor()
+
     def upload_all(paths, upload):
-        with ThreadPoolExecutor() as executor:
-            executor.map(upload, paths)
+        executor.map(upload, paths)
     ```
 
     ## Use instead
     ```python
     from concurrent.futures import ThreadPoolExecutor
 
+    executor = ThreadPoolExecutor()
+
     def upload_all(paths, upload):
-        with ThreadPoolExecutor() as executor:
-            for _ in executor.map(upload, paths):
-                pass
+        for _ in executor.map(upload, paths):
+            pass
     ```
     """
 
@@ -110,13 +132,44 @@ class MapNeverConsumed(Rule):
         kind = ctx.kind(func.value)
         # multiprocessing's Pool.map is eager: it returns a list and raises on failure.
         lazy = func.attr != "map" or kind not in {"process_pool", "thread_pool"}
-        if lazy and ctx.facts.is_executor(func.value, ctx.scope()) and ctx.is_discarded(node):
+        if (
+            lazy
+            and ctx.facts.is_executor(func.value, ctx.scope())
+            and ctx.is_discarded(node)
+            and not _waited_by_its_with(func.value, ctx)
+            and not _task_catches_everything(node.args[0] if node.args else None, ctx)
+        ):
             yield (
                 node,
                 f"the results of {callee(node)}() are never read: exceptions from the tasks "
                 "are lost and nothing waits for them; iterate the results (for example "
                 "'for _ in ...: pass')",
             )
+
+
+def _waited_by_its_with(executor: ast.AST, ctx: Context) -> bool:
+    """The call sits in the ``with`` block that made the executor: leaving the block waits
+    for every task (``shutdown(wait=True)``)."""
+    name = dotted(executor)
+    function = ctx.function()
+    inside = ctx.ancestors[ctx.ancestors.index(function) :] if function else ctx.ancestors
+    return name is not None and any(
+        isinstance(node, ast.With)
+        and any(
+            item.optional_vars is not None and dotted(item.optional_vars) == name
+            for item in node.items
+        )
+        for node in inside
+    )
+
+
+def _task_catches_everything(task: ast.AST | None, ctx: Context) -> bool:
+    """The submitted function is the module's own and lets no exception out, so its future
+    has none to lose. ``functools.partial(f, ...)`` is seen through."""
+    if isinstance(task, ast.Call) and ctx.qualname(task.func) == "functools.partial" and task.args:
+        task = task.args[0]
+    function = None if task is None else ctx.facts.function_named(task, ctx.scope())
+    return function is not None and catches_everything(function)
 
 
 class ExecutorInLoop(Rule):

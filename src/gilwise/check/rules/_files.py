@@ -12,8 +12,9 @@ class ParseError(Rule):
     """
     ## What it does
     Reports a file that Python's parser rejects: a syntax error, a null byte, nesting
-    too deep for the parser, or source written for a newer Python than the one running
-    `gilwise check`.
+    too deep for the parser, source written for a newer Python than the one running
+    `gilwise check`, or a file saved as UTF-16 or UTF-32 (Python reads source only in
+    UTF-8 or an ASCII-based encoding named by a coding cookie).
 
     ## Why is this bad?
     Nothing in the file was checked, so its pitfalls, if any, stay hidden. The finding

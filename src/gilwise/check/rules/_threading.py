@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 
 from .._context import Context
-from .._names import callee, dotted, walk_scope
+from .._names import callee, catches_everything, dotted, walk_scope
 from .._rule import Hit, Rule
 
 _LOCK_KINDS = frozenset({"thread_lock", "thread_condition"})
@@ -59,10 +59,18 @@ class AcquireWithoutRelease(Rule):
         with lock:
             items.append(item)
     ```
+
+    ## Measured precision
+    Off unless selected (`--select GW201`): too few of its findings on real projects are
+    real, mostly because a lock it cannot identify by its constructor is recognised by its
+    name (ZooKeeper and Redis locks, semaphores used as signals).
+    `benchmarks/results/check_findings_holdout2.md` (21 projects, 504,000 lines): 0 true,
+    6 false (0%, 95% interval 0–39%); issue 15's 1.5 M-line holdout: 0 true of 5.
     """
 
     code = "GW201"
     name = "acquire-without-with"
+    opt_in = True
     nodes = (ast.Call,)
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
@@ -83,7 +91,9 @@ class AcquireWithoutRelease(Rule):
         # acquire: release, wait, re-acquire for the caller. Neither is this rule's case.
         if not releases or min(releases) < node.lineno:
             return
-        if _released_in_finally(func.value, scope, node):
+        if _released_in_finally(func.value, scope, node) or _enclosing_finally_releases(
+            func.value, ctx
+        ):
             return
         yield (
             node,
@@ -167,6 +177,25 @@ def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bo
                 ):
                     return True
     return False
+
+
+def _enclosing_finally_releases(lock: ast.AST, ctx: Context) -> bool:
+    """The acquire sits in a ``try`` whose ``finally`` releases the lock (typically behind
+    a flag set after the acquire: ``if self._locked: self._lock.release()``)."""
+    name = dotted(lock)
+    return any(
+        isinstance(node, ast.Try)
+        and any(stmt is inner for stmt in node.body)
+        and any(
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "release"
+            and dotted(n.func.value) == name
+            for stmt in node.finalbody
+            for n in [stmt, *walk_scope(stmt)]
+        )
+        for node, inner in itertools.pairwise(ctx.ancestors)
+    )
 
 
 class ConditionWaitOutsideLoop(Rule):
@@ -310,7 +339,9 @@ class ThreadNeverJoined(Rule):
     """
     ## What it does
     Finds a non-daemon `threading.Thread` that is started and never joined, kept nowhere
-    that could join it later.
+    that could join it later. A thread passed in as a parameter belongs to the caller, and
+    one whose target is a function of the module that catches every exception itself has
+    its failures handled: neither is reported.
 
     ## Why is this bad?
     Nothing learns when the thread ends or whether it failed (its exception is only
@@ -341,10 +372,18 @@ class ThreadNeverJoined(Rule):
         worker.start()
         worker.join()
     ```
+
+    ## Measured precision
+    Off unless selected (`--select GW203`): fire-and-forget threads are often deliberate
+    (bounded watchdogs, timers), so not enough of its findings are real to make it a
+    default. `benchmarks/results/check_findings_holdout2.md` (21 projects, 504,000 lines):
+    2 true, no false, 1 debatable (95% interval 34–100%); issue 15's 1.5 M-line holdout,
+    before the exemptions above: 2 true of 11.
     """
 
     code = "GW203"
     name = "thread-never-joined"
+    opt_in = True
     nodes = (ast.Call,)
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
@@ -354,13 +393,19 @@ class ThreadNeverJoined(Rule):
             return
         thread = func.value
         if isinstance(thread, ast.Call):
-            if ctx.kind(thread) == "thread" and not _is_daemon(thread):
+            if (
+                ctx.kind(thread) == "thread"
+                and not _is_daemon(thread)
+                and not _target_catches_everything(thread, ctx)
+            ):
                 yield node, self._message("this thread")
             return
         if not isinstance(thread, ast.Name) or ctx.kind(thread) != "thread":
             return
         scope = ctx.function() or ctx.ancestors[0]
-        if self._managed(thread.id, scope):
+        if self._managed(thread.id, scope) or any(
+            _target_catches_everything(built, ctx) for built in _built_as(thread.id, scope)
+        ):
             return
         yield node, self._message(f"thread '{thread.id}'")
 
@@ -375,14 +420,14 @@ class ThreadNeverJoined(Rule):
     def _managed(name: str, scope: ast.AST) -> bool:
         """Joined, made a daemon, or handed elsewhere (returned, stored, passed on, or
         used by a nested function that may join it later)."""
-        if _used_by_nested_function(name, scope):
+        if _used_by_nested_function(name, scope) or name in _parameters(scope):
+            return True
+        if any(_is_daemon(built) for built in _built_as(name, scope)):
             return True
         for node in walk_scope(scope):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
                 if isinstance(target, ast.Name) and target.id == name:
-                    if isinstance(node.value, ast.Call) and _is_daemon(node.value):
-                        return True
                     continue
                 if dotted(target) == f"{name}.daemon":
                     return True
@@ -399,6 +444,36 @@ class ThreadNeverJoined(Rule):
             ):
                 return True
         return False
+
+
+def _parameters(scope: ast.AST) -> set[str]:
+    """A thread passed in belongs to the caller, who may join it."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    arguments = scope.args
+    return {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+
+
+def _built_as(name: str, scope: ast.AST) -> list[ast.Call]:
+    """The calls assigned to ``name`` in ``scope`` (plain or annotated assignments)."""
+    return [
+        node.value
+        for node in walk_scope(scope)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and isinstance(node.value, ast.Call)
+        and [dotted(t) for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
+        == [name]
+    ]
+
+
+def _target_catches_everything(thread: ast.Call, ctx: Context) -> bool:
+    """The thread runs a function of this module that lets no exception out: its failures
+    are handled where they happen, so none goes unnoticed."""
+    target = next((k.value for k in thread.keywords if k.arg == "target"), None)
+    if target is None and len(thread.args) > 1:
+        target = thread.args[1]  # Thread(group, target, ...)
+    function = None if target is None else ctx.facts.function_named(target, ctx.scope())
+    return function is not None and catches_everything(function)
 
 
 def _used_by_nested_function(name: str, scope: ast.AST) -> bool:
@@ -426,6 +501,8 @@ class UnlockedGlobalUpdate(Rule):
     Finds a read-modify-write of a module-level variable (`counter += 1`,
     `totals[key] += n`) inside a function that runs in threads (a `Thread` target or a
     function submitted to a thread pool in the same module), outside any `with lock:`.
+    An item indexed by a parameter (`counts[slot] += 1`, each thread given its own slot)
+    or by the thread's identity (`threading.get_ident()`) is not shared, and not reported.
 
     ## Why is this bad?
     `+=` reads the value, computes, and writes it back. The GIL can switch threads
@@ -482,6 +559,20 @@ class UnlockedGlobalUpdate(Rule):
             )
 
 
+_THREAD_IDENTITIES = frozenset({"get_ident", "get_native_id", "current_thread"})
+
+
+def _own_slot(index: ast.AST, parameters: set[str]) -> bool:
+    """``counts[slot]`` with ``slot`` passed in to each thread, or the thread's own identity
+    (``threading.get_ident()``): every thread writes a different item."""
+    if isinstance(index, ast.Name):
+        return index.id in parameters
+    return any(
+        isinstance(n, ast.Call) and (dotted(n.func) or "").rsplit(".", 1)[-1] in _THREAD_IDENTITIES
+        for n in ast.walk(index)
+    )
+
+
 def _under_lock(ctx: Context) -> bool:
     return any(
         isinstance(node, ast.With)
@@ -500,11 +591,13 @@ def _shared_global(target: ast.AST, function: ast.FunctionDef) -> str | None:
         base = base.value
     if not isinstance(base, ast.Name) or base.id in {"self", "cls"}:
         return None
+    parameters = {a.arg for a in [*function.args.args, *function.args.kwonlyargs]}
+    if isinstance(target, ast.Subscript) and _own_slot(target.slice, parameters):
+        return None
     assigned_locally = any(
         isinstance(n, ast.Name) and n.id == base.id and isinstance(n.ctx, ast.Store)
         for n in walk_scope(function)
     )
-    parameters = {a.arg for a in [*function.args.args, *function.args.kwonlyargs]}
     if assigned_locally or base.id in parameters:
         return None
     return dotted(target) if isinstance(target, ast.Attribute) else base.id
