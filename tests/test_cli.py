@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -97,3 +98,25 @@ def test_quiet_run_without_outputs_builds_no_report(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         ran[bool(extra)] = done.stderr.strip().splitlines()[-1]
     assert ran == {False: "report loaded: False", True: "report loaded: True"}
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+def test_a_run_too_short_to_sample_claims_no_more_cpu_than_the_machine_has(
+    tmp_path: Path,
+) -> None:
+    """Loading the report's classes after the run's wall time ended once read as the
+    program using 3.7 cores of 2 on an empty script."""
+    script = tmp_path / "empty.py"
+    script.write_text("pass\n")
+    out = tmp_path / "r.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gilwise", "run", "--quiet", "--json", str(out), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    process = json.loads(out.read_text())["process"]
+    # A CPU clock can run a little ahead of the wall clock between two reads, no more.
+    assert process["cpu_cores_used"] <= process["usable_cores"] + 0.25

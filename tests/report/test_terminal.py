@@ -73,6 +73,16 @@ def test_gil_wait_says_how_it_was_obtained(
     assert hidden not in text
 
 
+def test_a_run_without_samples_shows_no_made_up_figures() -> None:
+    built = report(wait=None)
+    gil = dataclasses.replace(built.gil, probe=dataclasses.replace(built.gil.probe, count=0))
+    text = _render(built.with_updates(gil=gil))
+    assert "no samples: the run ended" in text
+    assert re.search(r"GIL latency +n/a \(no probes\)", text)
+    assert "threads seen" not in text
+    assert "rough figure" not in text
+
+
 def test_gil_holders_are_named() -> None:
     from gilwise.monitor._report import GilHolder
 

@@ -905,24 +905,31 @@ class Monitor:
         final: bool = False,
     ) -> Report:
         """The report so far (the sampler keeps running unless ``final``)."""
+        # Loaded before the clocks are read: loading the report's classes takes CPU time
+        # that would otherwise count as the program's, over a wall time already ended.
+        from ._assembly import assemble
+
         with self._lock:
             now = self.sources.clock()
+            process_cpu = self.sources.process_cpu() - self._process_cpu_start
             if final:
                 self._close_gil_window(now)
                 for watch in self._loops.values():
                     watch.close(now)
-            from ._assembly import assemble
-
             # Under the lock: the sampler thread goes on changing what the state holds.
-            return assemble(self._run_state(now, exit_code, command, complete=final))
+            return assemble(self._run_state(now, process_cpu, exit_code, command, final))
 
     def _run_state(
-        self, now: float, exit_code: int | None, command: tuple[str, ...] | None, complete: bool
+        self,
+        now: float,
+        process_cpu: float,
+        exit_code: int | None,
+        command: tuple[str, ...] | None,
+        complete: bool,
     ) -> RunState:
         """What a report is made from, as of ``now`` (called under the lock)."""
         from ._assembly import RunState
 
-        process_cpu = self.sources.process_cpu() - self._process_cpu_start
         return RunState(
             pid=self._pid,
             started=self._started,

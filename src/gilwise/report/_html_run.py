@@ -23,7 +23,8 @@ def run_html(report: Report) -> str:
         ("duration", f"{report.duration_s:.2f} s"),
         ("GIL wait", "n/a" if gil.wait_fraction is None else f"{gil.wait_fraction:.0%}"),
         ("CPU", f"{report.process.cpu_cores_used:.2f} of {report.process.usable_cores:g} cores"),
-        ("threads seen", str(report.process.threads_seen)),
+        # Threads are seen by sampling: none were if the run ended before the first sample.
+        ("threads seen", str(report.process.threads_seen) if gil.probe.count else "n/a"),
     ]
     if report.exit_code is not None:
         facts.append(("exit status", str(report.exit_code)))

@@ -73,16 +73,17 @@ def _figures(report: Report) -> RenderableType:
             f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
             f"({holder.thread_name}): {holder.wait_share:.0%} of the wait",
         )
-    table.add_row(
-        "GIL latency",
-        f"p50 {gil.probe.p50_ms:.2f} ms · p99 {gil.probe.p99_ms:.2f} ms · "
-        f"max {gil.probe.max_ms:.2f} ms ({gil.probe.count} probes)",
+    table.add_row("GIL latency", _latency(gil))
+    # Threads are seen by sampling: with no sample taken, "0 threads" would be untrue.
+    threads = (
+        f" · {proc.threads_seen} threads seen, {proc.max_threads_alive} at once"
+        if gil.probe.count
+        else ""
     )
     table.add_row(
         "CPU",
         f"{proc.cpu_cores_used:.2f} of {proc.usable_cores:g} usable cores "
-        f"({proc.utilisation:.0%}) · {proc.threads_seen} threads seen, "
-        f"{proc.max_threads_alive} at once",
+        f"({proc.utilisation:.0%}){threads}",
     )
     if proc.run_queue_fraction is not None:
         table.add_row("CPU starvation", f"{proc.run_queue_fraction:.0%} of thread time runnable")
@@ -97,7 +98,19 @@ FEW_SAMPLES = 30
 def _few(gil: GilReport) -> str:
     if gil.probe.count >= FEW_SAMPLES:
         return ""
+    if gil.probe.count == 0:
+        return " · no samples: the run ended before the first"
     return f" · only {gil.probe.count} samples: a rough figure"
+
+
+def _latency(gil: GilReport) -> str:
+    probe = gil.probe
+    if probe.count == 0:
+        return "n/a (no probes)"
+    return (
+        f"p50 {probe.p50_ms:.2f} ms · p99 {probe.p99_ms:.2f} ms · "
+        f"max {probe.max_ms:.2f} ms ({probe.count} probes)"
+    )
 
 
 def _threads(report: Report) -> RenderableType:
