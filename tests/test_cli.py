@@ -120,3 +120,19 @@ def test_a_run_too_short_to_sample_claims_no_more_cpu_than_the_machine_has(
     process = json.loads(out.read_text())["process"]
     # A CPU clock can run a little ahead of the wall clock between two reads, no more.
     assert process["cpu_cores_used"] <= process["usable_cores"] + 0.25
+
+
+@pytest.mark.parametrize(("columns", "width"), [("50", 50), ("120", 120), ("wide", 80)])
+def test_help_fits_the_terminal_width_as_shutil_reports_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    columns: str,
+    width: int,
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)  # not a number: stdout's width, here not a tty: 80
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    # The usage line is written by hand; argparse wraps the rest.
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("usage")]
+    assert max(len(line) for line in lines) <= width
+    assert max(len(line) for line in lines) > width - 20  # the help uses the room it has

@@ -6,11 +6,10 @@ every consumer (terminal, JSON, the pytest plugin).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._core._where import where
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
     from ._report import Frame, Report, ThreadReport, Verdict
 
 #: Share of time at least one thread waited for the GIL above which we call it GIL-bound.

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..monitor import ThreadReport
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
     from ..advise import Measurement
 
 #: Threads named one by one in a chart or table; the others are summed into one row.
