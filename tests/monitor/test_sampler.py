@@ -11,7 +11,7 @@ from gilwise.monitor import Monitor, MonitorConfig, Sources
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._kernel import KernelState, KernelStates
 
-from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_sleep, at_spin
+from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_hash, at_sleep, at_spin
 
 TICK = 0.01
 
@@ -19,15 +19,19 @@ TICK = 0.01
 class FakeKernel(KernelStates):
     """The kernel's view of each thread, as a test scripts it (native id = ident + 10,000)."""
 
-    def __init__(self, states: dict[int, KernelState]) -> None:
+    def __init__(
+        self, states: dict[int, KernelState], settled: dict[int, KernelState] | None = None
+    ) -> None:
         super().__init__(reader=lambda native_id: None, machine="x86_64", gil_enabled=True)
         self.states = states
+        #: Where threads read on a CPU are once they have had a chance to settle.
+        self.settled = settled or {}
 
     def read(self, native_id: int) -> KernelState | None:
         return self.states.get(native_id - 10_000)
 
     def settle(self, native_ids: list[int]) -> dict[int, KernelState | None]:
-        return {n: self.read(n) for n in native_ids}
+        return {n: self.settled.get(n - 10_000, self.read(n)) for n in native_ids}
 
 
 @dataclass
@@ -43,6 +47,8 @@ class World:
     wakeups: dict[int, int] = field(default_factory=dict)
     #: What the kernel shows of each thread (by ident); None: no kernel view at all.
     kernel: dict[int, KernelState] | None = None
+    #: Where threads the kernel shows on a CPU settle when the sampler yields (by ident).
+    settled: dict[int, KernelState] = field(default_factory=dict)
     #: CPU seconds other processes used on our cores so far (None: the counters are unknown).
     busy_cpu: float | None = None
 
@@ -70,7 +76,7 @@ class World:
             process_user_cpu=lambda: self.process_cpu,
             busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
             schedstat=self.schedstat,
-            kernel=None if self.kernel is None else FakeKernel(self.kernel),
+            kernel=None if self.kernel is None else FakeKernel(self.kernel, self.settled),
         )
 
     def schedstat(self, native_id: int) -> tuple[float, int]:
@@ -304,6 +310,27 @@ def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
     assert report.gil.holders[0].wait_share == pytest.approx(1.0)
     main = next(t for t in report.threads if t.name == "MainThread")
     assert main.gil_wait_fraction == 0.0
+
+
+@pytest.mark.parametrize(("third", "waiting"), [(at_spin, 2.0), (at_hash, 2.0), (at_sleep, 1.0)])
+def test_a_thread_on_a_cpu_counts_if_it_settles_on_the_gil_unless_back_from_a_blocking_call(
+    third: Callable[[], FakeFrame], waiting: float
+) -> None:
+    # Thread 3 is runnable as the tick reads it and then sleeps on the GIL's futex. Woken
+    # mid-hand-over (Python code) or back from native code, it wanted the GIL; back from
+    # sleep() (or recv, acquire ...) it was in the system call at the tick's instant and
+    # queues behind the sampler alone.
+    world = World(
+        kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.ON_CPU},
+        settled={3: KernelState.GIL},
+    )
+    world.add(1, at_spin, name="holder")
+    world.add(2, at_spin)
+    world.add(3, third)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.9, 2: 0.0, 3: 0.0}, ticks=100)
+    report = monitor.stop()
+    assert report.gil.mean_waiting_threads == pytest.approx(waiting, abs=0.05)
 
 
 def test_threads_unknown_to_threading_are_counted_too() -> None:

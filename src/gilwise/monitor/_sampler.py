@@ -47,6 +47,7 @@ from ._stacks import (
     FrameResolver,
     StackKey,
     ThreadState,
+    at_blocking_call,
     classify,
     is_async_code,
     is_loop_poll,
@@ -495,11 +496,12 @@ class Monitor:
         samples: dict[int, _Sample] = {}
         counted = self.sources.kernel is not None
         cpu_at_start = self._cpu_clocks() if counted else {}
+        kernel_states = self._kernel_states(frames)
         for ident, frame in frames.items():
             if ident == own or ident in self._hidden:
                 continue
             seen += 1
-            sample = self._sample_thread(ident, frame, dt, now)
+            sample = self._sample_thread(ident, frame, dt, now, kernel_states.get(ident))
             samples[ident] = sample
             if sample.kernel is None:
                 counted = False
@@ -507,7 +509,13 @@ class Monitor:
                 pass  # first sighting: accounted from the next tick on
             elif sample.kernel is KernelState.GIL and sample.state is ThreadState.RUNNING:
                 queued.append(sample.account)
-            elif sample.kernel is KernelState.ON_CPU:
+            elif sample.kernel is KernelState.ON_CPU and not at_blocking_call(
+                sample.stack, self._call_sites
+            ):
+                # One on a CPU at a call that blocks (recv, sleep, acquire) is coming back
+                # from it, not waiting for the GIL at the tick's instant: let settle, it
+                # would only queue behind the sampler (16 loopback-socket client threads
+                # counted 0.92 of the time waiting against the reference's 0.31).
                 on_cpu.append(sample.account)
             if scan_loops:
                 self._discover_loop(ident, frame)
@@ -555,7 +563,27 @@ class Monitor:
                 self._foreign.add(ident)
                 self._names[ident] = (self.sources.native_id(ident), f"thread-{ident}")
 
-    def _sample_thread(self, ident: int, frame: FrameType, dt: float, now: float) -> _Sample:
+    def _kernel_states(self, frames: dict[int, FrameType]) -> dict[int, KernelState | None]:
+        """The program's threads' states as the kernel shows them, read in one pass as the
+        tick begins.
+
+        A thread returning from a system call while the sampler holds the GIL queues behind
+        the sampler alone, and the longer the tick has run, the more such threads a read
+        finds: read thread by thread between stack walks, 16 loopback-socket client
+        threads counted 0.92 of the time waiting against the reference's 0.31.
+        """
+        if self.sources.kernel is None:
+            return {}
+        own = self._thread_ident
+        return {
+            ident: self._kernel_state(self._names.get(ident, (None, ""))[0])
+            for ident in frames
+            if ident != own and ident not in self._hidden
+        }
+
+    def _sample_thread(
+        self, ident: int, frame: FrameType, dt: float, now: float, kernel: KernelState | None
+    ) -> _Sample:
         """Account one thread's sample; what the tick's GIL count needs to know of it."""
         native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         account = self._accounts.get(ident)
@@ -572,9 +600,8 @@ class Monitor:
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            return _Sample(None, self._kernel_state(native_id), ThreadState.WAITING)
+            return _Sample(None, kernel, ThreadState.WAITING)
         stack = sample_stack(frame)
-        kernel = self._kernel_state(native_id)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
         cpu_before, cpu_now = account.last_cpu, self.sources.thread_cpu(ident, native_id)
         account.observe(dt, cpu_now, state)

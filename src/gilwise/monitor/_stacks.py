@@ -186,18 +186,22 @@ def classify(
     if kernel is KernelState.GIL:
         # Back from a blocking call and queueing for the GIL: if the sampler itself got
         # the GIL at once, the thread queues behind the sampler only, not the program.
-        names = call_sites.names_at(*stack[0])
-        if names is not None and names & BLOCKING_CALL_NAMES and not gil_was_busy:
+        if at_blocking_call(stack, call_sites) and not gil_was_busy:
             return ThreadState.WAITING
         return ThreadState.RUNNING
     if kernel is not None:
         return ThreadState.WAITING
-    names = call_sites.names_at(*stack[0])
-    if names is None:
-        return ThreadState.RUNNING
-    if names & BLOCKING_CALL_NAMES:
+    if at_blocking_call(stack, call_sites):
         return ThreadState.WAITING
     return ThreadState.RUNNING
+
+
+def at_blocking_call(stack: StackKey, call_sites: CallSites) -> bool:
+    """Whether the innermost frame stands at a call known to block (sleep, recv, ...)."""
+    if not stack:
+        return False
+    names = call_sites.names_at(*stack[0])
+    return names is not None and bool(names & BLOCKING_CALL_NAMES)
 
 
 class FrameInfo(tuple[str, int, str]):
