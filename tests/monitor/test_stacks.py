@@ -81,8 +81,8 @@ def test_stack_table_is_bounded() -> None:
     deep = [((spinner.__code__, i), (sleeper.__code__, 0)) for i in range(10)]
     for stack in deep:
         table.add(ThreadState.RUNNING, stack)
-    assert len(table.counts) <= 4
-    assert sum(table.counts.values()) + table.dropped == 10
+    assert len(table) <= 4
+    assert sum(n for _, _, n in table.items()) + table.dropped == 10
 
 
 def test_resolver_and_top_lines() -> None:

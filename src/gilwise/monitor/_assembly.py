@@ -36,6 +36,7 @@ from ._report import (
 )
 from ._spans import SpanRecorder, resolved_spans
 from ._stacks import FrameResolver, LineCount, is_async_code, top_functions, top_lines
+from ._timeline import WindowPoint
 from ._verdicts import verdicts_for
 
 TYPE_CHECKING = False
@@ -82,7 +83,7 @@ class RunState:
     loops: list[LoopWatch]
     #: Explains a stall the loop's own samples left unexplained (see the sampler).
     explain: Callable[[StallRecord, int], StallRecord]
-    timeline: tuple[TimelinePoint, ...]
+    timeline: tuple[WindowPoint, ...]
     errors: dict[str, str]
     spans: SpanRecorder | None
     exit_code: int | None
@@ -155,7 +156,16 @@ def assemble(run: RunState) -> Report:
         process=process,
         threads=tuple(threads),
         loops=tuple(_loop_report(w, resolver, run.started, run.explain) for w in run.loops),
-        timeline=run.timeline,
+        timeline=tuple(
+            TimelinePoint(
+                t_s=p.t_s,
+                gil_wait_fraction=p.gil_wait_fraction,
+                cpu_cores_used=p.cpu_cores_used,
+                threads_alive=p.threads_alive,
+                loop_lag_max_ms=p.loop_lag_max_ms,
+            )
+            for p in run.timeline
+        ),
         exit_code=run.exit_code,
         complete=run.complete,
         monitor_errors=tuple(errors.values()),

@@ -6,9 +6,30 @@ a very long run halves its resolution instead of growing without bound.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ._report import TimelinePoint
+
+class WindowPoint:
+    """One closed window's figures (a :class:`~gilwise.monitor.TimelinePoint` in the report).
+
+    Plain, not the report's class: the first point closes a quarter of a second into the
+    run, and loading the report's classes then would hold the GIL for ~20 ms in the middle
+    of the program's run.
+    """
+
+    __slots__ = ("cpu_cores_used", "gil_wait_fraction", "loop_lag_max_ms", "t_s", "threads_alive")
+
+    def __init__(
+        self,
+        t_s: float,
+        gil_wait_fraction: float | None,
+        cpu_cores_used: float,
+        threads_alive: int,
+        loop_lag_max_ms: float | None,
+    ) -> None:
+        self.t_s = t_s
+        self.gil_wait_fraction = gil_wait_fraction
+        self.cpu_cores_used = cpu_cores_used
+        self.threads_alive = threads_alive
+        self.loop_lag_max_ms = loop_lag_max_ms
 
 
 class Timeline:
@@ -20,7 +41,7 @@ class Timeline:
         self.run_started = now
         self.started = now
         self.max_points = max_points
-        self.points: list[TimelinePoint] = []
+        self.points: list[WindowPoint] = []
         self._process_cpu = process_cpu
         self._gil_windows: list[tuple[float, float]] = []
 
@@ -30,13 +51,11 @@ class Timeline:
 
     def close(self, now: float, process_cpu: float, alive: int, lags: list[float]) -> None:
         """End the point's window at ``now``: the process's CPU clock, live threads, loop lags."""
-        from ._report import TimelinePoint  # the report classes load at the first point
-
         length = now - self.started
         waited = sum(length for length, _ in self._gil_windows)
         gil = sum(length * f for length, f in self._gil_windows) / waited if waited > 0 else None
         self.points.append(
-            TimelinePoint(
+            WindowPoint(
                 t_s=round(now - self.run_started, 3),
                 gil_wait_fraction=None if gil is None else round(gil, 4),
                 cpu_cores_used=round(max(0.0, process_cpu - self._process_cpu) / length, 3),
