@@ -47,10 +47,12 @@ QUICK_SECONDS = 0.5
 DEFAULT_REPEAT = 5
 SAMPLING_RATE_HZ = 100
 ERROR_WIDTH = 90
+TOOL_WIDTH = 22  # the longest tool name: profiling-sampling-gil
 GILWISE_REPORT = "gilwise.json"
 YAPPI_REPORT = "yappi.pstat"
 VIZTRACER_REPORT = "viztracer.json"
 SCALENE_REPORT = "scalene.json"
+PROFILING_SAMPLING_REPORT = "profiling-sampling.txt"
 # Distributions whose versions are recorded with the results, so saved runs can be compared.
 VERSIONED_DISTRIBUTIONS = ("gilwise", "py-spy", "pyinstrument", "yappi", "viztracer", "scalene")
 
@@ -130,15 +132,22 @@ def gilwise_json(ctx: RunContext, target: list[str]) -> list[str]:
     return [ctx.python, "-m", "gilwise", "run", "--quiet", "--json", str(report), *target]
 
 
-def py_spy(nonblocking: bool) -> CommandBuilder:
+def py_spy(*flags: str) -> CommandBuilder:
     def build(ctx: RunContext, target: list[str]) -> list[str]:
         binary = find_binary(ctx.python, "py-spy") or "py-spy"
-        options = ["--rate", str(SAMPLING_RATE_HZ), "-o", os.devnull]
-        if nonblocking:
-            options.append("--nonblocking")
+        options = ["--rate", str(SAMPLING_RATE_HZ), "-o", os.devnull, *flags]
         return [binary, "record", *options, "--", ctx.python, *target]
 
     return build
+
+
+def profiling_sampling_gil(ctx: RunContext, target: list[str]) -> list[str]:
+    # CPython 3.15's own sampling profiler, counting only samples where a thread held the
+    # GIL (its reader is the reference of benchmarks/gil_truth.py). Collapsed stacks into
+    # a file: the profile is built and written, as a real use would.
+    output = ctx.scratch / PROFILING_SAMPLING_REPORT
+    options = ["--mode", "gil", "-r", f"{SAMPLING_RATE_HZ}hz", "--collapsed", "-o", str(output)]
+    return [ctx.python, "-m", "profiling.sampling", "run", *options, *target]
 
 
 def pyinstrument(ctx: RunContext, target: list[str]) -> list[str]:
@@ -179,12 +188,25 @@ TOOLS: tuple[Tool, ...] = (
         "gilwise",
         output=GILWISE_REPORT,
     ),
-    Tool("py-spy", f"py-spy record --rate {SAMPLING_RATE_HZ}", py_spy(False), binary="py-spy"),
+    Tool("py-spy", f"py-spy record --rate {SAMPLING_RATE_HZ}", py_spy(), binary="py-spy"),
     Tool(
         "py-spy-nonblocking",
         f"py-spy record --rate {SAMPLING_RATE_HZ} --nonblocking",
-        py_spy(True),
+        py_spy("--nonblocking"),
         binary="py-spy",
+    ),
+    Tool(
+        "py-spy-gil",
+        f"py-spy record --rate {SAMPLING_RATE_HZ} --gil (only threads holding the GIL)",
+        py_spy("--gil"),
+        binary="py-spy",
+    ),
+    Tool(
+        "profiling-sampling-gil",
+        f"python -m profiling.sampling run --mode gil -r {SAMPLING_RATE_HZ}hz (CPython 3.15+)",
+        profiling_sampling_gil,
+        "profiling.sampling",
+        output=PROFILING_SAMPLING_REPORT,
     ),
     Tool("pyinstrument", "python -m pyinstrument -o /dev/null", pyinstrument, "pyinstrument"),
     Tool(
@@ -510,10 +532,10 @@ def format_range(low: float | None, high: float | None) -> str:
 
 def format_row(cell: CellSummary) -> str:
     if cell.median_s is None:
-        return f"  {cell.tool:<19} {cell.status}"
+        return f"  {cell.tool:<{TOOL_WIDTH}} {cell.status}"
     ratio = f"{cell.ratio:.2f}x" if cell.ratio is not None else "-"
     row = (
-        f"  {cell.tool:<19} {cell.median_s:>9.3f} {ratio:>8} "
+        f"  {cell.tool:<{TOOL_WIDTH}} {cell.median_s:>9.3f} {ratio:>8} "
         f"{format_range(cell.ratio_q1, cell.ratio_q3):>11} "
         f"{format_range(cell.ratio_min, cell.ratio_max):>11} "
         f"{cell.runs - cell.failures:>3}/{cell.runs:<3}"
@@ -533,7 +555,8 @@ def print_table(plan: Plan, cells: list[CellSummary], load: tuple[float, float])
         f"{load[1]:.2f} at end."
     )
     header = (
-        f"  {'tool':<19} {'median s':>9} {'ratio':>8} {'IQR ratio':>11} {'min-max':>11} ok/runs"
+        f"  {'tool':<{TOOL_WIDTH}} {'median s':>9} {'ratio':>8} "
+        f"{'IQR ratio':>11} {'min-max':>11} ok/runs"
     )
     for workload in plan.workloads:
         print()
@@ -633,10 +656,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def print_catalogue() -> None:
     print("workloads:")
     for workload in WORKLOADS:
-        print(f"  {workload.name:<19} {workload.description}")
+        print(f"  {workload.name:<{TOOL_WIDTH}} {workload.description}")
     print("tools:")
     for tool in TOOLS:
-        print(f"  {tool.name:<19} {tool.description}")
+        print(f"  {tool.name:<{TOOL_WIDTH}} {tool.description}")
 
 
 def build_plan(args: argparse.Namespace) -> Plan:
