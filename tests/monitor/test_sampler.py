@@ -10,6 +10,7 @@ import pytest
 from gilwise.monitor import Monitor, MonitorConfig, Sources
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._kernel import KernelState, KernelStates
+from gilwise.monitor._sampler import MAX_INTERVAL_S, next_tick_at
 
 from .fakes import FakeClock, FakeCpu, FakeFrame, FakeThread, at_acquire, at_hash, at_sleep, at_spin
 
@@ -20,17 +21,25 @@ class FakeKernel(KernelStates):
     """The kernel's view of each thread, as a test scripts it (native id = ident + 10,000)."""
 
     def __init__(
-        self, states: dict[int, KernelState], settled: dict[int, KernelState] | None = None
+        self,
+        states: dict[int, KernelState],
+        settled: dict[int, KernelState] | None = None,
+        clock: FakeClock | None = None,
     ) -> None:
         super().__init__(reader=lambda native_id: None, machine="x86_64", gil_enabled=True)
         self.states = states
         #: Where threads read on a CPU are once they have had a chance to settle.
         self.settled = settled or {}
+        #: Seconds of the world's clock each settling takes (the sampler yielding).
+        self.settle_takes = 0.0
+        self.clock = clock
 
     def read(self, native_id: int) -> KernelState | None:
         return self.states.get(native_id - 10_000)
 
     def settle(self, native_ids: list[int]) -> dict[int, KernelState | None]:
+        if self.clock is not None:
+            self.clock.advance(self.settle_takes)
         return {n: self.settled.get(n - 10_000, self.read(n)) for n in native_ids}
 
 
@@ -76,8 +85,13 @@ class World:
             process_user_cpu=lambda: self.process_cpu,
             busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
             schedstat=self.schedstat,
-            kernel=None if self.kernel is None else FakeKernel(self.kernel, self.settled),
+            kernel=None
+            if self.kernel is None
+            else FakeKernel(self.kernel, self.settled, self.clock),
         )
+
+    def _kernel(self) -> FakeKernel | None:
+        return None if self.kernel is None else FakeKernel(self.kernel, self.settled, self.clock)
 
     def schedstat(self, native_id: int) -> tuple[float, int]:
         ident = native_id - 10_000
@@ -417,3 +431,27 @@ def test_a_stall_seen_only_in_the_loops_poll_is_explained_by_a_long_hold() -> No
     explained = monitor._explained(record, loop_ident=1)
     assert explained.gil_holder == (spinner.__code__, 0, "other")
     assert explained.causes == (0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("held", "gap"),
+    [
+        (0.00001, 0.01),  # a cheap tick: the interval
+        (0.0003, 0.03),  # 0.3 ms held at a 1% duty: 30 ms until the next
+        (0.002, MAX_INTERVAL_S),  # however costly, stalls must still be seen
+    ],
+)
+def test_ticks_are_spaced_to_keep_the_gil_held_under_the_duty(held: float, gap: float) -> None:
+    assert next_tick_at(5.0, 0.01, held, 0.01) == pytest.approx(5.0 + gap)
+
+
+def test_time_spent_yielding_with_the_gil_held_counts_as_held() -> None:
+    world = World(kernel={1: KernelState.ON_CPU}, settled={1: KernelState.GIL})
+    world.add(1, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.5})  # the first tick only meets the thread
+    kernel = monitor.sources.kernel
+    assert isinstance(kernel, FakeKernel)
+    kernel.settle_takes = 0.004
+    world.step(monitor, {1: 0.5})
+    assert monitor._settle_s == pytest.approx(0.004)

@@ -303,6 +303,8 @@ class Monitor:
         self._timeline: Timeline | None = None
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
+        #: Seconds this tick held the GIL while yielding the CPU (settling threads).
+        self._settle_s = 0.0
         self._gil_was_busy = True
         #: How long the sampler last waited for the GIL (its lateness, less CPU starvation).
         self._gil_latency = 0.0
@@ -418,14 +420,11 @@ class Monitor:
                 self._gil_latency = max(0.0, latency - starved)
                 self._gil_was_busy = self._gil_latency >= GIL_BUSY_LATENCY_S
                 cpu_before = cpu_clock()
+                self._settle_s = 0.0
                 self._safe_tick(now)
                 self._monitor_cpu = cpu_clock()
-                # Every thread waits while a tick holds the GIL: with many threads a tick
-                # costs more, so space ticks out to keep that share under max_duty. The
-                # tick's own CPU time measures that; its wall time would also count time
-                # it lost the GIL to other threads mid-tick.
-                spent = self._monitor_cpu - cpu_before
-                deadline = now + min(MAX_INTERVAL_S, max(interval, spent / self.config.max_duty))
+                held = self._monitor_cpu - cpu_before + self._settle_s
+                deadline = next_tick_at(now, interval, held, self.config.max_duty)
                 kernel = self.sources.kernel
                 if kernel is not None and kernel.wants_calibration:
                     # Between ticks and outside the lock: it lets go of the GIL a few times.
@@ -729,7 +728,10 @@ class Monitor:
         ids = [a.native_id for a in on_cpu if a.native_id is not None]
         if kernel is None or not ids:
             return []
+        started = self.sources.clock()
         states = kernel.settle(ids)
+        # Yielding the CPU uses none, but the GIL stays held: the program waits all the same.
+        self._settle_s += self.sources.clock() - started
         return [a for a in on_cpu if states.get(a.native_id or 0) is KernelState.GIL]
 
     def _kernel_state(self, native_id: int | None) -> KernelState | None:
@@ -986,6 +988,18 @@ class Monitor:
             command=command,
             complete=complete,
         )
+
+
+def next_tick_at(now: float, interval: float, held: float, max_duty: float) -> float:
+    """When the next tick is due after one that began at ``now`` and held the GIL ``held`` s.
+
+    Every thread waits while a tick holds the GIL: with many threads a tick costs more,
+    so ticks are spaced out to keep that share under ``max_duty``, however long that
+    makes the gap, up to ``MAX_INTERVAL_S``. ``held`` is the tick's CPU time plus the
+    time it yielded the CPU with the GIL held; its wall time would also count time it
+    lost the GIL to other threads mid-tick.
+    """
+    return now + min(MAX_INTERVAL_S, max(interval, held / max_duty))
 
 
 def _read_or_none(read: Callable[[], float | None] | None) -> float | None:
