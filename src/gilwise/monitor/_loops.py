@@ -142,7 +142,10 @@ class LoopWatch:
     ) -> None:
         self._ref = weakref.ref(loop)
         self.loop_id = id(loop)
-        self.loop_class = f"{type(loop).__module__}.{type(loop).__qualname__}"
+        # An adapter over another framework's run (trio) names that framework.
+        self.loop_class = getattr(
+            type(loop), "LOOP_CLASS", f"{type(loop).__module__}.{type(loop).__qualname__}"
+        )
         self.thread_ident = thread_ident
         self.thread_name = thread_name
         self._clock = clock

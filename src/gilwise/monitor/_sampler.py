@@ -54,6 +54,7 @@ from ._stacks import (
     sample_stack,
 )
 from ._timeline import Timeline
+from ._trio import TrioLoop, find_trio_run, is_trio_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the report classes load only when a report is built
@@ -280,6 +281,7 @@ class Monitor:
         self._names: dict[int, tuple[int | None, str]] = {}
         self._loops: dict[int, LoopWatch] = {}
         self._finder = LoopFinder()
+        self._trio_runs: dict[int, TrioLoop] = {}
         self._call_sites = CallSites()
         self._probe = LatencyHistogram()
         self._gil = GilTotals()
@@ -783,6 +785,11 @@ class Monitor:
         if not _has_loop_hint(frame):
             return
         loop = self._finder.find(frame)
+        if loop is None:
+            loop = find_trio_run(frame)
+            if loop is not None:
+                # The watch holds its loop weakly; nothing else holds this adapter.
+                self._trio_runs[id(loop)] = loop
         if loop is not None:
             self._watch_loop(loop, ident)
 
@@ -835,6 +842,7 @@ class Monitor:
                 watch.close(now)
                 self._closed_loops.append(watch)
                 del self._loops[key]
+                self._trio_runs.pop(key, None)
             if self.config.stall_logs_per_minute > 0:
                 self._collect_stalls_to_log(watch)
 
@@ -1031,7 +1039,7 @@ def _has_loop_hint(frame: FrameType) -> bool:
     while f is not None:
         if is_async_code(f.f_code) or "asyncio" in f.f_code.co_filename:
             return True
-        if "uvloop" in f.f_code.co_filename:
+        if "uvloop" in f.f_code.co_filename or is_trio_run(f):
             return True
         f = f.f_back
     return False

@@ -10,7 +10,7 @@ from .._core._where import where
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
-    from ._report import Frame, Report, ThreadReport, Verdict
+    from ._report import Frame, LoopReport, Report, ThreadReport, Verdict
 
 #: Share of time at least one thread waited for the GIL above which we call it GIL-bound.
 GIL_BOUND_WAIT = 0.3
@@ -67,8 +67,9 @@ def _make(code: str, title: str, message: str, fix: str, **evidence: float | int
     return Verdict(code=code, title=title, message=message, fix=fix, evidence=evidence)
 
 
-#: Event loops gilwise does not watch, known by a file their loop runs in, and what to
-#: use instead. asyncio and uvloop loops are watched.
+#: Event loops gilwise may not watch, known by a file their loop runs in, and what to use
+#: instead. asyncio, uvloop and trio runs are watched; a trio run only where its runner
+#: could be found (``_trio``), and the verdict then stays silent about it.
 _UNWATCHED_LOOPS = {
     "trio": (
         "/trio/_core/_run.py",
@@ -85,10 +86,12 @@ _UNWATCHED_LOOPS = {
 
 def _loop_not_watched(report: Report) -> Verdict | None:
     """Say plainly when the program runs an event loop whose stalls go unmeasured."""
+    watched = {loop.loop_class.split(".")[0] for loop in report.loops}
     seen = [
         name
         for name, (marker, _) in _UNWATCHED_LOOPS.items()
-        if any(
+        if name not in watched
+        and any(
             f.file.replace("\\", "/").endswith(marker)
             for t in report.threads
             for f in t.top_functions
@@ -207,6 +210,21 @@ def _machine_busy(report: Report) -> Verdict | None:
     )
 
 
+#: How to move a blocking call off the loop, in the words of the loop's framework.
+_TO_THREAD_FIX = {
+    "asyncio": "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
+    "`loop.run_in_executor`), use an async library for I/O, or move CPU work to a "
+    "process pool.",
+    "trio": "Run the blocking call in a thread with `await trio.to_thread.run_sync(fn, ...)`, "
+    "use trio's own I/O (trio.open_tcp_stream, trio.Path ...), or move CPU work to a "
+    "process pool.",
+}
+
+
+def _is_trio(loop: LoopReport) -> bool:
+    return loop.loop_class.startswith("trio.")
+
+
 def _loop_blocked(report: Report) -> Verdict | None:
     stalled = [loop for loop in report.loops if loop.stalls_total]
     if not stalled:
@@ -227,11 +245,7 @@ def _loop_blocked(report: Report) -> Verdict | None:
     if worst is not None and any(s.duration_ms > worst.duration_ms for s in kept):
         longest = "the longest with a known cause"
     where = ""
-    fix = (
-        "Run the blocking call in a thread with `await asyncio.to_thread(fn, ...)` (or "
-        "`loop.run_in_executor`), use an async library for I/O, or move CPU work to a "
-        "process pool."
-    )
+    fix = _TO_THREAD_FIX["trio" if all(_is_trio(loop) for loop in stalled) else "asyncio"]
     if worst is not None and worst.gil_holder is not None:
         where = (
             f"; {longest} ({worst.duration_ms:.0f} ms) waiting for the GIL, which thread "
