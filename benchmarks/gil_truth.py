@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -215,6 +216,31 @@ PROGRAMS: dict[str, str] = {
                 s.sendall(b"x" * 100); s.recv(256)
             s.close()
         cs = [threading.Thread(target=client) for _ in range(16)]
+        [c.start() for c in cs]; [c.join() for c in cs]
+        srv.shutdown()
+    """,
+    "http_server_cpu_handlers": """
+        import json, threading, time, urllib.request
+        from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                rows = [{"i": i, "s": str(i) * 5} for i in range(3000)]
+                body = json.dumps(sorted(rows, key=lambda r: r["s"])).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        url = "http://127.0.0.1:%d/" % srv.server_address[1]
+        def client():
+            end = time.time() + R
+            while time.time() < end:
+                urllib.request.urlopen(url).read()
+        cs = [threading.Thread(target=client) for _ in range(8)]
         [c.start() for c in cs]; [c.join() for c in cs]
         srv.shutdown()
     """,
@@ -443,6 +469,14 @@ def _is_gilwise(frames: list[object]) -> bool:
     return any("gilwise/monitor" in str(getattr(f, "filename", "")) for f in frames)
 
 
+def _with_this_checkout() -> dict[str, str]:
+    """The environment with this checkout's gilwise first on the path: the one measured is
+    the one beside this script, whatever the environment has installed."""
+    path = os.environ.get("PYTHONPATH")
+    source = str(REPO / "src")
+    return {**os.environ, "PYTHONPATH": source + (os.pathsep + path if path else "")}
+
+
 def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
     program = scratch / f"{name}.py"
     program.write_text(f"R = {RUN_S}\n" + textwrap.dedent(PROGRAMS[name]))
@@ -463,6 +497,7 @@ def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
                 str(program),
             ],
             cwd=scratch,
+            env=_with_this_checkout(),
             stdout=subprocess.PIPE,
             text=True,
         )
