@@ -68,7 +68,7 @@ def _columns() -> int:
         return 80
 
 
-def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_run(commands: argparse._SubParsersAction[_Parser]) -> None:
     run = commands.add_parser(
         "run",
         help="run a script or module under the monitor and summarise what it did",
@@ -95,7 +95,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
 
 
-def _add_tour(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_tour(commands: argparse._SubParsersAction[_Parser]) -> None:
     tour = commands.add_parser(
         "tour",
         help="prove the core lessons of Python concurrency live on this machine",
@@ -107,7 +107,7 @@ def _add_tour(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     add_flags(tour, "tour", quiet=False)
 
 
-def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_report(commands: argparse._SubParsersAction[_Parser]) -> None:
     report = commands.add_parser(
         "report",
         help="show a report saved with --json again, or render it as HTML or a trace",
@@ -118,7 +118,7 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_flags(report, None)
 
 
-def _add_attach(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_attach(commands: argparse._SubParsersAction[_Parser]) -> None:
     attach = commands.add_parser(
         "attach",
         help="watch a running CPython 3.14+ process without restarting it",
@@ -154,7 +154,7 @@ def _pid(text: str) -> int:
     return pid
 
 
-def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_advise(commands: argparse._SubParsersAction[_Parser]) -> None:
     advise = commands.add_parser(
         "advise",
         help="measure a function under threads, processes and asyncio; recommend one",
@@ -194,7 +194,7 @@ def _add_advise(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_flags(advise, "advise")
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     check = commands.add_parser(
         "check",
         help="find concurrency pitfalls in source code (asyncio, threading, multiprocessing)",
@@ -245,7 +245,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 #: Subcommands in the order help lists them.
-_SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+_SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction[_Parser]], None]] = {
     "run": _add_run,
     "attach": _add_attach,
     "advise": _add_advise,
