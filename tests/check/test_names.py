@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from gilwise.check._names import ModuleFacts
+from gilwise.check._names import ModuleFacts, method_calls
 
 
 def _last_call(source: str) -> tuple[ModuleFacts, ast.Call]:
@@ -148,3 +148,20 @@ def test_queue_put_waits_only_with_a_maxsize() -> None:
     facts = ModuleFacts.of(ast.parse(source))
     kinds = [facts.kind(ast.Name(id=name)) for name in "abc"]
     assert kinds == ["thread_queue", "thread_queue_bounded", "thread_queue"]
+
+
+def test_method_calls_are_found_by_method_and_receiver_in_their_scope() -> None:
+    source = (
+        "lock.release()\n"
+        "def f():\n    lock.release()\n    self.lock.release()\n    make().release()\n"
+        "    lock.acquire()\n    def g(): lock.release()\n"
+    )
+    tree = ast.parse(source)
+    index = ModuleFacts.of(tree).index
+    function = tree.body[1]
+    lines = {
+        receiver: [call.lineno for call in method_calls(index, function, "release", receiver)]
+        for receiver in ("lock", "self.lock", None, "other")
+    }
+    assert lines == {"lock": [3], "self.lock": [4], None: [5], "other": []}
+    assert [c.lineno for c in method_calls(index, tree, "release", "lock")] == [1]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from ._names import ModuleFacts, walk_scope
+from ._index import Place
+from ._names import ModuleFacts
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp)
@@ -13,30 +15,40 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictC
 
 @dataclass
 class Context:
-    """The module's facts and the ancestors of the node being checked, outermost first."""
+    """The module's facts and where the node being checked sits."""
 
     facts: ModuleFacts
-    ancestors: list[ast.AST] = field(default_factory=list)
+    place: Place
+    #: What ``qualname`` and ``kind`` found for each node, by the node's id: most rules
+    #: for calls ask what the call is, or what it makes.
+    _qualnames: dict[int, str | None] = field(default_factory=dict)
+    _kinds: dict[int, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of_body(cls, facts: ModuleFacts, function: ast.FunctionDef) -> Context:
+        """The context of code directly in the body of ``function``, with the module as its
+        only other ancestor."""
+        return cls(
+            facts, Place(function, None, function, Place(None, None, facts.index.tree, None))
+        )
+
+    @cached_property
+    def ancestors(self) -> list[ast.AST]:
+        """The nodes above the node, outermost (the module) first."""
+        return self.place.ancestors()
 
     @property
-    def parent(self) -> ast.AST | None:
-        """The node directly above, or None at the top."""
-        return self.ancestors[-1] if self.ancestors else None
+    def parent(self) -> ast.AST:
+        """The node directly above."""
+        return self.place.parent
 
     def function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None:
         """The nearest enclosing function or lambda, if any."""
-        for node in reversed(self.ancestors):
-            if isinstance(node, _FUNCTIONS):
-                return node
-        return None
+        return self.place.function
 
     def scope(self) -> ast.AST | None:
         """The scope names resolve in: the nearest function, or None for the module."""
         return self.function()
-
-    def in_async_def(self) -> bool:
-        """Whether the code runs directly in a coroutine (not in a nested def or lambda)."""
-        return isinstance(self.function(), ast.AsyncFunctionDef)
 
     def in_loop(self) -> bool:
         """Whether a loop in the same function repeats this node."""
@@ -81,22 +93,26 @@ class Context:
         if name == "_":
             return True
         scope = self.function()
-        if scope is None or _declared_outside(scope, name):
-            # At module level (or under `global`/`nonlocal`) the name outlives the
-            # function, and other code may read it: assume it is read.
+        # At module level (or under `global`/`nonlocal`) the name outlives the function,
+        # and other code may read it: assume it is read.
+        if scope is None:
             return False
-        return not any(
-            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-            for n in walk_scope(scope)
-        ) and not _used_by_nested_scopes(scope, name)
+        names = self.facts.index.names(scope)
+        if name in names.declared_global or name in names.declared_nonlocal:
+            return False
+        return name not in names.loaded and name not in self.facts.index.nested_names(scope)
 
     def qualname(self, node: ast.AST) -> str | None:
         """The qualified name of ``node`` in this scope."""
-        return self.facts.qualname(node, self.scope())
+        if id(node) not in self._qualnames:
+            self._qualnames[id(node)] = self.facts.qualname(node, self.scope())
+        return self._qualnames[id(node)]
 
     def kind(self, node: ast.AST) -> str | None:
         """The kind of object ``node`` is, in this scope."""
-        return self.facts.kind(node, self.scope())
+        if id(node) not in self._kinds:
+            self._kinds[id(node)] = self.facts.kind(node, self.scope())
+        return self._kinds[id(node)]
 
 
 def is_main_guard(node: ast.AST) -> bool:
@@ -110,18 +126,3 @@ def is_main_guard(node: ast.AST) -> bool:
     names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
     consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
     return bool(names and consts)
-
-
-def _declared_outside(scope: ast.AST, name: str) -> bool:
-    return any(
-        isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names for n in walk_scope(scope)
-    )
-
-
-def _used_by_nested_scopes(scope: ast.AST, name: str) -> bool:
-    return any(
-        isinstance(n, ast.Name) and n.id == name
-        for inner in ast.walk(scope)
-        if inner is not scope and isinstance(inner, _FUNCTIONS)
-        for n in ast.walk(inner)
-    )

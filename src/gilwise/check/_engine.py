@@ -215,26 +215,28 @@ def split_lines(text: str) -> list[str]:
 
 
 def rule_hits(tree: ast.Module, rules: Iterable[Rule]) -> list[tuple[str, Hit]]:
-    """Every rule's hits in ``tree``, as (code, hit), in walk order."""
-    dispatch: defaultdict[type[ast.AST], list[Rule]] = defaultdict(list)
+    """Every rule's hits in ``tree``, as (code, hit), in source order (a node before the
+    nodes inside it)."""
+    # The rules for each node type, in coroutines and elsewhere.
+    in_coroutines: defaultdict[type[ast.AST], list[Rule]] = defaultdict(list)
+    elsewhere: defaultdict[type[ast.AST], list[Rule]] = defaultdict(list)
     for rule in rules:
         for node_type in rule.nodes:
-            dispatch[node_type].append(rule)
-    ctx = Context(ModuleFacts.of(tree))
+            in_coroutines[node_type].append(rule)
+            if not rule.in_coroutines_only:
+                elsewhere[node_type].append(rule)
+    facts = ModuleFacts.of(tree)
     hits: list[tuple[str, Hit]] = []
-    # An explicit stack, not recursion: generated code can nest deeper than the
-    # interpreter's recursion limit.
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
-    while stack:
-        node, leaving = stack.pop()
-        if leaving:
-            ctx.ancestors.pop()
-            continue
-        for rule in dispatch.get(type(node), ()):
-            hits.extend((rule.code, hit) for hit in rule.check(node, ctx))
-        ctx.ancestors.append(node)
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(node))))
+    for node, place in facts.index.nodes:
+        if type(node) not in in_coroutines:
+            continue  # most nodes: no rule looks at them
+        dispatch = in_coroutines if isinstance(place.function, ast.AsyncFunctionDef) else elsewhere
+        wanted = dispatch.get(type(node))
+        if wanted:
+            ctx = Context(facts, place)
+            for rule in wanted:
+                for hit in rule.check(node, ctx):
+                    hits.append((rule.code, hit))
     return hits
 
 

@@ -11,7 +11,9 @@ import ast
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import cached_property
+
+from ._index import ModuleIndex, Place
 
 #: Builtins that rules care about; a module-level definition of the same name hides them.
 _BUILTINS = frozenset({"open", "input", "map", "print"})
@@ -102,6 +104,16 @@ THREAD_POOL_KINDS = frozenset({"thread_executor", "thread_pool"})
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 _FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_DEFINITIONS = (*_FUNCTION_TYPES, ast.ClassDef)
+#: Nodes that bind names to objects of a kind: parameters, assignments, ``with ... as``.
+_BINDINGS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.With,
+    ast.AsyncWith,
+)
 
 
 def _foreign_kind(qualname: str) -> str | None:
@@ -141,10 +153,10 @@ def callee(call: ast.Call, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _sole_definitions(scope: ast.AST) -> dict[str, Function | None]:
-    """Each name ``scope`` binds: the ``def`` binding it if that is its only binding."""
+def _sole_definitions(nodes: list[ast.AST]) -> dict[str, Function | None]:
+    """Each name a scope's ``nodes`` bind: the ``def`` binding it if that is its only binding."""
     bound: dict[str, list[ast.AST]] = {}
-    for node in walk_scope(scope):
+    for node in nodes:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             bound.setdefault(node.name, []).append(node)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -166,16 +178,40 @@ def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
             todo.extend(ast.iter_child_nodes(child))
 
 
+def method_calls(
+    index: ModuleIndex, scope: ast.AST, method: str, receiver: str | None
+) -> list[ast.Call]:
+    """The calls ``receiver.method(...)`` that run in ``scope`` (the module or a function),
+    ``receiver`` a dotted name (None: calls on an expression that has none, ``make().close()``)."""
+    return index.memo(_method_calls, scope).get((method, receiver), [])
+
+
+def _method_calls(
+    index: ModuleIndex, scope: ast.AST
+) -> dict[tuple[str, str | None], list[ast.Call]]:
+    calls: dict[tuple[str, str | None], list[ast.Call]] = {}
+    for node in index.in_scope(scope):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            key = (node.func.attr, dotted(node.func.value))
+            calls.setdefault(key, []).append(node)
+    return calls
+
+
 def is_transparent(decorator: ast.expr) -> bool:
     """Whether a decorator keeps the function's calls meaning what its ``def`` says."""
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
     return (dotted(target) or "").rsplit(".", 1)[-1] in _TRANSPARENT_DECORATORS
 
 
-def catches_everything(function: Function) -> bool:
+def catches_everything(index: ModuleIndex, function: Function) -> bool:
     """Whether no exception escapes ``function``: its body (past a docstring, plain
     assignments, and single-statement ``while``/``for``/``with`` wrappers) is one ``try``
-    with a catch-all handler (bare, ``Exception``, ``BaseException``) that never raises."""
+    with a catch-all handler (bare, ``Exception``, ``BaseException``) that never raises.
+    Worked out once per function: every task submitted to a pool asks."""
+    return index.memo(_catches_everything, function)
+
+
+def _catches_everything(index: ModuleIndex, function: Function) -> bool:
     body: list[ast.stmt] = [
         s
         for s in function.body
@@ -209,8 +245,16 @@ def _self_name(name: str) -> str:
     return "self." + name[4:] if name.startswith("cls.") else name
 
 
-def _import_bindings(tree: ast.AST) -> Iterator[tuple[str, str]]:
-    for node in ast.walk(tree):
+def _import_bindings(index: ModuleIndex) -> Iterator[tuple[str, str]]:
+    """(name, what it imports) in ``ast.walk``'s breadth-first order, so that of two imports
+    of one name the deeper one (``import x`` in a function or an ``except`` block) wins."""
+    statements = [
+        (len(place.ancestors()), node)
+        for node, place in index.nodes
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    statements.sort(key=lambda statement: statement[0])  # stable: source order within a depth
+    for _, node in statements:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -234,30 +278,18 @@ def _module_level_definitions(tree: ast.Module) -> set[str]:
     return defined
 
 
-class Place(NamedTuple):
-    """Where a node sits: its nearest function and class (None when there is none), and
-    the node directly above it."""
-
-    function: ast.AST | None
-    klass: ast.ClassDef | None
-    parent: ast.AST
-
-
 @dataclass
 class ModuleFacts:
     """What one pass over the whole module learned, for rules that need more than one node."""
 
+    index: ModuleIndex
     imports: dict[str, str]
     hidden_builtins: frozenset[str]
     #: Kind of object each name holds, per scope: a function node's id, a class node's id
     #: for ``self.*`` (the class's own attributes), or None for the module.
     kinds: dict[tuple[int | None, str], str] = field(default_factory=dict)
-    #: Module-level functions by name (a later definition replaces an earlier one).
+    #: Module-level functions by name (of two definitions of a name, the first one).
     functions: dict[str, Function] = field(default_factory=dict)
-    #: Names of module-level functions run in threads (Thread targets, thread-pool tasks).
-    thread_targets: frozenset[str] = frozenset()
-    #: Top-level definitions (or ``<module>``) that start threads or thread pools.
-    thread_units: frozenset[str] = frozenset()
     #: The nearest class around each function, by the function's id.
     _class_of: dict[int, ast.ClassDef] = field(default_factory=dict)
     #: Each class's methods by name, by the class's id.
@@ -274,15 +306,25 @@ class ModuleFacts:
 
     @classmethod
     def of(cls, tree: ast.Module) -> ModuleFacts:
-        """Collect the facts of ``tree`` in one pass per question."""
+        """Collect the facts of ``tree`` from one walk over it."""
+        index = ModuleIndex.of(tree)
         defined = _module_level_definitions(tree)
-        imports = {name: qual for name, qual in _import_bindings(tree) if name not in defined}
-        facts = cls(imports=imports, hidden_builtins=frozenset(defined & _BUILTINS))
-        facts._collect_definitions(tree)
-        facts.kinds = facts._collect_kinds(tree)
-        facts.thread_targets = frozenset(facts._thread_targets(tree))
-        facts.thread_units = frozenset(facts._thread_units(tree))
+        imports = {name: qual for name, qual in _import_bindings(index) if name not in defined}
+        facts = cls(index=index, imports=imports, hidden_builtins=frozenset(defined & _BUILTINS))
+        facts._collect_definitions()
+        facts.kinds = facts._collect_kinds()
         return facts
+
+    @cached_property
+    def thread_targets(self) -> frozenset[str]:
+        """Names of module-level functions run in threads (Thread targets, thread-pool
+        tasks); worked out when a rule first asks, like ``thread_units``."""
+        return frozenset(self._thread_targets())
+
+    @cached_property
+    def thread_units(self) -> frozenset[str]:
+        """Top-level definitions (or ``<module>``) that start threads or thread pools."""
+        return frozenset(self._thread_units())
 
     # -- what a name or call means -------------------------------------------------
 
@@ -358,7 +400,7 @@ class ModuleFacts:
         if id(scope) not in self._nested:
             # One walk per scope: a walk per call made a long function quadratic (a
             # 200-line coroutine calling its parameter took 1.7 s).
-            self._nested[id(scope)] = _sole_definitions(scope)
+            self._nested[id(scope)] = _sole_definitions(self.index.in_scope(scope))
         return self._nested[id(scope)].get(name)
 
     def local_names(self, scope: ast.AST | None) -> frozenset[str]:
@@ -369,18 +411,9 @@ class ModuleFacts:
             arguments = scope.args
             every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
             every += filter(None, [arguments.vararg, arguments.kwarg])
-            self._locals[id(scope)] = frozenset(
-                {a.arg for a in every}
-                | {
-                    n.id
-                    for n in walk_scope(scope)
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                }
-                | {
-                    n.name
-                    for n in walk_scope(scope)
-                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                }
+            names = self.index.names(scope)
+            self._locals[id(scope)] = (
+                frozenset({a.arg for a in every}) | names.stored | names.defined
             )
         return self._locals[id(scope)]
 
@@ -446,16 +479,18 @@ class ModuleFacts:
                 yield current
                 todo.extend(self._bases.get(id(current), []))
 
-    def _collect_definitions(self, tree: ast.Module) -> None:
+    def _collect_definitions(self) -> None:
         classes_by_name: defaultdict[str, list[ast.ClassDef]] = defaultdict(list)
-        for place, node in _nodes_with_place(tree):
+        for node, place in self.index.nodes:
+            if not isinstance(node, _DEFINITIONS):
+                continue  # most nodes: one test, not three
             if isinstance(node, _FUNCTION_TYPES) and place.klass is not None:
                 self._class_of[id(node)] = place.klass
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if place.function is None and place.klass is None:
-                    self.functions[node.name] = node
+                    self.functions.setdefault(node.name, node)
                 elif place.parent is place.klass and place.klass is not None:
-                    self._methods.setdefault(id(place.klass), {})[node.name] = node
+                    self._methods.setdefault(id(place.klass), {}).setdefault(node.name, node)
                 kind = self.annotation_kind(node.returns)
                 if kind is not None:
                     self._returns[id(node)] = kind
@@ -470,20 +505,25 @@ class ModuleFacts:
                     and candidates[0] is not klass
                 ]
 
-    def _collect_kinds(self, tree: ast.Module) -> dict[tuple[int | None, str], str]:
+    def _collect_kinds(self) -> dict[tuple[int | None, str], str]:
         # A second round sees through one level of indirection:
         # ctx = get_context("spawn"); pool = ctx.Pool().
-        bindings = list(self._bindings(tree))
+        bindings = list(self._bindings())
         for _ in range(2):
-            self.kinds = self._kinds_of(bindings)
+            kinds = self._kinds_of(bindings)
+            if kinds == self.kinds:
+                break  # nothing new to see through: another round finds the same
+            self.kinds = kinds
         return self.kinds
 
     def _bindings(
-        self, tree: ast.Module
+        self,
     ) -> Iterator[tuple[int | None, str, ast.AST | None, ast.AST | None, ast.AST | None]]:
         """(key scope, name, value, annotation, scope the value is evaluated in) for every
         simple assignment, ``with ... as``, and annotated name or parameter."""
-        for place, node in _nodes_with_place(tree):
+        for node, place in self.index.nodes:
+            if not isinstance(node, _BINDINGS):
+                continue  # most nodes: one test, not four
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 arguments = node.args
                 for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
@@ -533,8 +573,8 @@ class ModuleFacts:
         # A name bound to different kinds in one scope is ambiguous: rules ignore it.
         return {key: kinds.pop() for key, kinds in seen.items() if len(kinds) == 1}
 
-    def _thread_targets(self, tree: ast.Module) -> Iterator[str]:
-        for place, call in _nodes_with_place(tree):
+    def _thread_targets(self) -> Iterator[str]:
+        for call, place in self.index.nodes:
             if not isinstance(call, ast.Call):
                 continue
             scope = place.function
@@ -551,18 +591,14 @@ class ModuleFacts:
             ):
                 yield call.args[0].id
 
-    def _thread_units(self, tree: ast.Module) -> Iterator[str]:
-        todo: list[tuple[str, ast.AST]] = [("<module>", tree)]
-        while todo:
-            unit, node = todo.pop()
+    def _thread_units(self) -> Iterator[str]:
+        for node, place in self.index.nodes:
             if isinstance(node, ast.Call) and self.kind(node) in {
                 "thread",
                 "thread_executor",
                 "thread_pool",
             }:
-                yield unit
-            for child in ast.iter_child_nodes(node):
-                todo.append((unit if unit != "<module>" else _unit_name(child), child))
+                yield unit_of(place.ancestors())
 
 
 def unit_of(ancestors: Iterable[ast.AST]) -> str:
@@ -575,17 +611,3 @@ def _unit_name(node: ast.AST) -> str:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return node.name
     return "<module>"
-
-
-def _nodes_with_place(tree: ast.Module) -> Iterator[tuple[Place, ast.AST]]:
-    """Every node with its nearest enclosing function and class, and its parent."""
-    todo: list[tuple[Place, ast.AST]] = [(Place(None, None, tree), node) for node in tree.body]
-    while todo:
-        place, node = todo.pop()
-        yield place, node
-        function, klass = place.function, place.klass
-        if isinstance(node, _FUNCTION_TYPES):
-            function = node
-        elif isinstance(node, ast.ClassDef):
-            klass = node
-        todo.extend((Place(function, klass, node), child) for child in ast.iter_child_nodes(node))

@@ -28,6 +28,9 @@ class Rule:
     nodes: ClassVar[tuple[type[ast.AST], ...]]
     #: Reported only when its exact code is selected (``--select GW115``).
     opt_in: ClassVar[bool] = False
+    #: Looks only at code that runs directly in an ``async def`` (not in a function or
+    #: lambda nested in it): the engine does not call it anywhere else.
+    in_coroutines_only: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

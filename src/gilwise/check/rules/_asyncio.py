@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from .._context import Context
-from .._names import callee, dotted, is_transparent, walk_scope
+from .._index import ModuleIndex
+from .._names import callee, dotted, is_transparent, method_calls, walk_scope
 from .._rule import Hit, Rule
 
 _HTTP_FUNCTIONS = frozenset(
@@ -89,10 +90,9 @@ _CANCELLED = frozenset({"asyncio.CancelledError", "concurrent.futures.CancelledE
 
 
 def _blocking_call(node: ast.AST, ctx: Context) -> ast.Call | None:
-    """The call at ``node`` if it runs directly on the event loop (in a coroutine, not awaited)."""
-    if not isinstance(node, ast.Call) or not ctx.in_async_def():
-        return None
-    if isinstance(ctx.parent, ast.Await):
+    """The call at ``node`` if it runs directly on the event loop: not awaited (the rules
+    that ask run only in coroutines)."""
+    if not isinstance(node, ast.Call) or isinstance(ctx.parent, ast.Await):
         return None
     return node
 
@@ -106,6 +106,7 @@ class _BlockingCall(Rule):
     call of one of the module's own synchronous functions or methods that makes one."""
 
     nodes = (ast.Call,)
+    in_coroutines_only = True
     #: Qualified names of the calls that block.
     blocking: ClassVar[frozenset[str]] = frozenset()
     #: The rest of the message after "name()": what is wrong and what to use instead.
@@ -158,13 +159,13 @@ class _BlockingCall(Rule):
         return self._helpers[id(helper)]
 
     def _first_blocking_call(self, helper: ast.FunctionDef, ctx: Context) -> ast.Call | None:
-        body = list(walk_scope(helper))
+        body = ctx.facts.index.in_scope(helper)
         # A generator's body runs only when iterated; a decorator may run it elsewhere.
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body) or not all(
             is_transparent(d) for d in helper.decorator_list
         ):
             return None
-        inside = Context(ctx.facts, [ctx.ancestors[0], helper])
+        inside = Context.of_body(ctx.facts, helper)
         calls = sorted(
             (n for n in body if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)
         )
@@ -414,11 +415,8 @@ def _made_non_blocking(sock: ast.AST, ctx: Context) -> bool:
     name = dotted(sock)
     scope = ctx.function()
     return scope is not None and any(
-        isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr in {"setblocking", "settimeout"}
-        and dotted(n.func.value) == name
-        for n in walk_scope(scope)
+        method_calls(ctx.facts.index, scope, method, name)
+        for method in ("setblocking", "settimeout")
     )
 
 
@@ -592,14 +590,18 @@ def _known_done(future: ast.AST, ctx: Context) -> bool:
     (``await asyncio.wrap_future(future)``, ``await asyncio.wait([future])``)."""
     name = dotted(future)
     scope = ctx.function()
-    if name is None or scope is None:
-        return False
-    for node in walk_scope(scope):
-        if isinstance(node, ast.Attribute) and node.attr == "done" and dotted(node.value) == name:
-            return True
-        if isinstance(node, ast.Await) and any(dotted(n) == name for n in ast.walk(node)):
-            return True
-    return False
+    return name is not None and scope is not None and name in ctx.facts.index.memo(_done, scope)
+
+
+def _done(index: ModuleIndex, scope: ast.AST) -> frozenset[str]:
+    """What ``scope`` tests with ``done()`` or awaits something containing, by dotted name."""
+    names: set[str | None] = set()
+    for node in index.in_scope(scope):
+        if isinstance(node, ast.Attribute) and node.attr == "done":
+            names.add(dotted(node.value))
+        elif isinstance(node, ast.Await):
+            names.update(dotted(n) for n in ast.walk(node))
+    return frozenset(name for name in names if name is not None)
 
 
 class BusyWait(Rule):
@@ -649,10 +651,11 @@ class BusyWait(Rule):
     name = "busy-wait-in-async"
     opt_in = True
     nodes = (ast.While,)
+    in_coroutines_only = True
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.While)
-        if not ctx.in_async_def() or isinstance(node.test, ast.Constant) or node.orelse:
+        if isinstance(node.test, ast.Constant) or node.orelse:
             return
         body = [s for s in node.body if not isinstance(s, ast.Pass)]
         if (
@@ -831,6 +834,7 @@ class NestedEventLoop(Rule):
     code = "GW112"
     name = "nested-event-loop"
     nodes = (ast.Call,)
+    in_coroutines_only = True
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         call = _blocking_call(node, ctx)
@@ -888,6 +892,7 @@ class ThreadingPrimitiveInAsync(Rule):
     code = "GW113"
     name = "threading-primitive-in-async"
     nodes = (ast.Call, ast.With)
+    in_coroutines_only = True
 
     _WAITS: ClassVar[dict[str, set[str]]] = {
         "thread_lock": {"acquire"},
@@ -917,8 +922,6 @@ class ThreadingPrimitiveInAsync(Rule):
 
     @staticmethod
     def _lock_held_across_await(node: ast.With, ctx: Context) -> Iterator[Hit]:
-        if not ctx.in_async_def():
-            return
         for item in node.items:
             if ctx.kind(item.context_expr) not in {
                 "thread_lock",
@@ -1005,19 +1008,12 @@ class CancelledErrorSwallowed(Rule):
     name = "cancelled-error-swallowed"
     nodes = (ast.Try,)
     opt_in = True
+    in_coroutines_only = True
     #: GW115 reports the handlers that end the coroutine; GW114 the others.
     at_coroutine_end: ClassVar[bool] = False
 
-    def __init__(self) -> None:
-        self._never_return: tuple[ast.AST, frozenset[str]] | None = None
-        #: The module last seen, the ``self.*`` attributes it cancels anywhere, and its
-        #: coroutine references (see ``_task_references``).
-        self._module_facts: tuple[ast.AST, frozenset[str], frozenset[str]] | None = None
-
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.Try)
-        if not ctx.in_async_def():
-            return
         awaits = [n for stmt in node.body for n in _awaits(stmt)]
         if not awaits or self._awaits_cancelled_task(awaits, ctx):
             return
@@ -1057,8 +1053,10 @@ class CancelledErrorSwallowed(Rule):
             return "CancelledError (by 'except BaseException')"
         return None
 
-    def _reraises(self, handler: ast.ExceptHandler, ctx: Context) -> bool:
-        never_return = self._never_returning(ctx)
+    @staticmethod
+    def _reraises(handler: ast.ExceptHandler, ctx: Context) -> bool:
+        index = ctx.facts.index
+        never_return = index.memo(_never_returning, index.tree)
         for stmt in handler.body:
             for n in [stmt, *walk_scope(stmt)]:
                 if isinstance(n, ast.Raise) or (
@@ -1069,22 +1067,8 @@ class CancelledErrorSwallowed(Rule):
                     return True
         return False
 
-    def _never_returning(self, ctx: Context) -> frozenset[str]:
-        """Functions and methods of this module annotated ``-> NoReturn`` (or ``Never``)."""
-        module = ctx.ancestors[0]
-        if self._never_return is not None and self._never_return[0] is module:
-            return self._never_return[1]
-        names = frozenset(
-            n.name
-            for n in ast.walk(module)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.returns is not None
-            and ast.unparse(n.returns).rsplit(".", 1)[-1] in {"NoReturn", "Never"}
-        )
-        self._never_return = (module, names)
-        return names
-
-    def _awaits_cancelled_task(self, awaits: list[ast.Await], ctx: Context) -> bool:
+    @staticmethod
+    def _awaits_cancelled_task(awaits: list[ast.Await], ctx: Context) -> bool:
         """Every await in the ``try`` waits for a task that this code cancels: in the same
         function, or (for ``self.*`` attributes) anywhere in the module, through a helper
         or another method. Seen through ``t = self._task`` and through ``gather``/``wait``/
@@ -1092,30 +1076,25 @@ class CancelledErrorSwallowed(Rule):
         scope = ctx.function()
         if scope is None:
             return False
-        cancelled = set(_cancelled_names(scope)) | self._module(ctx)[0]
-        aliases = _aliases(scope)
+        index = ctx.facts.index
+        cancelled = set(index.memo(_cancelled_in_scope, scope))
+        cancelled |= index.memo(_cancelled_attributes, index.tree)
+        aliases = index.memo(_aliases, scope)
         cancelled |= {a for a, b in aliases if b in cancelled}
         cancelled |= {b for a, b in aliases if a in cancelled}
         awaited = [name for a in awaits for name in _awaited_names(a.value, ctx)]
         return bool(awaited) and None not in awaited and set(awaited) <= cancelled
 
-    def _runs_only_as_a_task(self, ctx: Context) -> bool:
+    @staticmethod
+    def _runs_only_as_a_task(ctx: Context) -> bool:
         """The coroutine is referenced in this module, and only to be run as a task or
         handed over as a callback (per-connection handlers, keep-alive loops): nothing
         awaits it, so nothing can tell how it ended."""
         function = ctx.function()
         name = getattr(function, "name", None)
-        referenced = self._module(ctx)[1]
+        index = ctx.facts.index
+        referenced = index.memo(_task_references, index.tree)
         return name is not None and name in referenced and f"!{name}" not in referenced
-
-    def _module(self, ctx: Context) -> tuple[frozenset[str], frozenset[str]]:
-        module = ctx.ancestors[0]
-        if self._module_facts is None or self._module_facts[0] is not module:
-            cancelled = frozenset(
-                name for name in _cancelled_names(module) if name.startswith("self.")
-            )
-            self._module_facts = (module, cancelled, frozenset(_task_references(module)))
-        return self._module_facts[1], self._module_facts[2]
 
 
 class CancellationEndsCoroutine(CancelledErrorSwallowed):
@@ -1222,19 +1201,18 @@ def _ends_coroutine(node: ast.Try, handler: ast.ExceptHandler, ctx: Context) -> 
     return True
 
 
-def _rest_of_block(statement: ast.AST, container: ast.AST) -> tuple[str, list[ast.stmt]]:
-    """The field of ``container`` that holds ``statement``, and the statements after it."""
+def _rest_of_block(statement: ast.AST, container: ast.AST) -> tuple[str, Iterator[ast.stmt]]:
+    """The field of ``container`` that holds ``statement``, and the statements after it,
+    read lazily: ``_suspends`` stops at the first one that suspends."""
     for field in ("body", "orelse", "finalbody", "handlers", "cases"):
         block = getattr(container, field, None)
-        if isinstance(block, list):
-            for position, inner in enumerate(block):
-                if inner is statement:
-                    rest = block[position + 1 :] if field != "handlers" else []
-                    return field, [s for s in rest if isinstance(s, ast.stmt)]
-    return "", []
+        if isinstance(block, list) and statement in block:
+            rest = block[block.index(statement) + 1 :] if field != "handlers" else []
+            return field, (s for s in rest if isinstance(s, ast.stmt))
+    return "", iter(())
 
 
-def _suspends(statements: list[ast.stmt]) -> bool:
+def _suspends(statements: Iterable[ast.stmt]) -> bool:
     return any(
         isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom))
         for stmt in statements
@@ -1250,10 +1228,32 @@ def _names_read(test: ast.AST) -> set[str]:
     }
 
 
-def _cancelled_names(scope: ast.AST) -> Iterator[str]:
-    """What ``scope`` calls ``cancel()`` on; for ``for t in tasks: t.cancel()``, also
+def _never_returning(index: ModuleIndex, module: ast.Module) -> frozenset[str]:
+    """Functions and methods of the module annotated ``-> NoReturn`` (or ``Never``)."""
+    return frozenset(
+        n.name
+        for n, _ in index.nodes
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and n.returns is not None
+        and ast.unparse(n.returns).rsplit(".", 1)[-1] in {"NoReturn", "Never"}
+    )
+
+
+def _cancelled_in_scope(index: ModuleIndex, scope: ast.AST) -> frozenset[str]:
+    """What ``scope`` itself calls ``cancel()`` on (see ``_cancelled_names``)."""
+    return frozenset(_cancelled_names(index.in_scope(scope)))
+
+
+def _cancelled_attributes(index: ModuleIndex, module: ast.Module) -> frozenset[str]:
+    """The ``self.*`` attributes the module calls ``cancel()`` on anywhere."""
+    cancelled = _cancelled_names(node for node, _ in index.nodes)
+    return frozenset(name for name in cancelled if name.startswith("self."))
+
+
+def _cancelled_names(nodes: Iterable[ast.AST]) -> Iterator[str]:
+    """What ``nodes`` call ``cancel()`` on; for ``for t in tasks: t.cancel()``, also
     ``tasks``."""
-    for node in walk_scope(scope) if not isinstance(scope, ast.Module) else ast.walk(scope):
+    for node in nodes:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -1275,11 +1275,11 @@ def _cancelled_names(scope: ast.AST) -> Iterator[str]:
                 yield collection
 
 
-def _aliases(scope: ast.AST) -> list[tuple[str, str]]:
-    """``(a, b)`` for each ``a = b`` between two plain names or attributes."""
+def _aliases(index: ModuleIndex, scope: ast.AST) -> list[tuple[str, str]]:
+    """``(a, b)`` for each ``a = b`` between two plain names or attributes in ``scope``."""
     return [
         (a, b)
-        for n in walk_scope(scope)
+        for n in index.in_scope(scope)
         if isinstance(n, ast.Assign) and len(n.targets) == 1
         if (a := dotted(n.targets[0])) is not None and (b := dotted(n.value)) is not None
     ]
@@ -1318,25 +1318,27 @@ _TASK_CALLS = frozenset(
 )
 
 
-def _task_references(module: ast.AST) -> Iterator[str]:
+def _task_references(index: ModuleIndex, module: ast.Module) -> frozenset[str]:
     """Names of functions the module refers to (by name or as an attribute), and
     ``!name`` for those that it calls other than as the argument of a task factory
     (``create_task``, ``ensure_future``): awaited, or handed to ``gather``/``wait_for``."""
     task_arguments = {
         id(arg)
-        for n in ast.walk(module)
+        for n, _ in index.nodes
         if isinstance(n, ast.Call) and _called(n) in _TASK_CALLS
         for arg in n.args[:1]
     }
-    for n in ast.walk(module):
+    references: set[str] = set()
+    for n, _ in index.nodes:
         if isinstance(n, ast.Call):
             name = _called(n)
             if name is not None and id(n) not in task_arguments:
-                yield f"!{name}"
+                references.add(f"!{name}")
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            yield n.id
+            references.add(n.id)
         elif isinstance(n, ast.Attribute):
-            yield n.attr
+            references.add(n.attr)
+    return frozenset(references)
 
 
 _LOGGING_CALLS = frozenset(

@@ -169,7 +169,7 @@ def _task_catches_everything(task: ast.AST | None, ctx: Context) -> bool:
     if isinstance(task, ast.Call) and ctx.qualname(task.func) == "functools.partial" and task.args:
         task = task.args[0]
     function = None if task is None else ctx.facts.function_named(task, ctx.scope())
-    return function is not None and catches_everything(function)
+    return function is not None and catches_everything(ctx.facts.index, function)
 
 
 class ExecutorInLoop(Rule):

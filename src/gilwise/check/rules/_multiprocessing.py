@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterator
 
 from .._context import Context, is_main_guard
-from .._names import PROCESS_POOL_KINDS, callee, dotted, unit_of, walk_scope
+from .._index import ModuleIndex
+from .._names import PROCESS_POOL_KINDS, callee, dotted, method_calls, unit_of
 from .._rule import Hit, Rule
 
 _STARTS_PROCESSES = frozenset({"process_executor", "process_pool", "process"})
@@ -163,20 +164,31 @@ def _unpicklable(node: ast.AST, ctx: Context) -> str | None:
     if not isinstance(node, ast.Name):
         return None
     scope = ctx.function()
-    if scope is not None and any(
-        isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == node.id
-        for n in walk_scope(scope)
-    ):
+    index = ctx.facts.index
+    if scope is not None and node.id in index.memo(_local_definitions, scope):
         return f"'{node.id}', defined inside a function,"
-    module = ctx.ancestors[0]
-    assert isinstance(module, ast.Module)
-    for stmt in module.body:
-        if is_main_guard(stmt) and any(
-            isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == node.id
-            for n in ast.walk(stmt)
-        ):
-            return f"'{node.id}', defined under the __main__ guard (missing in spawn workers),"
+    if node.id in index.memo(_defined_under_main_guard, index.tree):
+        return f"'{node.id}', defined under the __main__ guard (missing in spawn workers),"
     return None
+
+
+def _local_definitions(index: ModuleIndex, scope: ast.AST) -> frozenset[str]:
+    """The functions (not coroutines) and classes that ``scope`` defines itself."""
+    return frozenset(
+        n.name for n in index.in_scope(scope) if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+    )
+
+
+def _defined_under_main_guard(index: ModuleIndex, module: ast.Module) -> frozenset[str]:
+    """The functions (not coroutines) and classes defined anywhere under a module-level
+    ``if __name__ == "__main__":``."""
+    return frozenset(
+        n.name
+        for stmt in module.body
+        if is_main_guard(stmt)
+        for n in ast.walk(stmt)
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+    )
 
 
 class ForkWithThreads(Rule):
@@ -221,8 +233,6 @@ class ForkWithThreads(Rule):
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Hit]:
         assert isinstance(node, ast.Call)
-        if not _threads_near(ctx):
-            return
         name = ctx.qualname(node.func)
         forks = name in {"os.fork", "os.forkpty"} or (
             name in {"multiprocessing.get_context", "multiprocessing.set_start_method"}
@@ -230,7 +240,7 @@ class ForkWithThreads(Rule):
             and isinstance(node.args[0], ast.Constant)
             and node.args[0].value == "fork"
         )
-        if forks:
+        if forks and _threads_near(ctx):
             yield (
                 node,
                 "fork in a module that also starts threads: the child inherits locks other "
@@ -243,8 +253,10 @@ def _threads_near(ctx: Context) -> bool:
     """Whether threads start where this fork could see them: in the same top-level class
     or function, or in module-level code (two alternative mixins in one module are not)."""
     units = ctx.facts.thread_units
+    if not units:
+        return False
     here = unit_of(ctx.ancestors)
-    return bool(units) if here == "<module>" else bool(units & {here, "<module>"})
+    return here == "<module>" or bool(units & {here, "<module>"})
 
 
 class JoinBeforeDrainingQueue(Rule):
@@ -304,7 +316,11 @@ class JoinBeforeDrainingQueue(Rule):
             return
         scope = ctx.function() or ctx.ancestors[0]
         for queue in _queues_given_to(func.value.id, scope, ctx):
-            reads = _read_lines(queue, scope)
+            reads = [
+                call.lineno
+                for method in ("get", "get_nowait")
+                for call in method_calls(ctx.facts.index, scope, method, queue)
+            ]
             if reads and min(reads) > node.lineno:
                 yield (
                     node,
@@ -315,15 +331,8 @@ class JoinBeforeDrainingQueue(Rule):
 
 
 def _queues_given_to(process: str, scope: ast.AST, ctx: Context) -> Iterator[str]:
-    for node in walk_scope(scope):
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and dotted(node.targets[0]) == process
-            and isinstance(node.value, ast.Call)
-        ):
-            continue
-        arguments = [*node.value.args, *(k.value for k in node.value.keywords)]
+    for call in ctx.facts.index.memo(_assigned_calls, scope).get(process, []):
+        arguments = [*call.args, *(k.value for k in call.keywords)]
         for argument in arguments:
             elements = argument.elts if isinstance(argument, (ast.Tuple, ast.List)) else [argument]
             for element in elements:
@@ -331,12 +340,13 @@ def _queues_given_to(process: str, scope: ast.AST, ctx: Context) -> Iterator[str
                     yield element.id
 
 
-def _read_lines(queue: str, scope: ast.AST) -> list[int]:
-    return [
-        n.lineno
-        for n in walk_scope(scope)
-        if isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr in {"get", "get_nowait"}
-        and dotted(n.func.value) == queue
-    ]
+def _assigned_calls(index: ModuleIndex, scope: ast.AST) -> dict[str, list[ast.Call]]:
+    """The calls ``scope`` assigns to each dotted name (``name = call(...)``), the last one
+    first: the order a walk of the scope meets them in, so findings come out as they did."""
+    assigned: dict[str, list[ast.Call]] = {}
+    for node in reversed(index.in_scope(scope)):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            name = dotted(node.targets[0])
+            if name is not None and isinstance(node.value, ast.Call):
+                assigned.setdefault(name, []).append(node.value)
+    return assigned

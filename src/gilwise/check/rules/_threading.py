@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 import itertools
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from .._context import Context
-from .._names import callee, catches_everything, dotted, walk_scope
+from .._index import ModuleIndex
+from .._names import callee, catches_everything, dotted, method_calls, walk_scope
 from .._rule import Hit, Rule
 
 _LOCK_KINDS = frozenset({"thread_lock", "thread_condition"})
@@ -86,12 +88,13 @@ class AcquireWithoutRelease(Rule):
         if _implements_locking(function) or _released_at_once(node, ctx) or _in_finally(ctx):
             return
         scope = function or ctx.ancestors[0]
-        releases = _release_lines(func.value, scope)
+        lock = dotted(func.value)
+        releases = [c.lineno for c in method_calls(ctx.facts.index, scope, "release", lock)]
         # No release here: the lock is held on purpose or handed off; a release before the
         # acquire: release, wait, re-acquire for the caller. Neither is this rule's case.
         if not releases or min(releases) < node.lineno:
             return
-        if _released_in_finally(func.value, scope, node) or _enclosing_finally_releases(
+        if _released_in_finally(lock, scope, node, ctx) or _enclosing_finally_releases(
             func.value, ctx
         ):
             return
@@ -137,35 +140,30 @@ def _block_of(statement: ast.stmt, ctx: Context) -> list[ast.stmt] | None:
     container = ctx.ancestors[-2] if len(ctx.ancestors) >= 2 else None
     for field in ("body", "orelse", "finalbody"):
         block = getattr(container, field, None)
-        if isinstance(block, list) and any(s is statement for s in block):
+        if isinstance(block, list) and statement in block:
             return block
     return None
 
 
 def _in_finally(ctx: Context) -> bool:
     return any(
-        isinstance(node, ast.Try) and any(stmt is inner for stmt in node.finalbody)
+        isinstance(node, ast.Try) and inner in node.finalbody
         for node, inner in itertools.pairwise(ctx.ancestors)
     )
 
 
-def _release_lines(lock: ast.AST, scope: ast.AST) -> list[int]:
-    name = dotted(lock)
-    return [
-        n.lineno
-        for n in walk_scope(scope)
-        if isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr == "release"
-        and dotted(n.func.value) == name
-    ]
-
-
-def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bool:
+def _released_in_finally(lock: str | None, scope: ast.AST, acquire: ast.Call, ctx: Context) -> bool:
     """Whether a ``try`` at or after the acquire releases ``lock`` in its ``finally``."""
-    name = dotted(lock)
-    for node in walk_scope(scope):
-        if not isinstance(node, ast.Try) or node.lineno < acquire.lineno - 1:
+    last = ctx.facts.index.memo(_last_try_releasing, scope).get(lock)
+    return last is not None and last >= acquire.lineno - 1
+
+
+def _last_try_releasing(index: ModuleIndex, scope: ast.AST) -> dict[str | None, int]:
+    """The line of the last ``try`` in ``scope`` whose ``finally`` releases each lock, by
+    the lock's dotted name."""
+    last: dict[str | None, int] = {}
+    for node in index.in_scope(scope):
+        if not isinstance(node, ast.Try):
             continue
         for stmt in node.finalbody:
             for inner in [stmt, *walk_scope(stmt)]:
@@ -173,10 +171,10 @@ def _released_in_finally(lock: ast.AST, scope: ast.AST, acquire: ast.Call) -> bo
                     isinstance(inner, ast.Call)
                     and isinstance(inner.func, ast.Attribute)
                     and inner.func.attr == "release"
-                    and dotted(inner.func.value) == name
                 ):
-                    return True
-    return False
+                    lock = dotted(inner.func.value)
+                    last[lock] = max(last.get(lock, node.lineno), node.lineno)
+    return last
 
 
 def _enclosing_finally_releases(lock: ast.AST, ctx: Context) -> bool:
@@ -185,7 +183,7 @@ def _enclosing_finally_releases(lock: ast.AST, ctx: Context) -> bool:
     name = dotted(lock)
     return any(
         isinstance(node, ast.Try)
-        and any(stmt is inner for stmt in node.body)
+        and inner in node.body
         and any(
             isinstance(n, ast.Call)
             and isinstance(n.func, ast.Attribute)
@@ -275,7 +273,7 @@ def _timed_wait_then_checked(wait: ast.Call, ctx: Context) -> bool:
     if not isinstance(following, ast.If):
         return False
     # The following test must look at what the guard before the wait looked at.
-    return bool(_names_in(following.test) & _guard_names(ctx))
+    return _guarded_by(_names_in(following.test), ctx)
 
 
 def _in_a_loop_that_rechecks(ctx: Context) -> bool:
@@ -291,20 +289,31 @@ def _in_a_loop_that_rechecks(ctx: Context) -> bool:
     return False
 
 
-def _guard_names(ctx: Context) -> set[str]:
-    """Names tested by the ``if`` statements that lead to the node: the enclosing ones
-    and the ones just before it in the same block."""
-    names: set[str] = set()
-    for node, inner in itertools.pairwise([*ctx.ancestors, None]):
-        if isinstance(node, ast.If) and inner is not node.test:
-            names |= _names_in(node.test)
+def _guarded_by(names: set[str], ctx: Context) -> bool:
+    """Whether one of the ``if`` statements that lead to the node tests one of ``names``:
+    an enclosing one, or one before it in the same block."""
+    chain = ctx.ancestors
+    # Each ancestor with the node below it on the way down (None below the last).
+    for node, inner in zip(chain, [*chain[1:], None], strict=True):
+        if isinstance(node, ast.If) and inner is not node.test and names & _names_in(node.test):
+            return True
         body = getattr(node, "body", None)
         if isinstance(body, list) and inner in body:
-            earlier = body[: body.index(inner)]
-            for stmt in earlier:
-                if isinstance(stmt, ast.If):
-                    names |= _names_in(stmt.test)
-    return names
+            first_tests = ctx.facts.index.memo(_first_tests, node)
+            position = body.index(inner)
+            if any(first_tests.get(name, position) < position for name in names):
+                return True
+    return False
+
+
+def _first_tests(index: ModuleIndex, container: ast.AST) -> dict[str, int]:
+    """Where in ``container``'s body an ``if`` statement first tests each name."""
+    first: dict[str, int] = {}
+    for position, statement in enumerate(getattr(container, "body", [])):
+        if isinstance(statement, ast.If):
+            for name in _names_in(statement.test):
+                first.setdefault(name, position)
+    return first
 
 
 def _names_in(test: ast.AST) -> set[str]:
@@ -325,8 +334,8 @@ def _next_statement(ctx: Context) -> ast.stmt | None:
             continue
         for field in ("body", "orelse", "finalbody"):
             block = getattr(container, field, None)
-            if isinstance(block, list) and any(s is statement for s in block):
-                position = next(i for i, s in enumerate(block) if s is statement)
+            if isinstance(block, list) and statement in block:
+                position = block.index(statement)
                 if position + 1 < len(block):
                     following: ast.stmt = block[position + 1]
                     return following
@@ -403,9 +412,14 @@ class ThreadNeverJoined(Rule):
         if not isinstance(thread, ast.Name) or ctx.kind(thread) != "thread":
             return
         scope = ctx.function() or ctx.ancestors[0]
-        if self._managed(thread.id, scope) or any(
-            _target_catches_everything(built, ctx) for built in _built_as(thread.id, scope)
-        ):
+        handling = ctx.facts.index.memo(_thread_handling, scope)
+        built = handling.built.get(thread.id, [])
+        managed = (
+            thread.id in handling.managed
+            or thread.id in _parameters(scope)
+            or any(_is_daemon(call) for call in built)
+        )
+        if managed or any(_target_catches_everything(call, ctx) for call in built):
             return
         yield node, self._message(f"thread '{thread.id}'")
 
@@ -416,34 +430,39 @@ class ThreadNeverJoined(Rule):
             "cannot exit until it ends; keep it and call join(), or use a ThreadPoolExecutor"
         )
 
-    @staticmethod
-    def _managed(name: str, scope: ast.AST) -> bool:
-        """Joined, made a daemon, or handed elsewhere (returned, stored, passed on, or
-        used by a nested function that may join it later)."""
-        if _used_by_nested_function(name, scope) or name in _parameters(scope):
-            return True
-        if any(_is_daemon(built) for built in _built_as(name, scope)):
-            return True
-        for node in walk_scope(scope):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-                if isinstance(target, ast.Name) and target.id == name:
-                    continue
-                if dotted(target) == f"{name}.daemon":
-                    return True
-            if isinstance(node, ast.Attribute) and dotted(node.value) == name:
-                # A Timer stopped with cancel() is managed like a joined thread.
-                if node.attr in {"join", "setDaemon", "cancel"}:
-                    return True
-                continue
-            if (
-                isinstance(node, ast.Name)
-                and node.id == name
-                and isinstance(node.ctx, ast.Load)
-                and not _is_attribute_receiver(node, scope)
-            ):
-                return True
-        return False
+
+class _ThreadHandling(NamedTuple):
+    """What one scope does with the names it holds threads in."""
+
+    #: The calls assigned to each name (in plain or annotated assignments to it alone).
+    built: dict[str, list[ast.Call]]
+    #: Names joined, made a daemon, or handed elsewhere (returned, stored, passed on, or
+    #: used by a nested function that may join them later).
+    managed: frozenset[str]
+
+
+def _thread_handling(index: ModuleIndex, scope: ast.AST) -> _ThreadHandling:
+    nodes = index.in_scope(scope)
+    receivers = {id(node.value) for node in nodes if isinstance(node, ast.Attribute)}
+    built: dict[str, list[ast.Call]] = {}
+    managed: set[str | None] = set()
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(targets[0], ast.Attribute) and targets[0].attr == "daemon":
+                managed.add(dotted(targets[0].value))
+            name = dotted(targets[0])
+            if len(targets) == 1 and name is not None and isinstance(node.value, ast.Call):
+                built.setdefault(name, []).append(node.value)
+        elif isinstance(node, ast.Attribute) and node.attr in {"join", "setDaemon", "cancel"}:
+            # A Timer stopped with cancel() is managed like a joined thread.
+            managed.add(dotted(node.value))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if id(node) not in receivers:  # read other than as in `thread.name`
+                managed.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            managed.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+    return _ThreadHandling(built, frozenset(name for name in managed if name is not None))
 
 
 def _parameters(scope: ast.AST) -> set[str]:
@@ -454,18 +473,6 @@ def _parameters(scope: ast.AST) -> set[str]:
     return {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
 
 
-def _built_as(name: str, scope: ast.AST) -> list[ast.Call]:
-    """The calls assigned to ``name`` in ``scope`` (plain or annotated assignments)."""
-    return [
-        node.value
-        for node in walk_scope(scope)
-        if isinstance(node, (ast.Assign, ast.AnnAssign))
-        and isinstance(node.value, ast.Call)
-        and [dotted(t) for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
-        == [name]
-    ]
-
-
 def _target_catches_everything(thread: ast.Call, ctx: Context) -> bool:
     """The thread runs a function of this module that lets no exception out: its failures
     are handled where they happen, so none goes unnoticed."""
@@ -473,19 +480,7 @@ def _target_catches_everything(thread: ast.Call, ctx: Context) -> bool:
     if target is None and len(thread.args) > 1:
         target = thread.args[1]  # Thread(group, target, ...)
     function = None if target is None else ctx.facts.function_named(target, ctx.scope())
-    return function is not None and catches_everything(function)
-
-
-def _used_by_nested_function(name: str, scope: ast.AST) -> bool:
-    return any(
-        isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-        and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(inner))
-        for inner in walk_scope(scope)
-    )
-
-
-def _is_attribute_receiver(name: ast.Name, scope: ast.AST) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.value is name for n in walk_scope(scope))
+    return function is not None and catches_everything(ctx.facts.index, function)
 
 
 def _is_daemon(call: ast.Call) -> bool:
@@ -547,10 +542,12 @@ class UnlockedGlobalUpdate(Rule):
         function = ctx.function()
         if not isinstance(function, ast.FunctionDef):
             return
-        if function.name not in ctx.facts.thread_targets or _under_lock(ctx):
+        # Most updates are of local names: ruled out before the module's threads are
+        # worked out.
+        shared = _shared_global(node.target, function, ctx.facts.index)
+        if shared is None or function.name not in ctx.facts.thread_targets:
             return
-        shared = _shared_global(node.target, function)
-        if shared is not None:
+        if not _under_lock(ctx):
             yield (
                 node,
                 f"'{shared}' is updated in place from thread function '{function.name}' "
@@ -581,11 +578,11 @@ def _under_lock(ctx: Context) -> bool:
     )
 
 
-def _shared_global(target: ast.AST, function: ast.FunctionDef) -> str | None:
-    """The module-level name a target writes to, if it is one."""
-    declared = {name for n in walk_scope(function) if isinstance(n, ast.Global) for name in n.names}
+def _shared_global(target: ast.AST, function: ast.FunctionDef, index: ModuleIndex) -> str | None:
+    """The module-level name a target in ``function`` writes to, if it is one."""
+    names = index.names(function)
     if isinstance(target, ast.Name):
-        return target.id if target.id in declared else None
+        return target.id if target.id in names.declared_global else None
     base = target
     while isinstance(base, (ast.Subscript, ast.Attribute)):
         base = base.value
@@ -594,10 +591,6 @@ def _shared_global(target: ast.AST, function: ast.FunctionDef) -> str | None:
     parameters = {a.arg for a in [*function.args.args, *function.args.kwonlyargs]}
     if isinstance(target, ast.Subscript) and _own_slot(target.slice, parameters):
         return None
-    assigned_locally = any(
-        isinstance(n, ast.Name) and n.id == base.id and isinstance(n.ctx, ast.Store)
-        for n in walk_scope(function)
-    )
-    if assigned_locally or base.id in parameters:
+    if base.id in names.stored or base.id in parameters:
         return None
     return dotted(target) if isinstance(target, ast.Attribute) else base.id
