@@ -326,14 +326,23 @@ def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
     assert main.gil_wait_fraction == 0.0
 
 
-@pytest.mark.parametrize(("third", "waiting"), [(at_spin, 2.0), (at_hash, 2.0), (at_sleep, 1.0)])
-def test_a_thread_on_a_cpu_counts_if_it_settles_on_the_gil_unless_back_from_a_blocking_call(
-    third: Callable[[], FakeFrame], waiting: float
+@pytest.mark.parametrize(
+    ("third", "sampler_waited", "waiting"),
+    [
+        (at_spin, False, 2.0),
+        (at_hash, False, 2.0),
+        (at_sleep, False, 1.0),
+        (at_sleep, True, 2.0),
+    ],
+)
+def test_a_thread_on_a_cpu_counts_if_it_settles_on_the_gil_unless_back_to_a_free_gil(
+    third: Callable[[], FakeFrame], sampler_waited: bool, waiting: float
 ) -> None:
     # Thread 3 is runnable as the tick reads it and then sleeps on the GIL's futex. Woken
-    # mid-hand-over (Python code) or back from native code, it wanted the GIL; back from
-    # sleep() (or recv, acquire ...) it was in the system call at the tick's instant and
-    # queues behind the sampler alone.
+    # mid-hand-over (Python code) or back from native code, it wanted the GIL. Back from
+    # sleep() (or recv, acquire ...) it was in the system call at the tick's instant: it
+    # queues behind the sampler alone if the sampler found the GIL free, and waits for
+    # whoever held it if the sampler had to wait too.
     world = World(
         kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.ON_CPU},
         settled={3: KernelState.GIL},
@@ -342,6 +351,7 @@ def test_a_thread_on_a_cpu_counts_if_it_settles_on_the_gil_unless_back_from_a_bl
     world.add(2, at_spin)
     world.add(3, third)
     monitor = _monitor(world)
+    monitor._gil_was_busy = sampler_waited  # what the sampler's wake-up lateness says
     world.step(monitor, {1: 0.9, 2: 0.0, 3: 0.0}, ticks=100)
     report = monitor.stop()
     assert report.gil.mean_waiting_threads == pytest.approx(waiting, abs=0.05)

@@ -510,13 +510,14 @@ class Monitor:
                 pass  # first sighting: accounted from the next tick on
             elif sample.kernel is KernelState.GIL and sample.state is ThreadState.RUNNING:
                 queued.append(sample.account)
-            elif sample.kernel is KernelState.ON_CPU and not at_blocking_call(
-                sample.stack, self._call_sites
+            elif sample.kernel is KernelState.ON_CPU and (
+                self._gil_was_busy or not at_blocking_call(sample.stack, self._call_sites)
             ):
                 # One on a CPU at a call that blocks (recv, sleep, acquire) is coming back
-                # from it, not waiting for the GIL at the tick's instant: let settle, it
-                # would only queue behind the sampler (16 loopback-socket client threads
-                # counted 0.92 of the time waiting against the reference's 0.31).
+                # from it. If the sampler got the GIL at once, it would have found the GIL
+                # free: let settle, it would only queue behind the sampler (16 loopback-socket
+                # client threads counted 0.92 of the time waiting against the reference's
+                # 0.31). If the sampler had to wait, someone held the GIL: it waits too.
                 on_cpu.append(sample.account)
             if scan_loops:
                 self._discover_loop(ident, frame)
