@@ -197,9 +197,14 @@ def test_summary_and_json_report(tmp_path: Path) -> None:
     _script(
         tmp_path,
         """
-        import threading
+        import threading, time
         def work():
-            sum(i * i for i in range(3_000_000))
+            # Long enough to be sampled twice on a loaded machine, where three GIL-bound
+            # threads leave the sampler a few ticks a second: a thread seen once has no
+            # CPU figure (its clock is unreadable once it has ended).
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                sum(i * i for i in range(10_000))
         threads = [threading.Thread(target=work) for _ in range(3)]
         for t in threads: t.start()
         for t in threads: t.join()
