@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig, Sources
+from gilwise.monitor import _sampler as sampler
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._kernel import KernelState, KernelStates
 from gilwise.monitor._sampler import MAX_INTERVAL_S, next_tick_at
@@ -465,3 +466,44 @@ def test_time_spent_yielding_with_the_gil_held_counts_as_held() -> None:
     kernel.settle_takes = 0.004
     world.step(monitor, {1: 0.5})
     assert monitor._settle_s == pytest.approx(0.004)
+
+
+def test_the_kernels_readers_are_found_on_first_use_not_when_the_monitor_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Setting them up imports ctypes: a program that ends at once should not pay for it.
+    found: list[str] = []
+    monkeypatch.setattr(sampler, "_kernel_states", lambda: found.append("kernel"))
+    monkeypatch.setattr(sampler, "_schedstat_reader", lambda: found.append("schedstat"))
+    sources = Sources()
+    assert found == []
+    assert sources.kernel_if_found is None
+    sources.kernel  # noqa: B018  (the first use finds it)
+    sources.schedstat  # noqa: B018
+    sources.kernel  # noqa: B018  (found once)
+    assert found == ["kernel", "schedstat"]
+
+
+def test_a_report_before_any_sample_does_not_set_up_the_kernels_readers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unwanted() -> None:
+        raise AssertionError("a report must not go looking for the kernel's readers")
+
+    monkeypatch.setattr(sampler, "_kernel_states", unwanted)
+    monkeypatch.setattr(sampler, "_schedstat_reader", unwanted)
+    monitor = Monitor(MonitorConfig())
+    monitor.begin()
+    report = monitor.stop()
+    assert report.gil.probe.count == 0
+
+
+def test_a_reader_that_cannot_be_set_up_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found in the sampler's own thread, where an exception would end the sampling.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(sampler, "KernelStates", broken)
+    monkeypatch.setattr(sampler, "SchedStatReader", broken)
+    assert Sources().kernel is None
+    assert Sources().schedstat is None

@@ -10,7 +10,6 @@ per thread would crawl exactly when contention is worth measuring. libc's ``open
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable
 
@@ -19,6 +18,8 @@ _O_RDONLY_CLOEXEC = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 def gil_holding_reader() -> Callable[[str], bytes | None] | None:
     """A function reading a small file with the GIL held, or None where unavailable."""
+    import ctypes  # here: only the sampler's thread needs it, once it runs
+
     try:
         libc = ctypes.PyDLL(None, use_errno=True)
         c_open, c_read, c_close = libc.open, libc.read, libc.close

@@ -19,7 +19,6 @@ on one of two words of a condition variable, 4 bytes apart, in turn).
 from __future__ import annotations
 
 import _thread
-import ctypes
 import os
 import sys
 import time
@@ -66,6 +65,8 @@ class KernelState(str, Enum):
 
 
 def _sched_yield() -> Callable[[], int] | None:
+    import ctypes  # here: only the sampler's thread needs it, once it runs
+
     try:
         function: Callable[[], int] = ctypes.PyDLL(None).sched_yield
     except (OSError, AttributeError):

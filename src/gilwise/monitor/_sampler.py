@@ -218,19 +218,46 @@ class Sources:
         self.process_cpu = process_cpu
         self.process_user_cpu = process_user_cpu
         self.busy_cpu = busy_cpu
-        self.schedstat = _schedstat_reader() if isinstance(schedstat, EllipsisType) else schedstat
-        self.kernel = _kernel_states() if isinstance(kernel, EllipsisType) else kernel
+        self._schedstat = schedstat
+        self._kernel = kernel
+
+    # Both are found on first use, normally in the sampler's own thread: reading /proc
+    # with the GIL held takes ctypes, whose import (~3 ms) would otherwise add to the
+    # start-up of every watched program, and a program that ends at once needs neither.
+
+    @property
+    def schedstat(self) -> SchedStat | None:
+        if isinstance(self._schedstat, EllipsisType):
+            self._schedstat = _schedstat_reader()
+        return self._schedstat
+
+    @property
+    def kernel(self) -> KernelStates | None:
+        if isinstance(self._kernel, EllipsisType):
+            self._kernel = _kernel_states()
+        return self._kernel
+
+    @property
+    def kernel_if_found(self) -> KernelStates | None:
+        """:attr:`kernel` if it was looked for already (a report must not go looking)."""
+        return None if isinstance(self._kernel, EllipsisType) else self._kernel
 
 
 def _schedstat_reader() -> SchedStat | None:
-    reader = SchedStatReader()
+    try:
+        reader = SchedStatReader()
+    except Exception:  # found in the sampler's thread, which must not die of it
+        return None
     return reader.read if reader.available else None
 
 
 def _kernel_states() -> KernelStates | None:
     if not sys.platform.startswith("linux"):
         return None
-    states = KernelStates()
+    try:
+        states = KernelStates()
+    except Exception:  # found in the sampler's thread, which must not die of it
+        return None
     return states if states.available else None
 
 
@@ -391,6 +418,14 @@ class Monitor:
         return joined
 
     def _run(self) -> None:
+        try:
+            if not self._stop_lock.locked():
+                return  # the program ended before this thread first ran
+            self._sample_until_stopped()
+        finally:
+            self._thread_done.release()
+
+    def _sample_until_stopped(self) -> None:
         cpu_clock = time.thread_time
         interval = self.config.interval_s
         deadline = self.sources.clock() + interval
@@ -402,38 +437,35 @@ class Monitor:
             # GIL (or a busy machine) can keep the calibration's helper from running.
             self._calibrate(kernel)
             deadline = self.sources.clock() + interval
-        try:
-            while True:
-                delay = deadline - self.sources.clock()
-                if self._stop_lock.acquire(timeout=max(0.0, delay)):
-                    self._stop_lock.release()
-                    break
-                now = self.sources.clock()
-                # How late we woke is how long this thread waited to get the GIL back
-                # (plus timer slack): the wake-up latency probe.
-                latency = now - deadline
-                self._record_probe(latency)
-                # Late for want of a CPU (other processes, an oversubscribed machine) is
-                # not late for want of the GIL: the sampler's own run-queue time says how
-                # much of the lateness was that.
-                starved_now = _read_or_none(starvation)
-                starved = counter_increase(starved_before, starved_now)
-                starved_before = starved_now
-                self._gil_latency = max(0.0, latency - starved)
-                self._gil_was_busy = self._gil_latency >= GIL_BUSY_LATENCY_S
-                cpu_before = cpu_clock()
-                self._settle_s = 0.0
-                self._safe_tick(now)
-                self._monitor_cpu = cpu_clock()
-                held = self._monitor_cpu - cpu_before + self._settle_s
-                deadline = next_tick_at(now, interval, held, self.config.max_duty)
-                kernel = self.sources.kernel
-                if kernel is not None and kernel.wants_calibration:
-                    # Between ticks and outside the lock: it lets go of the GIL a few times.
-                    self._calibrate(kernel)
-                    deadline = self.sources.clock() + interval
-        finally:
-            self._thread_done.release()
+        while True:
+            delay = deadline - self.sources.clock()
+            if self._stop_lock.acquire(timeout=max(0.0, delay)):
+                self._stop_lock.release()
+                break
+            now = self.sources.clock()
+            # How late we woke is how long this thread waited to get the GIL back
+            # (plus timer slack): the wake-up latency probe.
+            latency = now - deadline
+            self._record_probe(latency)
+            # Late for want of a CPU (other processes, an oversubscribed machine) is
+            # not late for want of the GIL: the sampler's own run-queue time says how
+            # much of the lateness was that.
+            starved_now = _read_or_none(starvation)
+            starved = counter_increase(starved_before, starved_now)
+            starved_before = starved_now
+            self._gil_latency = max(0.0, latency - starved)
+            self._gil_was_busy = self._gil_latency >= GIL_BUSY_LATENCY_S
+            cpu_before = cpu_clock()
+            self._settle_s = 0.0
+            self._safe_tick(now)
+            self._monitor_cpu = cpu_clock()
+            held = self._monitor_cpu - cpu_before + self._settle_s
+            deadline = next_tick_at(now, interval, held, self.config.max_duty)
+            kernel = self.sources.kernel
+            if kernel is not None and kernel.wants_calibration:
+                # Between ticks and outside the lock: it lets go of the GIL a few times.
+                self._calibrate(kernel)
+                deadline = self.sources.clock() + interval
 
     def _calibrate(self, kernel: KernelStates) -> None:
         try:
@@ -452,7 +484,7 @@ class Monitor:
 
     def _monitor_cost(self) -> float:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
-        kernel = self.sources.kernel
+        kernel = self.sources.kernel_if_found
         return self._monitor_cpu + (kernel.calibration_cpu_s if kernel is not None else 0.0)
 
     def _counted(self, wall: float) -> bool:
@@ -772,6 +804,8 @@ class Monitor:
         self._windows.thread_ended(account)
 
     def _read_schedstats(self) -> None:
+        if not self._accounts:
+            return  # nothing sampled yet: the reader need not be set up for this
         reader = self.sources.schedstat
         if reader is None:
             return
