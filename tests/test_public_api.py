@@ -55,3 +55,15 @@ def test_import_gilwise_loads_no_typing() -> None:
     code = "import sys, gilwise; print('typing' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_every_error_gilwise_raises_is_exported() -> None:
+    # Callers catch these by name: one missing from the API can only be caught as its base.
+    from gilwise import _errors
+
+    errors = {
+        name
+        for name, value in vars(_errors).items()
+        if isinstance(value, type) and issubclass(value, _errors.GilwiseError)
+    }
+    assert errors - set(gilwise.__all__) == set()

@@ -18,6 +18,7 @@ from ._core._lazy import attribute
 from ._errors import (
     AttachRefused,
     BudgetExceeded,
+    CheckFailed,
     ConfigInvalid,
     ExtraNotInstalled,
     GilwiseError,
@@ -28,6 +29,7 @@ from ._errors import (
     MonitorNotRunning,
     TargetInvalid,
     TargetNotFound,
+    TargetUnsupported,
     UserCodeFailed,
 )
 from ._version import __version__
@@ -151,6 +153,7 @@ __all__ = [
     "AttachRefused",
     "BudgetExceeded",
     "CheckConfig",
+    "CheckFailed",
     "CheckResult",
     "ConfigInvalid",
     "ExtraNotInstalled",
@@ -184,6 +187,7 @@ __all__ = [
     "Stall",
     "TargetInvalid",
     "TargetNotFound",
+    "TargetUnsupported",
     "TaskLink",
     "ThreadReport",
     "TimelinePoint",
