@@ -275,3 +275,51 @@ def _wait_for_children(pid: int, count: int) -> list[int]:
             return [int(child) for child in listed]
         time.sleep(0.05)
     raise AssertionError(f"the check did not start {count} workers in 30 s")
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _entries(version_folder: Path) -> list[Path]:
+    return sorted(version_folder.glob("*/*"))  # entries sit in 256 bucket folders
+
+
+def test_entries_unread_for_a_month_are_pruned_once_a_day(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gilwise import __version__
+    from gilwise.check import _cache
+
+    root = project / ".gilwise_cache"
+    assert main(["check", "--jobs", "1"]) == 1
+    current = _entries(root / __version__)
+    assert len(current) == 3  # a.py, b.py, clean.py
+    stale = root / "0.0.1" / "ab" / "cdef"  # an older gilwise's entry, read by nobody now
+    stale.parent.mkdir(parents=True)
+    stale.write_text("[]")
+    for entry in [stale, *current]:
+        _age(entry, _cache.MAX_UNUSED_S + 3600)
+    marker = root / "last-pruned"
+    _age(marker, _cache.PRUNE_EVERY_S - 3600)
+    assert main(["check", "--jobs", "1"]) == 1  # pruned within the day: not due
+    assert stale.exists()
+    _age(marker, _cache.PRUNE_EVERY_S + 3600)
+    _forbid_checking(monkeypatch)  # the current entries, read by the last run, must serve
+    assert main(["check", "--jobs", "1"]) == 1
+    assert not (root / "0.0.1").exists()
+    assert _entries(root / __version__) == current
+    assert (root / "CACHEDIR.TAG").exists()
+    assert (root / ".gitignore").exists()
+
+
+def test_reading_an_entry_keeps_it_young(project: Path) -> None:
+    from gilwise import __version__
+
+    assert main(["check", "--jobs", "1"]) == 1
+    entries = _entries(project / ".gilwise_cache" / __version__)
+    for entry in entries:
+        _age(entry, 3 * 24 * 3600)
+    assert main(["check", "--jobs", "1"]) == 1
+    assert all(time.time() - e.stat().st_mtime < 3600 for e in entries)

@@ -8,6 +8,11 @@ of the key, so an entry holds findings without one and serves a file moved or re
 from another folder. One small JSON file per entry, written to a temporary name and
 renamed: concurrent runs (pre-commit starts several) never see half an entry, and the
 worst a race costs is checking a file twice.
+
+Entries nobody reads go: every file edited leaves its old entries behind, and an editable
+install makes new keys for every file whenever the checker changes. A read refreshes its
+entry's modification time, and once a day opening the cache deletes entries unread for 30
+days (ruff drops its entries after the same time unseen), older gilwise versions' included.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +44,12 @@ _CACHEDIR_TAG = (
     "# This file is a cache directory tag created by gilwise.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
+
+#: Entries unread this long are deleted.
+MAX_UNUSED_S = 30 * 24 * 3600
+#: How often opening the cache looks for them (the marker file's age says when it last did).
+PRUNE_EVERY_S = 24 * 3600
+_PRUNED_MARKER = "last-pruned"
 
 #: A finding without its path: line, column, code, message, end line, end column.
 _Entry = list[tuple[int, int, str, str, int | None, int | None]]
@@ -79,6 +91,7 @@ class Cache:
             marker = directory / name
             if not marker.exists():
                 marker.write_text(text, encoding="utf-8")
+        _prune_if_due(directory, time.time())
         entries = directory / __version__
         entries.mkdir(exist_ok=True)
         return cls(entries, _salt())
@@ -94,11 +107,15 @@ class Cache:
 
     def get(self, key: str, path: str) -> list[Finding] | None:
         """The findings stored under ``key``, reported at ``path``; None when not stored."""
+        file = self._file(key)
         try:
-            entry = json.loads(self._file(key).read_bytes())
-            return [Finding(path, *row) for row in entry]
+            entry = json.loads(file.read_bytes())
+            findings = [Finding(path, *row) for row in entry]
         except (OSError, ValueError, TypeError):
             return None  # missing, or damaged (a full disk, a killed run): check again
+        with contextlib.suppress(OSError):  # a read-only cache serves all the same
+            os.utime(file)  # in use: pruning keeps it
+        return findings
 
     def put(self, key: str, findings: list[Finding]) -> None:
         """Store ``findings`` under ``key``; a cache that cannot be written is skipped."""
@@ -118,6 +135,49 @@ class Cache:
     def _file(self, key: str) -> Path:
         # 256 subfolders: a folder of a hundred thousand files is slow on some filesystems.
         return self.directory / key[:2] / key[2:]
+
+
+def _prune_if_due(directory: Path, now: float) -> None:
+    """Delete entries unread for :data:`MAX_UNUSED_S`, when the last look is a day old.
+
+    Errors are ignored: a concurrent run deleting the same entries, or a read-only
+    cache, costs nothing but the space.
+    """
+    marker = directory / _PRUNED_MARKER
+    try:
+        if now - marker.stat().st_mtime < PRUNE_EVERY_S:
+            return
+    except FileNotFoundError:
+        pass  # never pruned
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        marker.touch()
+        os.utime(marker, (now, now))
+    for version in _subfolders(directory):
+        for bucket in _subfolders(version):
+            for entry in _files(bucket):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat().st_mtime > MAX_UNUSED_S:
+                        entry.unlink()
+            with contextlib.suppress(OSError):
+                bucket.rmdir()  # only when emptied
+        with contextlib.suppress(OSError):
+            version.rmdir()
+
+
+def _subfolders(directory: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _files(directory: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(directory) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 @functools.lru_cache(maxsize=1)
