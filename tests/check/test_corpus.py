@@ -47,3 +47,10 @@ def test_opt_in_rules_run_only_when_named() -> None:
     assert "GW115" not in {f.code for f in check_source(source, selection=Selection(("GW1",)))}
     named = check_source(source, selection=Selection(("GW115",)))
     assert {f.code for f in named} == {"GW115"}
+
+
+def test_an_async_generator_called_as_a_statement_is_named_as_one() -> None:
+    source = (CORPUS / "asyncio_tasks.py").read_text()
+    line = source.splitlines().index("    close_loop()  # expect: GW110") + 1
+    (finding,) = [f for f in check_source(source) if f.line == line]
+    assert "async generator that nothing iterates" in finding.message

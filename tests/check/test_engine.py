@@ -149,3 +149,46 @@ def test_generated_python_programs_never_crash_the_engine(data: st.DataObject) -
     source = data.draw(hypothesmith.from_node())
     for finding in check_source(source):
         assert finding.code.startswith("GW")
+
+
+# Generated twins (unasync): psycopg writes `if True:  # ASYNC ... else:`, pymongo
+# `_IS_SYNC = False` then `if _IS_SYNC:`; the other variant's calls never run here.
+UNASYNC_TWIN = """\
+import asyncio
+import socket
+
+_IS_SYNC = False
+
+
+class Connection:
+    def _set_autocommit(self, value):
+        if True:  # ASYNC
+            raise AttributeError("use 'await set_autocommit()'")
+        else:
+            self.set_autocommit(value)
+
+    async def set_autocommit(self, value):
+        await asyncio.sleep(0)
+
+    def __init__(self, connect):
+        if _IS_SYNC and connect:
+            self.set_autocommit(True)
+
+
+async def getaddrinfo(host, port):
+    if not _IS_SYNC:
+        return await asyncio.get_running_loop().getaddrinfo(host, port)
+    else:
+        return socket.getaddrinfo(host, port)
+
+
+async def reverse(sockaddr):
+    return socket.getnameinfo(sockaddr, 0)
+"""
+
+
+def test_branches_that_cannot_run_are_not_checked() -> None:
+    # Only the blocking call outside such a branch: not the else of `if True:`, nor the
+    # code under the flag (GW110 and GW105 before).
+    live = UNASYNC_TWIN.splitlines().index("    return socket.getnameinfo(sockaddr, 0)") + 1
+    assert [(f.line, f.code) for f in check_source(UNASYNC_TWIN)] == [(live, "GW105")]

@@ -133,3 +133,64 @@ def test_a_memo_is_worked_out_once_per_node() -> None:
     answers = [index.memo(count, node) for node in [*tree.body, *tree.body]]
     assert answers == [1, 2, 1, 2]
     assert asked == tree.body
+
+
+# Code that cannot run: generated twins (unasync) keep the other variant's calls in branches
+# under a constant test; the index leaves them out, so no rule or fact sees them.
+_DEAD = {
+    "if-false": ("if False:\n    dead()\nlive()\n", True),
+    "if-zero": ("if 0:\n    dead()\n", True),
+    "else-of-if-true": ("if True:  # ASYNC\n    live()\nelse:\n    dead()\n", True),
+    "not-flag": ("_IS_SYNC = False\nif not _IS_SYNC:\n    live()\nelse:\n    dead()\n", True),
+    "and-flag": ("_IS_SYNC = False\nif _IS_SYNC and x:\n    dead()\n", True),
+    "or-flag": ("FLAG: bool = True\nif x or FLAG:\n    live()\nelse:\n    dead()\n", True),
+    "conditional-expression": ("_IS_SYNC = False\ny = dead() if _IS_SYNC else live()\n", True),
+    "in-a-function": ("_IS_SYNC = False\ndef f():\n    if _IS_SYNC:\n        dead()\n", True),
+    "flag-rebound-by-global": (
+        "DEBUG = False\nif DEBUG:\n    dead()\ndef on():\n    global DEBUG\n    DEBUG = True\n",
+        False,
+    ),
+    "flag-assigned-twice": ("DEBUG = False\nif DEBUG:\n    dead()\nDEBUG = True\n", False),
+    "flag-shadowed-by-a-parameter": (
+        "FAST = False\ndef f(FAST):\n    if FAST:\n        dead()\n",
+        False,
+    ),
+    "flag-set-in-a-try": (
+        "try:\n    import x\n    HAS_X = True\nexcept ImportError:\n    HAS_X = False\n"
+        "if HAS_X:\n    dead()\n",
+        False,
+    ),
+    "star-import": ("FLAG = False\nfrom m import *\nif FLAG:\n    dead()\n", False),
+    "not-a-bool": ("N = 0\nif N:\n    dead()\n", False),
+    "unknown-test": ("if x:\n    dead()\nelse:\n    dead()\n", False),
+}
+
+
+def _called(index: ModuleIndex) -> set[str]:
+    return {
+        node.func.id
+        for node, _ in index.nodes
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+
+
+@pytest.mark.parametrize(("source", "pruned"), _DEAD.values(), ids=_DEAD.keys())
+def test_branches_that_cannot_run_are_left_out(source: str, pruned: bool) -> None:
+    tree = ast.parse(source)
+    index = ModuleIndex.of(tree)
+    assert ("dead" not in _called(index)) is pruned
+    if "live" in source:
+        assert "live" in _called(index)
+    # The scopes agree with the node list.
+    kept = {id(node) for node, _ in index.nodes}
+    for scope in [tree, *(node for node, _ in index.nodes if isinstance(node, _SCOPES))]:
+        assert all(id(node) in kept for node in index.in_scope(scope))
+
+
+def test_a_function_defined_in_a_dead_branch_has_no_scope() -> None:
+    tree = ast.parse("if False:\n    def f():\n        x = 1\n")
+    index = ModuleIndex.of(tree)
+    function = tree.body[0].body[0]  # type: ignore[attr-defined]
+    # The `if` and its test stay; nothing in the branch does.
+    assert [type(node) for node, _ in index.nodes] == [ast.If, ast.Constant]
+    assert index.in_scope(function) == []

@@ -179,6 +179,14 @@ class ModuleIndex:
                 place,
             )
             stack += [(child, inner, scope) for child in reversed(children)]
+        dead = _dead_code(tree, nodes)
+        if dead:
+            nodes = [(node, place) for node, place in nodes if id(node) not in dead]
+            scopes = {
+                key: [node for node in scope if id(node) not in dead]
+                for key, scope in scopes.items()
+                if key not in dead
+            }
         return cls(tree, nodes, scopes)
 
     def in_scope(self, scope: ast.AST) -> list[ast.AST]:
@@ -219,3 +227,129 @@ def _nested_names(index: ModuleIndex, scope: ast.AST) -> frozenset[str]:
             elif isinstance(node, _SCOPES):
                 todo.append((node, in_function or isinstance(node, _FUNCTIONS)))
     return frozenset(names)
+
+
+# --------------------------------------------------------------------------------------------
+# Code that cannot run
+
+
+def _dead_code(tree: ast.Module, nodes: list[tuple[ast.AST, Place]]) -> set[int]:
+    """The ids of the nodes in branches that cannot run: the body of ``if False:``, the
+    ``else`` of ``if True:`` (also ``if 0:``, ``not``, ``and``/``or``, and conditional
+    expressions), and the same for a module-level flag bound once, to ``True`` or ``False``,
+    and nowhere else in the module.
+
+    Code generated twice from one source (unasync: psycopg's ``if True:  # ASYNC ... else:``,
+    pymongo's ``_IS_SYNC = False`` then ``if _IS_SYNC: ...``) keeps the other variant's
+    calls in such branches; they never run in this module, so no rule should see them.
+    """
+    tests = [node for node, _ in nodes if type(node) is ast.If or type(node) is ast.IfExp]
+    if not tests:
+        return set()
+    flags = _Flags(tree, nodes)
+    dead: set[int] = set()
+    for node in tests:
+        assert isinstance(node, (ast.If, ast.IfExp))
+        if id(node) in dead:
+            continue
+        value = _truth(node.test, flags)
+        if value is None:
+            continue
+        branch = node.orelse if value else node.body
+        roots = branch if isinstance(branch, list) else [branch]
+        for root in roots:
+            dead.update(id(n) for n in ast.walk(root))
+    return dead
+
+
+class _Flags:
+    """Module-level names bound once, to ``True`` or ``False``, worked out on first use: the
+    module's top-level statements first, the whole module only when a test names one."""
+
+    def __init__(self, tree: ast.Module, nodes: list[tuple[ast.AST, Place]]) -> None:
+        self._tree = tree
+        self._nodes = nodes
+        self._values: dict[str, bool] | None = None
+        self._checked = False
+
+    def value(self, name: str) -> bool | None:
+        """The flag's value, or None when ``name`` is not such a flag."""
+        if self._values is None:
+            self._values = self._candidates()
+        if name in self._values and not self._checked:
+            self._checked = True
+            self._drop_rebound()
+        return self._values.get(name)
+
+    def _candidates(self) -> dict[str, bool]:
+        found: dict[str, bool] = {}
+        for node in self._tree.body:
+            value: ast.expr | None = None
+            target: ast.expr | None = None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, bool)
+            ):
+                found[target.id] = value.value
+        return found
+
+    def _drop_rebound(self) -> None:
+        """Forget every flag bound more than once, or in any other way, anywhere."""
+        assert self._values is not None
+        bindings: dict[str, int] = dict.fromkeys(self._values, 0)
+        for node, _ in self._nodes:
+            if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                self._values.clear()  # `from m import *` may bind any of them
+                return
+            for name in _bound_names(node):
+                if name in bindings:
+                    bindings[name] += 1
+        for name, count in bindings.items():
+            if count != 1:
+                del self._values[name]
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    """The names ``node`` binds or declares: assigned, deleted, a parameter, a function
+    or class, an import, ``global``/``nonlocal``."""
+    if isinstance(node, ast.Name):
+        return [] if isinstance(node.ctx, ast.Load) else [node.id]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return [node.name]
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        return [node.name]
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return [node.rest]
+    return []
+
+
+def _truth(test: ast.expr, flags: _Flags) -> bool | None:
+    """What ``test`` always is, when that is known without running anything."""
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, ast.Name):
+        return flags.value(test.id)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _truth(test.operand, flags)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        values = [_truth(v, flags) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # True decides an `or`, False an `and`
+        if decisive in values:
+            return decisive
+        if all(v is not None for v in values):
+            return not decisive
+    return None

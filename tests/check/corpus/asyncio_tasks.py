@@ -27,6 +27,16 @@ async def coroutines():
     await coro
 
 
+def exit_hook(loop):
+    # An `async def` that yields is an async generator: calling it runs nothing, so this
+    # hook never stops the loop (ipykernel's asyncio exit hook).
+    async def close_loop():
+        yield loop.shutdown_asyncgens()
+        loop.stop()
+
+    close_loop()  # expect: GW110
+
+
 async def tasks(loop):
     asyncio.create_task(job())  # expect: GW111
     spawn(job())  # expect: GW111
