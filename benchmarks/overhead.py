@@ -127,6 +127,10 @@ def gilwise_default(ctx: RunContext, target: list[str]) -> list[str]:
     return [ctx.python, "-m", "gilwise", "run", "--quiet", *target]
 
 
+def gilwise_no_watcher(ctx: RunContext, target: list[str]) -> list[str]:
+    return [ctx.python, "-m", "gilwise", "run", "--quiet", "--no-gil-watcher", *target]
+
+
 def gilwise_json(ctx: RunContext, target: list[str]) -> list[str]:
     report = ctx.scratch / GILWISE_REPORT
     return [ctx.python, "-m", "gilwise", "run", "--quiet", "--json", str(report), *target]
@@ -181,6 +185,12 @@ def scalene(ctx: RunContext, target: list[str]) -> list[str]:
 TOOLS: tuple[Tool, ...] = (
     Tool(BASELINE, "plain python, no tool (the baseline)", plain),
     Tool("gilwise", "python -m gilwise run --quiet (default settings)", gilwise_default, "gilwise"),
+    Tool(
+        "gilwise-no-watcher",
+        "gilwise run --quiet --no-gil-watcher (the sampler's own count, no child process)",
+        gilwise_no_watcher,
+        "gilwise",
+    ),
     Tool(
         "gilwise-json",
         "gilwise run --quiet --json PATH",

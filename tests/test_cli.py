@@ -136,3 +136,50 @@ def test_help_fits_the_terminal_width_as_shutil_reports_it(
     lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("usage")]
     assert max(len(line) for line in lines) <= width
     assert max(len(line) for line in lines) > width - 20  # the help uses the room it has
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watcher reads Linux's /proc")
+@pytest.mark.parametrize("watcher", [True, False])
+def test_the_gil_watcher_can_be_turned_off(tmp_path: Path, watcher: bool) -> None:
+    """Without the watcher process nothing is counted from outside: no child appears."""
+    script = tmp_path / "children.py"
+    # What the program sees of its own children, as it ends.
+    script.write_text(
+        "import os, time\n"
+        "time.sleep(2.0)\n"
+        "def parent(pid):\n"
+        "    try:\n"
+        "        with open(f'/proc/{pid}/stat') as f:\n"
+        "            return int(f.read().rsplit(')', 1)[1].split()[1])\n"
+        "    except (OSError, ValueError, IndexError):\n"
+        "        return None  # gone meanwhile\n"
+        "print(sum(parent(p) == os.getpid() for p in os.listdir('/proc') if p.isdigit()))\n"
+    )
+    out = tmp_path / "r.json"
+    flags = [] if watcher else ["--no-gil-watcher"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilwise",
+            "run",
+            "--quiet",
+            *flags,
+            "--json",
+            str(out),
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    method = json.loads(out.read_text())["gil"]["method"]
+    if watcher:
+        assert done.stdout.strip() == "1"  # the watcher, while the program runs
+        assert method.startswith("counted from outside")
+    else:
+        assert done.stdout.strip() == "0"
+        assert not method.startswith("counted from outside")

@@ -90,6 +90,13 @@ def _add_run(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="MS",
         help="an event loop that does not come back for this long is stalled (default 100)",
     )
+    run.add_argument(
+        "--no-gil-watcher",
+        dest="gil_watcher",
+        action="store_false",
+        help="count GIL waits from inside only, without the child process that reads the "
+        "threads' states from outside (Linux)",
+    )
     add_flags(run, "run")
     run.add_argument("--live", action="store_true", help=_LIVE_HELP)
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
@@ -378,6 +385,7 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace, program: 
         outputs=requested(options, "run"),
         quiet=options.quiet,
         live=options.live,
+        gil_watcher=options.gil_watcher,
     )
 
 

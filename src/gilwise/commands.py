@@ -30,12 +30,15 @@ def run_program(
     outputs: Mapping[Output, str],
     quiet: bool,
     live: bool = False,
+    gil_watcher: bool = True,
 ) -> NoReturn:
     """Run the program under the monitor; exits the way the program exits."""
     from ._errors import TargetInvalid, TargetNotFound
 
     wants_trace = any(output.name == "trace" for output in outputs)
-    config = MonitorConfig(interval_s=interval, stall_ms=stall_ms, record_spans=wants_trace)
+    config = MonitorConfig(
+        interval_s=interval, stall_ms=stall_ms, record_spans=wants_trace, gil_watcher=gil_watcher
+    )
     try:
         target = module_target(module) if module else script_target(script or "")
     except (TargetNotFound, TargetInvalid):

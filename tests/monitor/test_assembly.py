@@ -7,7 +7,13 @@ import dataclasses
 import pytest
 
 from gilwise._core._clocks import CoreBudget
-from gilwise.monitor._assembly import GIL_METHOD, GIL_METHOD_KERNEL, RunState, assemble
+from gilwise.monitor._assembly import (
+    GIL_METHOD,
+    GIL_METHOD_KERNEL,
+    GIL_METHOD_WATCHER,
+    RunState,
+    assemble,
+)
 from gilwise.monitor._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
 from gilwise.monitor._histogram import LatencyHistogram
 from gilwise.monitor._loops import StallRecord
@@ -20,6 +26,7 @@ def _account(ident: int, name: str, cpu: float, wall: float = 2.0) -> ThreadAcco
     account.samples = account.running = 200
     account.queued_wait = 1.0
     account.gil_wait = 0.5
+    account.outside_wait = 1.5
     return account
 
 
@@ -46,6 +53,7 @@ def _state(**changes: object) -> RunState:
         others=None,
         max_alive=2,
         counted=True,
+        watched=False,
         queues=queues,
         estimate=estimate,
         probe=LatencyHistogram(),
@@ -81,6 +89,22 @@ def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
         ("spinner", "alpha", 1.0)
     ]
     assert [t.gil_wait_fraction for t in report.threads] == [0.5, 0.5]  # queued_wait / wall
+
+
+class WatcherCounts:
+    """The watcher process's totals, as the assembly reads them."""
+
+    wait_fraction = 0.75
+    mean_waiting_threads = 1.25
+
+
+def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() -> None:
+    report = assemble(_state(watched=True, queues=WatcherCounts()))
+    assert report.gil.method == GIL_METHOD_WATCHER
+    assert report.gil.wait_fraction == 0.75
+    assert report.gil.mean_waiting_threads == 1.25
+    assert [h.function for h in report.gil.holders] == ["spinner"]
+    assert [t.gil_wait_fraction for t in report.threads] == [0.75, 0.75]  # outside_wait / wall
 
 
 def test_without_the_count_the_estimate_is_used_and_no_holder_is_named() -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import strategies as st
 
 from gilwise.monitor._gil import QueueCounts
-from gilwise.monitor._kernel import KernelState, KernelStates, parse_syscall
+from gilwise.monitor._kernel import KernelState, KernelStates
+from gilwise.monitor._watcher import parse_syscall
 from tests._hypothesis import given
 
 FUTEX = (202, 449)

@@ -507,3 +507,18 @@ def test_a_reader_that_cannot_be_set_up_is_unavailable(monkeypatch: pytest.Monke
     monkeypatch.setattr(sampler, "SchedStatReader", broken)
     assert Sources().kernel is None
     assert Sources().schedstat is None
+
+
+def test_threads_the_first_tick_meets_on_the_gil_count_as_queued() -> None:
+    # The first tick can come late (the calibration before it is slow beside busy
+    # threads): whatever it meets queued on the GIL stands for the time up to it.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.GIL})
+    for ident in (1, 2, 3):
+        world.add(ident, at_spin)
+    monitor = _monitor(world)
+    world.clock.advance(0.5)
+    monitor.tick()
+    world.step(monitor, {1: 0.9}, ticks=50)
+    report = monitor.stop()
+    assert report.gil.wait_fraction == pytest.approx(1.0)
+    assert report.gil.mean_waiting_threads == pytest.approx(2.0)

@@ -264,8 +264,12 @@ class GilwisePlugin:
             stall_ms = (
                 DEFAULT_STALL_MS if limit is None else min(DEFAULT_STALL_MS, limit.max_stall_ms)
             )
-            # Look for loops every tick: a test's loop may live for a few ticks only.
-            monitor = Monitor(MonitorConfig(stall_ms=stall_ms, loop_scan_every=1))
+            # Look for loops every tick: a test's loop may live for a few ticks only. No GIL
+            # watcher process: one per test would cost a suite of thousands ~25 ms of CPU
+            # per test to start, for GIL figures the plugin does not judge tests by.
+            monitor = Monitor(
+                MonitorConfig(stall_ms=stall_ms, loop_scan_every=1, gil_watcher=False)
+            )
             monitor.start()
             state.monitor = monitor
         except Exception as exc:

@@ -43,6 +43,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._outside import OutsideCounts
+
 GIL_METHOD = (
     "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
     "(per-thread CPU clocks, thread states guessed from bytecode positions, schedstat)"
@@ -50,6 +52,11 @@ GIL_METHOD = (
 GIL_METHOD_KERNEL = (
     "counted: threads asleep on the GIL's futex at each tick, from the kernel "
     "(/proc/self/task/*/syscall), less one: the thread that would hold it"
+)
+GIL_METHOD_WATCHER = (
+    "counted from outside: threads asleep on the GIL's futex (or woken from it, not yet on "
+    "a CPU), read from the kernel (/proc/PID/task/*/syscall) by a child process that never "
+    "takes the program's GIL; until that started, counted at the sampler's ticks"
 )
 
 
@@ -74,9 +81,11 @@ class RunState:
     accounts: list[ThreadAccount]
     others: ThreadAccount | None
     max_alive: int
-    #: Whether the kernel's thread states counted GIL waits over (most of) the run.
+    #: Whether the kernel's thread states counted GIL waits over (most of) the run, and
+    #: whether the watcher process did (``queues`` are then its counts).
     counted: bool
-    queues: QueueCounts
+    watched: bool
+    queues: QueueCounts | OutsideCounts
     estimate: GilTotals
     probe: LatencyHistogram
     blame: HolderBlame
@@ -100,11 +109,11 @@ def assemble(run: RunState) -> Report:
     user_cpu = max(0.0, run.user_cpu - run.monitor_cpu)
     resolver = FrameResolver()
     threads = [
-        thread_report(a, resolver, run.counted)
+        thread_report(a, resolver, run.counted, run.watched)
         for a in sorted(run.accounts, key=busyness, reverse=True)
     ]
     if run.others is not None and run.others.merged:
-        threads.append(thread_report(run.others, resolver, run.counted))
+        threads.append(thread_report(run.others, resolver, run.counted, run.watched))
     budget = run.budget
     process = ProcessReport(
         pid=run.pid,
@@ -122,12 +131,12 @@ def assemble(run: RunState) -> Report:
         user_cores_used=round(user_cpu / wall, 4),
         other_cores_used=None if run.others_cpu is None else round(run.others_cpu / wall, 4),
     )
-    totals: QueueCounts | GilTotals = run.queues if run.counted else run.estimate
+    totals: QueueCounts | OutsideCounts | GilTotals = run.queues if run.counted else run.estimate
     gil = GilReport(
         wait_fraction=rounded(totals.wait_fraction),
         mean_waiting_threads=rounded(totals.mean_waiting_threads),
         probe=latency(run.probe),
-        method=GIL_METHOD_KERNEL if run.counted else GIL_METHOD,
+        method=_method(run),
         holders=holders(run.blame, resolver) if run.counted else (),
     )
     errors = dict(run.errors)
@@ -220,9 +229,17 @@ def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
     return tuple(LineStat(r.file, r.line, r.function, r.running, r.waiting) for r in rows)
 
 
-def thread_report(a: ThreadAccount, resolver: FrameResolver, counted: bool) -> ThreadReport:
+def _method(run: RunState) -> str:
+    if run.watched:
+        return GIL_METHOD_WATCHER
+    return GIL_METHOD_KERNEL if run.counted else GIL_METHOD
+
+
+def thread_report(
+    a: ThreadAccount, resolver: FrameResolver, counted: bool, watched: bool = False
+) -> ThreadReport:
     wall = a.wall
-    gil_wait = a.queued_wait if counted else a.gil_wait
+    gil_wait = a.outside_wait if watched else a.queued_wait if counted else a.gil_wait
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,

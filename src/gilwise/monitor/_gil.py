@@ -89,6 +89,7 @@ class ThreadAccount:
         "merged",
         "name",
         "native_id",
+        "outside_wait",
         "queued_wait",
         "run_queue",
         "running",
@@ -119,6 +120,9 @@ class ThreadAccount:
         self.gil_wait = 0.0
         #: Seconds counted queueing for the GIL from the kernel's thread states.
         self.queued_wait = 0.0
+        #: The same, counted by the watcher process (``_watcher.py``) once it runs, and by
+        #: the sampler before.
+        self.outside_wait = 0.0
         self.samples = 0
         self.running = 0
         self.alive = True
@@ -173,6 +177,7 @@ class ThreadAccount:
             self.run_queue = (self.run_queue or 0.0) + other.run_queue
         self.gil_wait += other.gil_wait
         self.queued_wait += other.queued_wait
+        self.outside_wait += other.outside_wait
         self.samples += other.samples
         self.running += other.running
         self.merged += other.merged

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from .._core._procfs import proc_reader
+from ._watcher import parse_syscall
 
 #: ``futex`` and ``futex_waitv`` system call numbers by machine (``os.uname().machine``).
 _FUTEX_CALLS = {
@@ -84,27 +85,6 @@ def syscall_reader() -> Callable[[int], bytes | None]:
     return read_syscall
 
 
-def parse_syscall(line: bytes, futex_calls: tuple[int, ...]) -> tuple[str, int | None] | None:
-    """``("running", None)``, ``("futex", address)``, ``("other", None)``; None if unclear."""
-    fields = line.split()
-    if not fields:
-        return None
-    if fields[0] == b"running":
-        return "running", None
-    try:
-        number = int(fields[0])
-    except ValueError:
-        return None
-    if number < 0:
-        return None  # blocked outside a system call (a page fault, stopped): unclear
-    if number in futex_calls:
-        try:
-            return "futex", int(fields[1], 16) if len(fields) > 1 else None
-        except ValueError:
-            return "futex", None
-    return "other", None
-
-
 class KernelStates:
     """Classifies threads from the kernel's view; see the module docstring.
 
@@ -139,6 +119,11 @@ class KernelStates:
     @property
     def available(self) -> bool:
         return bool(self._futex_calls)
+
+    @property
+    def futex_calls(self) -> tuple[int, ...]:
+        """This machine's ``futex`` system call numbers."""
+        return self._futex_calls
 
     def read(self, native_id: int) -> KernelState | None:
         return self._state_of(self._reader(native_id))

@@ -62,6 +62,7 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
 
     from ._assembly import RunState
     from ._loops import StallRecord
+    from ._outside import OutsideCounts
     from ._report import Report
     from ._stall_log import StallLog
     from ._statistics import MonitorStatistics
@@ -91,7 +92,9 @@ class MonitorConfig:
     ``max_duty``: most of the time the sampler may hold the GIL; ticks are spaced out
     beyond this. ``stall_logs_per_minute``: stalls written to the ``gilwise`` logger, at
     most this many a minute (0: none). ``record_spans``: keep per-thread spans for a trace
-    file (``gilwise run --trace``), at most ``max_spans``.
+    file (``gilwise run --trace``), at most ``max_spans``. ``gil_watcher``: count GIL waits
+    from a child process reading the kernel's thread states (Linux), which sees them at
+    the program's own instants rather than the sampler's (``_watcher.py``).
 
     Example:
         >>> MonitorConfig(interval_s=0.005).stall_ms
@@ -101,6 +104,7 @@ class MonitorConfig:
     # A plain class, not a dataclass: `gilwise run` builds it before the program starts,
     # and importing dataclasses and building one cost several milliseconds there.
     __slots__ = (
+        "gil_watcher",
         "gil_window_s",
         "interval_s",
         "loop_scan_every",
@@ -129,6 +133,7 @@ class MonitorConfig:
         stall_logs_per_minute: float = 0.0,
         record_spans: bool = False,
         max_spans: int = 200_000,
+        gil_watcher: bool = True,
     ) -> None:
         values = locals()
         for name in self.__slots__:
@@ -148,6 +153,7 @@ class MonitorConfig:
     stall_logs_per_minute: float
     record_spans: bool
     max_spans: int
+    gil_watcher: bool
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"MonitorConfig is immutable: make a new one to change {name}")
@@ -314,6 +320,12 @@ class Monitor:
         self._gil = GilTotals()
         self._windows = GilWindows(self.config.gil_window_s, self.config.min_window_samples)
         self._queues = QueueCounts()
+        #: The GIL watcher process's counts, once it runs (``_outside.py``), and whether
+        #: they took over from the sampler's own count yet.
+        self._outside: OutsideCounts | None = None
+        self._outside_took_over = False
+        #: Native ids of hidden threads, known when they hid themselves.
+        self._hidden_native_ids: set[int] = set()
         self._blame = HolderBlame()
         #: This tick's samples and GIL holder (line, thread ident), for the loop watches.
         self._tick_view: tuple[dict[int, _Sample], tuple[Holder, int] | None] | None = None
@@ -423,6 +435,7 @@ class Monitor:
                 return  # the program ended before this thread first ran
             self._sample_until_stopped()
         finally:
+            self._stop_watcher()
             self._thread_done.release()
 
     def _sample_until_stopped(self) -> None:
@@ -436,6 +449,7 @@ class Monitor:
             # Found now, while the program is still starting: later, threads that hog the
             # GIL (or a busy machine) can keep the calibration's helper from running.
             self._calibrate(kernel)
+            self._start_watcher(kernel)
             deadline = self.sources.clock() + interval
         while True:
             delay = deadline - self.sources.clock()
@@ -465,6 +479,7 @@ class Monitor:
             if kernel is not None and kernel.wants_calibration:
                 # Between ticks and outside the lock: it lets go of the GIL a few times.
                 self._calibrate(kernel)
+                self._start_watcher(kernel)
                 deadline = self.sources.clock() + interval
 
     def _calibrate(self, kernel: KernelStates) -> None:
@@ -474,6 +489,56 @@ class Monitor:
         except Exception as exc:  # the monitor must never take the program down
             kernel.calibration_failed = True
             self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
+
+    def _start_watcher(self, kernel: KernelStates) -> None:
+        if not self.config.gil_watcher or self._outside is not None or kernel.gil_window is None:
+            return
+        try:
+            from ._outside import start_watcher
+
+            with self._lock:
+                own = {threading.get_native_id(), *self._hidden_native_ids}
+            self._outside = start_watcher(kernel.gil_window, kernel.futex_calls, own)
+        except Exception as exc:  # the in-process count goes on without it
+            self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
+
+    def _stop_watcher(self) -> None:
+        outside = self._outside
+        if outside is None or os.getpid() != self._pid:
+            return
+        try:
+            outside.stop()
+            with self._lock:
+                self._charge_outside_waits(outside)
+        except Exception as exc:
+            self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
+
+    def _take_outside_counts(self) -> None:
+        """Take in what the watcher counted since the last tick (called under the lock)."""
+        outside = self._outside
+        if outside is None:
+            return
+        outside.drain()
+        if outside.ready and not self._outside_took_over:
+            self._outside_took_over = True
+            queues = self._queues
+            outside.start_from(queues.time, queues.any_wait_time, queues.waiting_thread_time)
+            others = [self._others] if self._others is not None else []
+            for account in [*self._accounts.values(), *self._finished, *others]:
+                account.outside_wait = account.queued_wait
+        self._charge_outside_waits(outside)
+
+    def _charge_outside_waits(self, outside: OutsideCounts) -> None:
+        pending = outside.take_pending()
+        if not pending:
+            return
+        by_native_id = {a.native_id: a for a in self._accounts.values()}
+        for finished in self._finished:  # counted before the thread ended, read after
+            by_native_id.setdefault(finished.native_id, finished)
+        for native_id, seconds in pending.items():
+            account = by_native_id.get(native_id)
+            if account is not None:
+                account.outside_wait += seconds
 
     def _others_cpu(self, process_cpu: float) -> float | None:
         """CPU seconds other processes took on the cores this one may use, since the start."""
@@ -485,11 +550,18 @@ class Monitor:
     def _monitor_cost(self) -> float:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
         kernel = self.sources.kernel_if_found
-        return self._monitor_cpu + (kernel.calibration_cpu_s if kernel is not None else 0.0)
+        calibration = kernel.calibration_cpu_s if kernel is not None else 0.0
+        watcher = self._outside.cpu_seconds if self._outside is not None else 0.0
+        return self._monitor_cpu + calibration + watcher
 
     def _counted(self, wall: float) -> bool:
         """Whether the kernel's thread states counted the GIL waits over the run."""
-        return self._queues.time >= KERNEL_COVERAGE * wall
+        return self._queues.time >= KERNEL_COVERAGE * wall or self._watched(wall)
+
+    def _watched(self, wall: float) -> bool:
+        """Whether the watcher process counted the GIL waits over the run."""
+        outside = self._outside
+        return outside is not None and outside.time >= KERNEL_COVERAGE * wall
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
@@ -525,6 +597,8 @@ class Monitor:
         self._refresh_names(frames)
         seen = 0
         queued: list[ThreadAccount] = []
+        #: Threads met at this tick asleep on the GIL: they queue now, with no account yet.
+        met_queued = 0
         on_cpu: list[ThreadAccount] = []
         samples: dict[int, _Sample] = {}
         counted = self.sources.kernel is not None
@@ -539,7 +613,11 @@ class Monitor:
             if sample.kernel is None:
                 counted = False
             elif sample.account is None:
-                pass  # first sighting: accounted from the next tick on
+                # First sighting: accounted from the next tick on, but counted in the queue
+                # now. Left out, threads the first tick met (late, after the calibration)
+                # read as not waiting for the whole time up to it: 8 CPU-bound threads 0.65
+                # against 0.93.
+                met_queued += sample.kernel is KernelState.GIL
             elif sample.kernel is KernelState.GIL and sample.state is ThreadState.RUNNING:
                 queued.append(sample.account)
             elif sample.kernel is KernelState.ON_CPU and (
@@ -557,16 +635,19 @@ class Monitor:
             queued += self._settled_on_gil(on_cpu)
         if counted:
             queued = [a for a in queued if self._queued_before_tick(a, cpu_at_start)]
-            share = self._queues.add_tick(dt, len(queued))
+            in_queue = len(queued) + met_queued
+            share = self._queues.add_tick(dt, in_queue)
             for account in queued:
                 account.queued_wait += dt * share
             holder = self._holder(queued, samples)
-            if holder is not None and len(queued) >= 2:
-                self._blame.add(*holder[0], dt * (len(queued) - 1))
+            if holder is not None and in_queue >= 2:
+                self._blame.add(*holder[0], dt * (in_queue - 1))
             self._tick_view = (samples, holder)
             self._note_long_hold(now, dt, holder, samples)
         else:
             self._tick_view = None
+        # After this tick's own count: a watcher that takes over now starts from it.
+        self._take_outside_counts()
         self._max_alive = max(self._max_alive, seen)
         self._retire_threads(frames)
         self._check_loops(now, frames)
@@ -860,9 +941,15 @@ class Monitor:
         return seconds
 
     def hide_thread(self, ident: int) -> None:
-        """Leave a thread of gilwise's own (``gilwise attach``'s agent) out of the report."""
+        """Leave a thread of gilwise's own (``gilwise attach``'s agent) out of the report.
+
+        Called from that thread (as gilwise's own are), it is left out of the watcher's
+        counts too, if the watcher has not started yet (it runs with a fixed list).
+        """
         with self._lock:
             self._hidden.add(ident)
+            if ident == threading.get_ident():
+                self._hidden_native_ids.add(threading.get_native_id())
 
     def add_loop(self, loop: Any, thread_ident: int | None = None) -> None:
         """Watch ``loop`` (run by ``thread_ident``, default the calling thread)."""
@@ -923,7 +1010,10 @@ class Monitor:
         self._read_schedstats()
         length, fraction = self._windows.close(now, list(self._accounts.values()), self._gil)
         counted = self._queues.take_window()
-        if counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
+        watched = self._outside.take_window() if self._outside is not None else None
+        if watched is not None and self._watched(now - self._started):
+            fraction = watched
+        elif counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
             fraction = counted
         if self._timeline is not None:
             self._timeline.add_gil_window(length, fraction)
@@ -1001,6 +1091,7 @@ class Monitor:
         """What a report is made from, as of ``now`` (called under the lock)."""
         from ._assembly import RunState
 
+        watched = self._watched(max(1e-9, now - self._started))
         return RunState(
             pid=self._pid,
             started=self._started,
@@ -1017,7 +1108,8 @@ class Monitor:
             others=self._others,
             max_alive=self._max_alive,
             counted=self._counted(max(1e-9, now - self._started)),
-            queues=self._queues,
+            watched=watched,
+            queues=self._outside if watched and self._outside is not None else self._queues,
             estimate=self._gil,
             probe=self._probe,
             blame=self._blame,

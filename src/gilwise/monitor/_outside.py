@@ -1,0 +1,277 @@
+"""The monitor's side of the GIL watcher process (``_watcher.py``): start, drain, stop.
+
+The sampler starts the watcher once calibration has found the GIL's futex words, drains
+its window lines at every tick (never blocking), and stops it with the monitor. Where it
+cannot run (no interpreter to start, no permission to read another process's thread
+states) the monitor keeps counting from inside, as before.
+
+The watcher is started with ``os.posix_spawn`` rather than ``subprocess``: importing
+subprocess holds the GIL for milliseconds in the sampler's thread, just when it should
+be finding the program's event loops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+
+from ._watcher import parse_window
+
+#: The watcher's reads may use this much of one CPU (with its wake-ups, 4-5% of a core
+#: at 1,000 reads a second and a few threads, measured; 1% without contention). It takes
+#: from a core, not from the GIL: a program held to one core by the GIL loses nothing
+#: where there are two.
+WATCHER_DUTY = 0.03
+#: How long it may take to start and read the first thread before it is given up on.
+START_TIMEOUT_S = 5.0
+
+
+class WatcherProcess:
+    """The watcher's pid and our ends of its stdin and stdout pipes."""
+
+    def __init__(self, pid: int, stdin: int, stdout: int) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    def close_stdin(self) -> None:
+        """Its signal to stop (the pipe's end of file; nothing is ever written to it, so a
+        program that sets SIGPIPE to its default cannot be killed by a write to a watcher
+        that has gone)."""
+        if self.stdin >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.stdin)
+            self.stdin = -1
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by the program itself (os.wait())
+                self.returncode = 0
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.returncode
+
+    def close(self) -> None:
+        self.close_stdin()
+        if self.stdout >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.stdout)
+            self.stdout = -1
+
+
+class OutsideCounts:
+    """GIL waits counted by the watcher process, in the shape of ``QueueCounts``.
+
+    ``pending`` holds each thread's waiting seconds (by native id) until the sampler
+    charges them to its accounts.
+    """
+
+    def __init__(self, process: WatcherProcess, started: float) -> None:
+        self._process = process
+        self._started = started
+        self._buffer = b""
+        self._ended = False
+        self.state = "starting"  # then "ready", or "failed: REASON"
+        self.time = 0.0
+        self.any_wait_time = 0.0
+        self.waiting_thread_time = 0.0
+        self.reads = 0
+        self.window_time = 0.0
+        self.window_any_wait_time = 0.0
+        self.pending: dict[int, float] = {}
+        #: The watcher's own CPU seconds (known once it has ended).
+        self.cpu_seconds = 0.0
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+    @property
+    def failed(self) -> bool:
+        return self.state.startswith("failed")
+
+    def drain(self) -> None:
+        """Take in whatever the watcher has written, without waiting for more."""
+        if self.failed or self._ended:
+            return
+        try:
+            while chunk := os.read(self._process.stdout, 1 << 16):
+                self._buffer += chunk
+            self._ended = True  # end of file: the watcher has exited
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self._fail(f"reading it: {exc}")
+            return
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._take(line.decode("ascii", "replace"))
+        if self.state == "starting":
+            if self._ended:
+                self._fail("it ended before it was ready")
+            elif time.monotonic() - self._started > START_TIMEOUT_S:
+                self._fail(f"not ready after {START_TIMEOUT_S:.0f} s")
+                self._process.kill()
+
+    def _take(self, line: str) -> None:
+        if line == "ready":
+            self.state = "ready"
+        elif line.startswith("error "):
+            self._fail(line[len("error ") :])
+        elif line.startswith("cpu "):
+            self.cpu_seconds = float(line.split()[1])
+        elif (window := parse_window(line)) is not None:
+            observed, any_wait, waiting, reads, per_thread = window
+            self.time += observed
+            self.any_wait_time += any_wait
+            self.waiting_thread_time += waiting
+            self.reads += reads
+            self.window_time += observed
+            self.window_any_wait_time += any_wait
+            for tid, seconds in per_thread.items():
+                self.pending[tid] = self.pending.get(tid, 0.0) + seconds
+
+    def _fail(self, reason: str) -> None:
+        self.state = f"failed: {reason}"
+
+    def start_from(self, time: float, any_wait_time: float, waiting_thread_time: float) -> None:
+        """Take the sampler's own count up to now as this count's beginning, in place of
+        what the watcher counted so far (the same stretch, or part of it).
+
+        The run is then counted from its start, and a watcher that started late (behind
+        a calibration slowed by busy threads) still covers it.
+        """
+        self.time = time
+        self.any_wait_time = any_wait_time
+        self.waiting_thread_time = waiting_thread_time
+        self.pending.clear()
+
+    def take_pending(self) -> dict[int, float]:
+        pending, self.pending = self.pending, {}
+        return pending
+
+    def take_window(self) -> float | None:
+        """The share of the time since the last call with a thread waiting, if counted."""
+        fraction = self.window_any_wait_time / self.window_time if self.window_time > 0 else None
+        self.window_time = self.window_any_wait_time = 0.0
+        return fraction
+
+    @property
+    def wait_fraction(self) -> float | None:
+        return self.any_wait_time / self.time if self.time > 0 else None
+
+    @property
+    def mean_waiting_threads(self) -> float | None:
+        return self.waiting_thread_time / self.time if self.time > 0 else None
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """End the watcher and take in its last window and its CPU time."""
+        _live.discard(self)
+        process = self._process
+        process.close_stdin()
+        deadline = time.monotonic() + timeout
+        if not self.failed:
+            import select
+
+            # It writes its last lines and exits: read to end of file, but not for ever.
+            while not self._ended and (left := deadline - time.monotonic()) > 0:
+                if not select.select([process.stdout], [], [], left)[0]:
+                    break
+                self.drain()
+            if self._buffer:
+                self._take(self._buffer.decode("ascii", "replace"))
+                self._buffer = b""
+        if process.wait(max(0.0, deadline - time.monotonic())) is None:
+            process.kill()  # stuck, or its stdin still open in a forked child
+            process.wait(timeout)
+        process.close()
+
+    def close_in_forked_child(self) -> None:
+        """A forked child must not keep the watcher's pipes open: it would outlive stop."""
+        self._process.close()
+
+
+#: Watchers running, closed in a forked child (one hook for all: hooks cannot be removed).
+_live: set[OutsideCounts] = set()
+
+
+def _close_in_child() -> None:
+    for counts in list(_live):
+        counts.close_in_forked_child()
+    _live.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
+
+
+def start_watcher(
+    window: tuple[int, int], futex_calls: tuple[int, ...], exclude: set[int]
+) -> OutsideCounts | None:
+    """Start the GIL watcher for this process; None where it cannot be started."""
+    executable = sys.executable
+    if not executable or not os.path.basename(executable).startswith("python"):
+        return None  # an embedded interpreter: nothing to run the watcher with
+    if not hasattr(os, "posix_spawn"):
+        return None
+    from . import _watcher
+
+    command = [
+        executable,
+        "-I",  # nothing of the environment or the user's site: a bare, quick start
+        "-S",
+        _watcher.__file__,
+        str(os.getpid()),
+        str(window[0]),
+        str(window[1]),
+        ",".join(map(str, futex_calls)),
+        ",".join(map(str, sorted(exclude))),
+        str(WATCHER_DUTY),
+    ]
+    # Pipes are made non-inheritable (PEP 446): only the ends moved onto its stdin and
+    # stdout reach the watcher, and nothing of the program's.
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    try:
+        pid = os.posix_spawn(
+            executable,
+            command,
+            {k: v for k, v in os.environ.items() if k == "PATH"},
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+                (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            ],
+            # Its own session: a terminal's Ctrl-C goes to the program, not to it; and
+            # none of the signals the sampler's thread blocks stays blocked in it.
+            setsid=True,
+            setsigmask=(),
+        )
+    except OSError:
+        for fd in (stdin_read, stdin_write, stdout_read, stdout_write):
+            os.close(fd)
+        return None
+    os.close(stdin_read)
+    os.close(stdout_write)
+    os.set_blocking(stdout_read, False)
+    counts = OutsideCounts(WatcherProcess(pid, stdin_write, stdout_read), time.monotonic())
+    _live.add(counts)
+    return counts

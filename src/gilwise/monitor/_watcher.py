@@ -1,0 +1,289 @@
+"""The GIL watcher: a child process that counts, from outside, who waits for the GIL.
+
+The sampler thread reads each thread's state with the GIL held, so whatever it reads,
+it reads at an instant it chose by taking the GIL: every thread that wants to run Python
+is then queued behind the sampler, and one back from a system call has had no chance to
+take the GIL. That bias is behind most of the in-process count's remaining error. This
+process reads the same kernel files, ``/proc/PID/task/TID/syscall``, from outside: it
+never takes the watched program's GIL, so the instants it reads are the program's own.
+A thread asleep in ``futex`` on a word inside the GIL's state (the window the sampler
+found by calibration) is waiting for the GIL; that is all it counts.
+
+The parsing of a ``syscall`` line lives here, stdlib only, for the sampler's in-process
+reads (``_kernel.py``) too.
+
+Run as ``python -I -S _watcher.py PID WINDOW_START WINDOW_END SYSCALLS EXCLUDE DUTY``: it
+imports nothing of gilwise (``-I -S`` keep start-up to the bare interpreter) and writes
+lines to stdout:
+
+* ``ready`` once it has read the first thread, or ``error REASON`` and exits 3;
+* ``window SECONDS ANY_WAIT_SECONDS WAITING_THREAD_SECONDS READS [TID:SECONDS ...]``
+  about ten times a second: time observed, time with at least one thread waiting, the
+  sum over threads of their waiting time, and each waiting thread's share;
+* ``cpu SECONDS`` as it ends: its own CPU time, the monitor's cost.
+
+It ends when its stdin closes (the monitor stopped, or died) or the watched process is
+gone. It spaces its reads to use at most DUTY of one CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+#: Reads at most this often (1 kHz), while threads wait for the GIL: switch intervals
+#: are 5 ms, and a thread woken for the GIL is seen runnable for well under that.
+MIN_GAP_S = 0.001
+#: While nobody has waited for a window's time, this often: contention is found within
+#: 10 ms, and a program without any costs the watcher a tenth as much.
+IDLE_GAP_S = 0.01
+#: And at least this often, however many threads there are: over a run of a second, 50
+#: reads put the share of time with a waiter within about 0.07 (binomial, 95%).
+MAX_GAP_S = 0.02
+#: A read stands for the time since the previous one, up to this: a watcher that slept
+#: long (a busy machine took its CPU) did not see what happened meanwhile.
+MAX_WEIGHT_S = 0.05
+#: How often a window line goes to the monitor.
+WINDOW_S = 0.1
+#: How often the thread list is read again.
+RELIST_S = 0.05
+
+
+def parse_syscall(line: bytes, futex_calls: tuple[int, ...]) -> tuple[str, int | None] | None:
+    """``("running", None)``, ``("futex", address)``, ``("other", None)``; None if unclear."""
+    fields = line.split()
+    if not fields:
+        return None
+    if fields[0] == b"running":
+        return "running", None
+    try:
+        number = int(fields[0])
+    except ValueError:
+        return None
+    if number < 0:
+        return None  # blocked outside a system call (a page fault, stopped): unclear
+    if number in futex_calls:
+        try:
+            return "futex", int(fields[1], 16) if len(fields) > 1 else None
+        except ValueError:
+            return "futex", None
+    return "other", None
+
+
+def parse_state(line: bytes, futex_calls: tuple[int, ...], window: tuple[int, int]) -> bool:
+    """Whether a ``syscall`` line shows a thread asleep on the GIL's futex."""
+    parsed = parse_syscall(line, futex_calls)
+    if parsed is None or parsed[0] != "futex" or parsed[1] is None:
+        return False
+    return window[0] <= parsed[1] < window[1]
+
+
+class Tally:
+    """Waiting time accumulated over one window of reads."""
+
+    __slots__ = ("any_wait", "observed", "per_thread", "reads", "waiting_threads")
+
+    def __init__(self) -> None:
+        self.observed = 0.0
+        self.any_wait = 0.0
+        self.waiting_threads = 0.0
+        self.reads = 0
+        self.per_thread: dict[int, float] = {}
+
+    def add(self, weight: float, waiting: Iterable[int]) -> None:
+        """One read of every thread, standing for ``weight`` seconds."""
+        self.observed += weight
+        self.reads += 1
+        count = 0
+        for tid in waiting:
+            count += 1
+            self.per_thread[tid] = self.per_thread.get(tid, 0.0) + weight
+        if count:
+            self.any_wait += weight
+            self.waiting_threads += weight * count
+
+    def line(self) -> str:
+        threads = " ".join(f"{tid}:{s:.6f}" for tid, s in sorted(self.per_thread.items()))
+        head = f"window {self.observed:.6f} {self.any_wait:.6f} {self.waiting_threads:.6f}"
+        return f"{head} {self.reads} {threads}".rstrip() + "\n"
+
+
+def parse_window(line: str) -> tuple[float, float, float, int, dict[int, float]] | None:
+    """The monitor's side of a ``window`` line; None if it is not one."""
+    fields = line.split()
+    if len(fields) < 5 or fields[0] != "window":
+        return None
+    try:
+        per_thread = {}
+        for item in fields[5:]:
+            tid, _, seconds = item.partition(":")
+            per_thread[int(tid)] = float(seconds)
+        return float(fields[1]), float(fields[2]), float(fields[3]), int(fields[4]), per_thread
+    except ValueError:
+        return None
+
+
+class Threads:
+    """The watched process's threads, each with its ``syscall`` file kept open.
+
+    A thread the GIL's release woke shows ``running`` before it has a CPU to take the GIL
+    with, which on a busy machine (or behind the thread that released it) takes a while:
+    it still waits. So one seen asleep on the GIL whose CPU time (``schedstat``) has not
+    moved since counts as waiting until it moves. This needs reads close together (at
+    200 reads a second it missed 30-50% of zlib's and hashlib's waits).
+    """
+
+    def __init__(self, pid: int, exclude: set[int], proc: str = "/proc") -> None:
+        self.tasks = f"{proc}/{pid}/task"
+        self.exclude = exclude
+        self.files: dict[int, int] = {}
+        self.schedstat: dict[int, int] = {}
+        #: CPU time (schedstat's first field) of threads last seen waiting for the GIL.
+        self.cpu_when_waiting: dict[int, bytes] = {}
+
+    def refresh(self) -> bool:
+        """Read the thread list again; False once the process is gone."""
+        try:
+            tids = {int(name) for name in os.listdir(self.tasks)}
+        except (OSError, ValueError):
+            return False
+        tids -= self.exclude
+        for tid in set(self.files) - tids:  # ended
+            os.close(self.files.pop(tid))
+            if tid in self.schedstat:
+                os.close(self.schedstat.pop(tid))
+            self.cpu_when_waiting.pop(tid, None)
+        for tid in tids - set(self.files):
+            # One that ended meanwhile is skipped; unreadable ones show at the first read.
+            with contextlib.suppress(OSError):
+                self.files[tid] = os.open(f"{self.tasks}/{tid}/syscall", os.O_RDONLY)
+        return True
+
+    def waiting(self, is_waiting: Callable[[bytes], bool]) -> list[int]:
+        """Threads waiting for the GIL, read now (pread: the file is regenerated)."""
+        found = []
+        for tid, fd in self.files.items():
+            try:
+                line = os.pread(fd, 128, 0)
+            except OSError:
+                continue  # the thread ended since the last listing
+            if is_waiting(line):
+                found.append(tid)
+                cpu = self._cpu(tid)
+                if cpu is not None:
+                    self.cpu_when_waiting[tid] = cpu
+            elif tid in self.cpu_when_waiting:
+                if line.startswith(b"running") and self._cpu(tid) == self.cpu_when_waiting[tid]:
+                    found.append(tid)  # woken for the GIL, no CPU yet to take it with
+                else:
+                    del self.cpu_when_waiting[tid]
+        return found
+
+    def _cpu(self, tid: int) -> bytes | None:
+        fd = self.schedstat.get(tid)
+        try:
+            if fd is None:
+                fd = self.schedstat[tid] = os.open(f"{self.tasks}/{tid}/schedstat", os.O_RDONLY)
+            return os.pread(fd, 64, 0).split(b" ", 1)[0]
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        for fd in (*self.files.values(), *self.schedstat.values()):
+            os.close(fd)
+        self.files.clear()
+        self.schedstat.clear()
+
+
+def next_gap(cost: float, duty: float, contended: bool = True) -> float:
+    """Seconds until the next read: often while threads wait, and within ``duty`` of a CPU."""
+    return min(MAX_GAP_S, max(MIN_GAP_S if contended else IDLE_GAP_S, cost / duty))
+
+
+def watch(
+    threads: Threads,
+    is_waiting: Callable[[bytes], bool],
+    duty: float,
+    out: Callable[[str], None],
+    stopped: Callable[[float], bool],
+    clock: Callable[[], float] = time.monotonic,
+    cpu: Callable[[], float] = time.thread_time,
+) -> None:
+    """Read, tally and report until ``stopped(timeout)`` says so (it waits up to timeout)."""
+    tally = Tally()
+    last_read = window_start = last_list = clock()
+    contended = True  # until a window without a waiter says otherwise
+    while True:
+        cpu_before = cpu()
+        now = clock()
+        if now - last_list >= RELIST_S:
+            if not threads.refresh():
+                break
+            last_list = now
+        waiting = threads.waiting(is_waiting)
+        tally.add(min(MAX_WEIGHT_S, now - last_read), waiting)
+        last_read = now
+        if now - window_start >= WINDOW_S:
+            contended = tally.any_wait > 0
+            out(tally.line())
+            tally = Tally()
+            window_start = now
+        contended = contended or bool(waiting)
+        if stopped(next_gap(cpu() - cpu_before, duty, contended)):
+            break
+    if tally.reads:
+        out(tally.line())
+
+
+def main(argv: list[str]) -> int:
+    pid, start, end, calls, exclude, duty = argv
+    window = (int(start), int(end))
+    futex_calls = tuple(int(n) for n in calls.split(","))
+    threads = Threads(int(pid), {int(t) for t in exclude.split(",") if t})
+    if not threads.refresh():
+        print(f"error cannot list the threads of process {pid}", flush=True)
+        return 3
+    try:
+        # Reading another process's syscall file takes ptrace permission (Yama, a
+        # container's seccomp profile or a non-dumpable process can refuse it).
+        fd = os.open(f"/proc/{pid}/syscall", os.O_RDONLY)
+        try:
+            os.pread(fd, 128, 0)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        print(f"error {exc.strerror or exc}", flush=True)
+        return 3
+
+    def out(line: str) -> None:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+    import select  # here: the monitor imports this module for parse_syscall alone
+
+    def stopped(timeout: float) -> bool:
+        # The monitor closes our stdin to stop us; so does its death.
+        readable, _, _ = select.select([sys.stdin], [], [], timeout)
+        return bool(readable) and not os.read(sys.stdin.fileno(), 4096)
+
+    out("ready\n")
+    try:
+        waits = lambda line: parse_state(line, futex_calls, window)  # noqa: E731
+        watch(threads, waits, float(duty), out, stopped)
+    except BrokenPipeError:
+        return 0  # the monitor is gone: nobody to report to
+    finally:
+        threads.close()
+    with contextlib.suppress(BrokenPipeError):
+        out(f"cpu {time.process_time():.6f}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,468 @@
+"""The GIL watcher process: its counting, its protocol, and the monitor's side of it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import strategies as st
+
+from gilwise.monitor import Monitor, MonitorConfig
+from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_WATCHER
+from gilwise.monitor._kernel import KernelState, KernelStates
+from gilwise.monitor._outside import OutsideCounts, start_watcher
+from gilwise.monitor._watcher import (
+    IDLE_GAP_S,
+    MAX_GAP_S,
+    MAX_WEIGHT_S,
+    MIN_GAP_S,
+    Tally,
+    Threads,
+    next_gap,
+    parse_state,
+    parse_window,
+    watch,
+)
+from tests._hypothesis import given
+
+from .fakes import at_spin
+
+FUTEX = (202, 449)
+WINDOW = (0x7F0000, 0x7F00B0)
+
+
+@pytest.mark.parametrize(
+    ("line", "waiting"),
+    [
+        (b"202 0x7f0010 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1\n", True),
+        (b"449 0x7f00af 0x2 0x0 0x0 0x1 0x0 0x7ff 0x7f1\n", True),
+        (b"202 0x7f00b0 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1\n", False),  # past the end
+        (b"202 0x55aa 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1\n", False),  # a lock's futex
+        (b"230 0x7f0010 0x1 0x7f43 0x0 0x0 0x0 0x7f43 0x7f43\n", False),  # not a futex
+        (b"running\n", False),
+        (b"-1 0x7ffd 0x7f1\n", False),
+        (b"", False),
+    ],
+)
+def test_a_thread_waits_for_the_gil_when_asleep_on_a_word_in_its_window(
+    line: bytes, waiting: bool
+) -> None:
+    assert parse_state(line, FUTEX, WINDOW) is waiting
+
+
+@given(st.binary(max_size=80))
+def test_any_line_parses_without_error(line: bytes) -> None:
+    assert parse_state(line, FUTEX, WINDOW) in (True, False)
+
+
+def test_a_tally_weighs_each_read_by_the_time_it_stands_for() -> None:
+    tally = Tally()
+    tally.add(0.002, [11, 12])
+    tally.add(0.003, [])
+    tally.add(0.001, [12])
+    assert tally.observed == pytest.approx(0.006)
+    assert tally.any_wait == pytest.approx(0.003)
+    assert tally.waiting_threads == pytest.approx(0.005)
+    assert tally.per_thread == pytest.approx({11: 0.002, 12: 0.003})
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=MAX_WEIGHT_S),
+            st.lists(st.integers(min_value=1, max_value=4_000_000), max_size=6, unique=True),
+        ),
+        max_size=30,
+    )
+)
+def test_a_window_line_reads_back_as_written(
+    reads: list[tuple[float, list[int]]],
+) -> None:
+    tally = Tally()
+    for weight, waiting in reads:
+        tally.add(weight, waiting)
+    parsed = parse_window(tally.line())
+    assert parsed is not None
+    observed, any_wait, waiting_threads, count, per_thread = parsed
+    assert count == len(reads)
+    assert observed == pytest.approx(tally.observed, abs=1e-5)
+    assert any_wait == pytest.approx(tally.any_wait, abs=1e-5)
+    assert waiting_threads == pytest.approx(tally.waiting_threads, abs=1e-5)
+    assert per_thread == pytest.approx(tally.per_thread, abs=1e-5)
+
+
+@pytest.mark.parametrize("line", ["", "ready", "window 1 2", "window a b c d", "cpu 0.1"])
+def test_other_lines_are_not_windows(line: str) -> None:
+    assert parse_window(line) is None
+
+
+@pytest.mark.parametrize(
+    ("cost", "contended", "gap"),
+    [
+        (0.0, True, MIN_GAP_S),
+        (0.0, False, IDLE_GAP_S),  # nobody waited lately: read less often
+        (0.00003, True, 0.003),  # 30 us at a 1% duty
+        (0.01, True, MAX_GAP_S),  # however costly, read this often
+    ],
+)
+def test_reads_are_spaced_to_keep_the_watcher_under_its_duty(
+    cost: float, contended: bool, gap: float
+) -> None:
+    assert next_gap(cost, 0.01, contended) == pytest.approx(gap)
+
+
+class FakeProc:
+    """A /proc of one process whose threads' syscall and schedstat files we write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def set(self, tid: int, syscall: str, cpu_ns: int) -> None:
+        task = self.root / "7" / "task" / str(tid)
+        task.mkdir(parents=True, exist_ok=True)
+        # Same length each time: the reader's pread sees the whole new line.
+        (task / "syscall").write_text(syscall.ljust(60) + "\n")
+        (task / "schedstat").write_text(f"{cpu_ns} 100 5".ljust(40) + "\n")
+
+
+GIL_SLEEP = "202 0x7f0010 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1"
+LOCK_SLEEP = "202 0x55aa 0x189 0x0 0x0 0x0 0xffffffff 0x7ff 0x7f1"
+
+
+def test_a_thread_woken_for_the_gil_waits_until_it_has_had_a_cpu(tmp_path: Path) -> None:
+    proc = FakeProc(tmp_path)
+    proc.set(1, GIL_SLEEP, 5000)
+    proc.set(2, LOCK_SLEEP, 9000)
+    threads = Threads(7, set(), proc=str(tmp_path))
+    assert threads.refresh()
+
+    def waiting() -> list[int]:
+        return sorted(threads.waiting(lambda line: parse_state(line, FUTEX, WINDOW)))
+
+    assert waiting() == [1]
+    proc.set(1, "running", 5000)  # woken by the GIL's release, no CPU yet
+    proc.set(2, "running", 9000)  # woken by its lock: it never waited for the GIL
+    assert waiting() == [1]
+    proc.set(1, "running", 5200)  # it has run: it took the GIL
+    assert waiting() == []
+    proc.set(1, "running", 5200)  # and is not counted again
+    assert waiting() == []
+    threads.close()
+
+
+class FakeThreads:
+    """The watched process, as a script of who waits at each read."""
+
+    def __init__(self, script: list[list[int]], gone_after: int | None = None) -> None:
+        self.script = script
+        self.reads = 0
+        self.refreshes = 0
+        self.gone_after = gone_after
+
+    def refresh(self) -> bool:
+        self.refreshes += 1
+        return self.gone_after is None or self.refreshes <= self.gone_after
+
+    def waiting(self, is_waiting: Callable[[bytes], bool]) -> list[int]:
+        found = self.script[self.reads % len(self.script)]
+        self.reads += 1
+        return found
+
+
+def _run_watch(threads: FakeThreads, reads: int, step: float = 0.01) -> list[str]:
+    now = [100.0]
+    lines: list[str] = []
+
+    def clock() -> float:
+        return now[0]
+
+    def stopped(timeout: float) -> bool:
+        now[0] += step
+        return threads.reads >= reads
+
+    watch(threads, lambda line: False, 0.01, lines.append, stopped, clock, lambda: 0.0)  # type: ignore[arg-type]
+    return lines
+
+
+def test_the_watcher_reports_windows_of_what_it_read() -> None:
+    # Every other read finds thread 5 waiting: half the time, one thread at a time.
+    lines = _run_watch(FakeThreads([[5], []]), reads=40)
+    windows = [w for w in map(parse_window, lines) if w is not None]
+    assert len(windows) >= 3  # one about every 0.1 s of the fake clock, and the rest
+    observed = sum(w[0] for w in windows)
+    any_wait = sum(w[1] for w in windows)
+    assert sum(w[3] for w in windows) == 40
+    assert any_wait / observed == pytest.approx(0.5, abs=0.03)
+    assert sum(w[4].get(5, 0.0) for w in windows) == pytest.approx(any_wait)
+
+
+def test_the_watcher_stops_when_the_process_is_gone() -> None:
+    threads = FakeThreads([[]], gone_after=2)
+    _run_watch(threads, reads=10_000)
+    assert threads.reads < 100
+
+
+class FakeProcess:
+    """A watcher process as the monitor sees it: a pipe we write its lines into."""
+
+    def __init__(self) -> None:
+        self.stdout, self.write_end = os.pipe()
+        os.set_blocking(self.stdout, False)
+        self.stdin_closed = False
+        self.killed = False
+        self.returncode: int | None = None
+
+    def say(self, text: str) -> None:
+        os.write(self.write_end, text.encode())
+
+    def end(self) -> None:
+        os.close(self.write_end)
+        self.write_end = -1
+        self.returncode = 0
+
+    def close_stdin(self) -> None:
+        self.stdin_closed = True
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        self.killed = True
+        self.returncode = -9
+
+    def wait(self, timeout: float) -> int | None:
+        return self.returncode
+
+    def close(self) -> None:
+        for fd in (self.stdout, self.write_end):
+            if fd >= 0:
+                os.close(fd)
+        self.stdout = self.write_end = -1
+
+
+@pytest.fixture
+def process() -> Iterator[FakeProcess]:
+    fake = FakeProcess()
+    yield fake
+    fake.close()
+
+
+def _counts(process: FakeProcess, started: float | None = None) -> OutsideCounts:
+    return OutsideCounts(process, time.monotonic() if started is None else started)  # type: ignore[arg-type]
+
+
+def test_the_monitor_takes_in_windows_line_by_line(process: FakeProcess) -> None:
+    counts = _counts(process)
+    counts.drain()
+    assert counts.state == "starting"
+    process.say("ready\nwindow 0.1 0.05 0.08 50 7:0.05 9:0.03\nwindow 0.1 0.0")
+    counts.drain()  # the second window is not whole yet
+    assert counts.ready
+    assert counts.time == pytest.approx(0.1)
+    process.say(" 0.0 50\n")
+    counts.drain()
+    assert counts.wait_fraction == pytest.approx(0.25)
+    assert counts.mean_waiting_threads == pytest.approx(0.4)
+    assert counts.take_pending() == pytest.approx({7: 0.05, 9: 0.03})
+    assert counts.take_pending() == {}
+    assert counts.take_window() == pytest.approx(0.25)
+    assert counts.take_window() is None
+
+
+def test_the_last_window_and_the_cpu_come_in_at_stop(process: FakeProcess) -> None:
+    counts = _counts(process)
+    process.say("ready\nwindow 0.2 0.1 0.1 80\ncpu 0.012\n")
+    process.end()
+    counts.stop(timeout=1.0)
+    assert process.stdin_closed
+    assert counts.time == pytest.approx(0.2)
+    assert counts.cpu_seconds == pytest.approx(0.012)
+    assert not process.killed
+
+
+def test_a_watcher_that_cannot_read_says_why(process: FakeProcess) -> None:
+    counts = _counts(process)
+    process.say("error Operation not permitted\n")
+    process.end()
+    counts.drain()
+    assert counts.state == "failed: Operation not permitted"
+    assert counts.wait_fraction is None
+
+
+def test_a_watcher_that_never_gets_ready_is_given_up(process: FakeProcess) -> None:
+    counts = _counts(process, started=time.monotonic() - 60)
+    counts.drain()
+    assert counts.state.startswith("failed: not ready")
+    assert process.killed
+
+
+def test_a_watcher_that_does_not_end_is_killed_at_stop(process: FakeProcess) -> None:
+    counts = _counts(process)
+    process.say("ready\n")
+    started = time.monotonic()
+    counts.stop(timeout=0.2)
+    assert process.stdin_closed
+    assert process.killed
+    assert time.monotonic() - started < 5
+
+
+linux_kernel = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not KernelStates().available,
+    reason="needs Linux's /proc/PID/task/TID/syscall on a known machine",
+)
+
+
+def _watch_this_process(threads: list[threading.Thread], seconds: float) -> OutsideCounts:
+    kernel = KernelStates()
+    assert kernel.calibrate()
+    assert kernel.gil_window is not None
+    counts = start_watcher(kernel.gil_window, kernel.futex_calls, {threading.get_native_id()})
+    assert counts is not None
+    deadline = time.monotonic() + 10
+    while not counts.ready and time.monotonic() < deadline:
+        counts.drain()
+        time.sleep(0.01)
+    assert counts.ready, counts.state
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    return counts
+
+
+@linux_kernel
+@pytest.mark.timeout(60)
+def test_spinning_threads_are_seen_waiting_from_outside() -> None:
+    # Known by construction: of three threads that only run Python, two wait at any time
+    # (less the moments of a hand-over and of a read that straddles one).
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    threads = [threading.Thread(target=spin) for _ in range(3)]
+    counts = _watch_this_process(threads, 2.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    counts.stop()
+    assert counts.reads >= 20
+    assert counts.wait_fraction is not None
+    assert counts.wait_fraction > 0.5
+    assert counts.cpu_seconds > 0
+
+
+@linux_kernel
+@pytest.mark.timeout(60)
+def test_lock_waiters_are_not_gil_waiters_from_outside() -> None:
+    lock = threading.Lock()
+    lock.acquire()
+
+    def wait_for_the_lock() -> None:
+        with lock:
+            pass
+
+    threads = [threading.Thread(target=wait_for_the_lock) for _ in range(3)]
+    counts = _watch_this_process(threads, 1.0)
+    lock.release()
+    for t in threads:
+        t.join()
+    counts.stop()
+    assert counts.reads >= 10
+    assert counts.wait_fraction == 0.0
+
+
+@linux_kernel
+@pytest.mark.timeout(60)
+def test_the_report_counts_from_outside_when_the_watcher_covered_the_run() -> None:
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    monitor = Monitor(MonitorConfig())
+    monitor.start()
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    report = monitor.stop()
+    if report.gil.method != GIL_METHOD_WATCHER:
+        # A machine too busy to calibrate in time falls back; say why, and check that.
+        assert report.gil.method == GIL_METHOD_KERNEL or "watcher" in str(report.monitor_errors)
+        pytest.skip(f"the watcher did not cover the run here: {report.gil.method}")
+    spinners = [t for t in report.threads if t.name.startswith("Thread")]
+    assert all((t.gil_wait_fraction or 0) > 0.2 for t in spinners)
+    assert report.gil.wait_fraction is not None
+    assert report.gil.wait_fraction > 0.5
+
+
+@linux_kernel
+@pytest.mark.timeout(60)
+def test_a_forked_child_does_not_keep_the_watcher_alive() -> None:
+    # The child holds copies of the watcher's pipes; closed at fork, the parent's stop
+    # still ends the watcher at once instead of waiting out its timeout and killing it.
+    monitor = Monitor(MonitorConfig())
+    monitor.start()
+    deadline = time.monotonic() + 10
+    while (monitor._outside is None or not monitor._outside.ready) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        if monitor._outside is not None:
+            monitor._outside.drain()
+    if monitor._outside is None or not monitor._outside.ready:
+        monitor.stop()
+        pytest.skip("the watcher did not start here")
+    pid = os.fork()
+    if pid == 0:  # the child: outlive the parent's stop, then go
+        time.sleep(3)
+        os._exit(0)
+    try:
+        started = time.monotonic()
+        monitor.stop()
+        took = time.monotonic() - started
+        assert monitor._outside is not None
+        watcher = monitor._outside._process
+        assert took < 0.9
+        assert watcher.returncode == 0  # ended by itself, not killed
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def test_the_watcher_takes_over_from_the_samplers_count_when_it_is_ready(
+    process: FakeProcess,
+) -> None:
+    from .test_sampler import World, _monitor
+
+    # Three threads queue at every tick: two wait, counted from inside for the first
+    # second; then the watcher says it is ready, and counts half a second with one waiting.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.GIL})
+    for ident in (1, 2, 3):
+        world.add(ident, at_spin)
+    monitor = _monitor(world)
+    monitor._outside = _counts(process)
+    world.step(monitor, {1: 0.9}, ticks=100)
+    assert monitor._outside.time == 0.0  # not ready: nothing taken over yet
+    # What it counted before it takes over overlaps the sampler's count: replaced by it.
+    process.say("ready\nwindow 0.2 0.0 0.0 200\n")
+    world.step(monitor, {1: 0.9}, ticks=1)
+    assert monitor._outside.time == pytest.approx(1.01)  # 101 ticks, the first one's too
+    process.say("window 0.5 0.5 0.5 500 10002:0.5\n")
+    world.step(monitor, {1: 0.9}, ticks=50)  # the watcher's half second
+    report = monitor.stop()
+    assert report.gil.method == GIL_METHOD_WATCHER
+    assert report.gil.wait_fraction == pytest.approx(1.0)
+    assert report.gil.mean_waiting_threads == pytest.approx((1.01 * 2 + 0.5 * 1) / 1.51, abs=1e-3)
+    thread_2 = next(t for t in report.threads if t.ident == 2)
+    # Its share of the count from inside (two of three queued wait: 2/3 of the 1 s after
+    # the first tick met it), then the watcher's half second, over its 1.5 s of samples.
+    assert thread_2.gil_wait_fraction == pytest.approx((2 / 3 + 0.5) / 1.5, abs=0.01)
