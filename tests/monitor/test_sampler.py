@@ -522,3 +522,20 @@ def test_threads_the_first_tick_meets_on_the_gil_count_as_queued() -> None:
     report = monitor.stop()
     assert report.gil.wait_fraction == pytest.approx(1.0)
     assert report.gil.mean_waiting_threads == pytest.approx(2.0)
+
+
+@pytest.mark.timeout(30)
+def test_a_program_that_ends_at_once_sets_up_no_kernel_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sampler's thread waits a little before it imports ctypes and calibrates: an
+    # empty script is over by then. (A long first wait here: a loaded machine may hold
+    # the test up between start and stop, and the point is what happens on a stop.)
+    found: list[str] = []
+    monkeypatch.setattr(sampler, "FIRST_WAIT_S", 10.0)
+    monkeypatch.setattr(sampler, "_kernel_states", lambda: found.append("kernel"))
+    monkeypatch.setattr(sampler, "_schedstat_reader", lambda: found.append("schedstat"))
+    monitor = Monitor(MonitorConfig(interval_s=10.0))
+    monitor.start()
+    monitor.halt()
+    assert found == []

@@ -84,6 +84,8 @@ LONG_HOLD_CPU_SHARE = 0.25
 
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
+#: How long the sampler's thread waits before it sets up anything (see ``_run``).
+FIRST_WAIT_S = 0.005
 
 
 class MonitorConfig:
@@ -431,8 +433,12 @@ class Monitor:
 
     def _run(self) -> None:
         try:
-            if not self._stop_lock.locked():
-                return  # the program ended before this thread first ran
+            # A short wait before anything else: a program that ends at once (an empty
+            # script, a --help) then costs no import of the kernel's readers and no
+            # calibration; one that goes on is still starting when they are done.
+            if self._stop_lock.acquire(timeout=min(self.config.interval_s, FIRST_WAIT_S)):
+                self._stop_lock.release()
+                return
             self._sample_until_stopped()
         finally:
             self._stop_watcher()
