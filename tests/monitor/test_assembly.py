@@ -55,6 +55,7 @@ def _state(**changes: object) -> RunState:
         counted=True,
         watched=False,
         queues=queues,
+        gil_samples=200,
         estimate=estimate,
         probe=LatencyHistogram(),
         blame=blame,
@@ -83,6 +84,7 @@ def test_the_programs_cpu_leaves_out_the_monitors_own() -> None:
 def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
     report = assemble(_state())
     assert report.gil.method == GIL_METHOD_KERNEL
+    assert report.gil.samples == 200
     assert report.gil.wait_fraction == 1.0
     assert report.gil.mean_waiting_threads == 1.0
     assert [(h.function, h.thread_name, h.wait_share) for h in report.gil.holders] == [
@@ -99,8 +101,9 @@ class WatcherCounts:
 
 
 def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() -> None:
-    report = assemble(_state(watched=True, queues=WatcherCounts()))
+    report = assemble(_state(watched=True, queues=WatcherCounts(), gil_samples=2900))
     assert report.gil.method == GIL_METHOD_WATCHER
+    assert report.gil.samples == 2900
     assert report.gil.wait_fraction == 0.75
     assert report.gil.mean_waiting_threads == 1.25
     assert [h.function for h in report.gil.holders] == ["spinner"]
@@ -110,6 +113,7 @@ def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() 
 def test_without_the_count_the_estimate_is_used_and_no_holder_is_named() -> None:
     report = assemble(_state(counted=False))
     assert report.gil.method == GIL_METHOD
+    assert report.gil.samples == 0  # the estimate's: the probes (none here)
     assert report.gil.wait_fraction == 0.25
     assert report.gil.holders == ()
     assert [t.gil_wait_fraction for t in report.threads] == [0.25, 0.25]  # gil_wait / wall

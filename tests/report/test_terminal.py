@@ -54,19 +54,25 @@ def test_the_thread_table_says_which_column_counts_what() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "probes", "shown", "hidden"),
+    ("method", "probes", "samples", "shown", "hidden"),
     [
-        ("counted: threads asleep on the GIL's futex", 500, "· counted", "rough"),
-        ("estimate: CPU-clock deficit", 500, "· estimated", "rough"),
-        ("counted: threads asleep on the GIL's futex", 12, "only 12 samples", "estimated"),
+        ("counted: threads asleep on the GIL's futex", 500, 500, "· counted", "rough"),
+        ("estimate: CPU-clock deficit", 500, 500, "· estimated", "rough"),
+        ("counted: threads asleep on the GIL's futex", 12, 12, "only 12 samples", "estimated"),
+        # The watcher read 2,900 times where the sampler got 12 turns: not a rough figure.
+        ("counted from outside: threads asleep", 12, 2900, "· counted", "rough"),
+        ("counted: threads asleep on the GIL's futex", 12, 0, "only 12 samples", "estimated"),
     ],
 )
 def test_gil_wait_says_how_it_was_obtained(
-    method: str, probes: int, shown: str, hidden: str
+    method: str, probes: int, samples: int, shown: str, hidden: str
 ) -> None:
     built = report(wait=0.5)
     gil = dataclasses.replace(
-        built.gil, method=method, probe=dataclasses.replace(built.gil.probe, count=probes)
+        built.gil,
+        method=method,
+        probe=dataclasses.replace(built.gil.probe, count=probes),
+        samples=samples,
     )
     text = _render(built.with_updates(gil=gil))
     assert shown in text

@@ -86,6 +86,8 @@ class RunState:
     counted: bool
     watched: bool
     queues: QueueCounts | OutsideCounts
+    #: Readings behind the count: the watcher's reads, or the sampler's counted ticks.
+    gil_samples: int
     estimate: GilTotals
     probe: LatencyHistogram
     blame: HolderBlame
@@ -137,6 +139,7 @@ def assemble(run: RunState) -> Report:
         mean_waiting_threads=rounded(totals.mean_waiting_threads),
         probe=latency(run.probe),
         method=_method(run),
+        samples=run.gil_samples if run.counted else run.probe.count,
         holders=holders(run.blame, resolver) if run.counted else (),
     )
     errors = dict(run.errors)

@@ -250,6 +250,7 @@ class QueueCounts:
 
     __slots__ = (
         "any_wait_time",
+        "ticks",
         "time",
         "waiting_thread_time",
         "window_any_wait_time",
@@ -257,6 +258,7 @@ class QueueCounts:
     )
 
     def __init__(self) -> None:
+        self.ticks = 0
         self.time = 0.0
         self.any_wait_time = 0.0
         self.waiting_thread_time = 0.0
@@ -266,6 +268,7 @@ class QueueCounts:
     def add_tick(self, dt: float, queued: int) -> float:
         """Count one tick; return the share of ``dt`` each queued thread is charged."""
         waiting = max(0, queued - 1)
+        self.ticks += 1
         self.time += dt
         self.window_time += dt
         if waiting:

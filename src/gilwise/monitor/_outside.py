@@ -152,7 +152,9 @@ class OutsideCounts:
     def _fail(self, reason: str) -> None:
         self.state = f"failed: {reason}"
 
-    def start_from(self, time: float, any_wait_time: float, waiting_thread_time: float) -> None:
+    def start_from(
+        self, time: float, any_wait_time: float, waiting_thread_time: float, ticks: int
+    ) -> None:
         """Take the sampler's own count up to now as this count's beginning, in place of
         what the watcher counted so far (the same stretch, or part of it).
 
@@ -162,6 +164,7 @@ class OutsideCounts:
         self.time = time
         self.any_wait_time = any_wait_time
         self.waiting_thread_time = waiting_thread_time
+        self.reads = ticks
         self.pending.clear()
 
     def take_pending(self) -> dict[int, float]:

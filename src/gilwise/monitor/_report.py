@@ -82,6 +82,10 @@ class GilReport:
     probe: Latency
     method: str
     holders: tuple[GilHolder, ...] = ()
+    #: Readings behind ``wait_fraction``: the watcher's reads of every thread (with the
+    #: sampler's counted ticks before it took over), the sampler's counted ticks, or, for
+    #: the estimate, its probes. 0 in reports saved before it was kept.
+    samples: int = 0
 
 
 @dataclass(frozen=True)

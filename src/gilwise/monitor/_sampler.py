@@ -528,7 +528,9 @@ class Monitor:
         if outside.ready and not self._outside_took_over:
             self._outside_took_over = True
             queues = self._queues
-            outside.start_from(queues.time, queues.any_wait_time, queues.waiting_thread_time)
+            outside.start_from(
+                queues.time, queues.any_wait_time, queues.waiting_thread_time, queues.ticks
+            )
             others = [self._others] if self._others is not None else []
             for account in [*self._accounts.values(), *self._finished, *others]:
                 account.outside_wait = account.queued_wait
@@ -1116,6 +1118,9 @@ class Monitor:
             counted=self._counted(max(1e-9, now - self._started)),
             watched=watched,
             queues=self._outside if watched and self._outside is not None else self._queues,
+            gil_samples=(
+                self._outside.reads if watched and self._outside is not None else self._queues.ticks
+            ),
             estimate=self._gil,
             probe=self._probe,
             blame=self._blame,

@@ -96,11 +96,14 @@ FEW_SAMPLES = 30
 
 
 def _few(gil: GilReport) -> str:
-    if gil.probe.count >= FEW_SAMPLES:
+    # The readings behind the figure (the watcher's reads can be many where the sampler
+    # got few turns); reports saved before they were kept have the probes only.
+    samples = gil.samples or gil.probe.count
+    if samples >= FEW_SAMPLES:
         return ""
-    if gil.probe.count == 0:
+    if samples == 0:
         return " · no samples: the run ended before the first"
-    return f" · only {gil.probe.count} samples: a rough figure"
+    return f" · only {samples} samples: a rough figure"
 
 
 def _latency(gil: GilReport) -> str:
