@@ -13,7 +13,7 @@ from gilwise._errors import InvalidOption
 from gilwise.report._tour_terminal import closing, lesson_panel
 from gilwise.tour._lesson import Finding, LessonResult, Row
 from gilwise.tour._tour import LESSONS, TourReport, _unless_machine_busy, run_tour, select
-from gilwise.tour.lessons import blocked_loop, new_pythons, race
+from gilwise.tour.lessons import blocked_loop, gil_releasing, new_pythons, race
 
 from ..terminal import ctrl_c_once, gilwise_in_own_group, group_left_after, group_members
 
@@ -192,3 +192,19 @@ def test_a_claim_that_failed_on_a_busy_machine_is_not_measurable(
     assert (after.not_shown is not None) == (now is None)
     if now is None:
         assert f"other processes used {others:.1f} of the {cores:g} cores" in str(after.not_shown)
+
+
+@pytest.mark.parametrize(
+    ("cores", "counted"),
+    [(None, True), (1.0, True), (1.49, True), (1.9, False), (3.7, False)],
+)
+def test_numpy_counts_toward_the_claim_only_when_one_thread_used_one_core(
+    cores: float | None, counted: bool
+) -> None:
+    # A BLAS with threads of its own (OpenBLAS, MKL) has every core in the serial run:
+    # threads of ours cannot add any, and that says nothing about the GIL.
+    assert gil_releasing.blas_runs_threads(cores) is not counted
+    note = gil_releasing._blas_note(cores)
+    assert (note == "") is counted
+    if not counted:
+        assert "left out of the claim" in note
