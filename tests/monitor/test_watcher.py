@@ -228,6 +228,9 @@ class FakeProcess:
     def close_stdin(self) -> None:
         self.stdin_closed = True
 
+    def owns(self, fd: int) -> bool:
+        return fd >= 0
+
     def poll(self) -> int | None:
         return self.returncode
 
@@ -466,3 +469,28 @@ def test_the_watcher_takes_over_from_the_samplers_count_when_it_is_ready(
     # Its share of the count from inside (two of three queued wait: 2/3 of the 1 s after
     # the first tick met it), then the watcher's half second, over its 1.5 s of samples.
     assert thread_2.gil_wait_fraction == pytest.approx((2 / 3 + 0.5) / 1.5, abs=0.01)
+
+
+def test_a_pipe_the_program_closed_and_reused_is_never_read_or_closed(tmp_path: Path) -> None:
+    # A daemonising program closes every descriptor; a file it opens next may get the
+    # pipe's number. The watcher's end is known by its inode: that file is left alone.
+    from gilwise.monitor._outside import WatcherProcess
+
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    process = WatcherProcess(os.getpid(), stdin_write, stdout_read)
+    counts = OutsideCounts(process, time.monotonic())
+    programs = tmp_path / "data"
+    programs.write_bytes(b"the program's own bytes\n")
+    opened = os.open(programs, os.O_RDONLY)
+    # The pipe's end closed and its number given to the program's file.
+    reused = os.dup2(opened, stdout_read)
+    os.close(opened)
+    try:
+        counts.drain()
+        assert counts.failed
+        process.close()
+        assert os.read(reused, 100) == b"the program's own bytes\n"  # unread, still open
+    finally:
+        for fd in (reused, stdin_read, stdout_write):
+            os.close(fd)

@@ -30,22 +30,35 @@ START_TIMEOUT_S = 5.0
 
 
 class WatcherProcess:
-    """The watcher's pid and our ends of its stdin and stdout pipes."""
+    """The watcher's pid and our ends of its stdin and stdout pipes.
+
+    A program may close every file descriptor (a daemonising library does) and open
+    files that get the same numbers: each pipe end is known by its inode too, and one
+    that is no longer ours is never read or closed.
+    """
 
     def __init__(self, pid: int, stdin: int, stdout: int) -> None:
         self.pid = pid
         self.stdin = stdin
         self.stdout = stdout
         self.returncode: int | None = None
+        self._inodes = {fd: _inode(fd) for fd in (stdin, stdout)}
+
+    def owns(self, fd: int) -> bool:
+        """Whether ``fd`` is still the pipe end it was made as."""
+        return fd >= 0 and _inode(fd) == self._inodes.get(fd)
 
     def close_stdin(self) -> None:
         """Its signal to stop (the pipe's end of file; nothing is ever written to it, so a
         program that sets SIGPIPE to its default cannot be killed by a write to a watcher
         that has gone)."""
-        if self.stdin >= 0:
+        self.stdin = self._close(self.stdin)
+
+    def _close(self, fd: int) -> int:
+        if self.owns(fd):
             with contextlib.suppress(OSError):
-                os.close(self.stdin)
-            self.stdin = -1
+                os.close(fd)
+        return -1
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -71,10 +84,15 @@ class WatcherProcess:
 
     def close(self) -> None:
         self.close_stdin()
-        if self.stdout >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.stdout)
-            self.stdout = -1
+        self.stdout = self._close(self.stdout)
+
+
+def _inode(fd: int) -> tuple[int, int] | None:
+    try:
+        status = os.fstat(fd)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 class OutsideCounts:
@@ -111,6 +129,9 @@ class OutsideCounts:
     def drain(self) -> None:
         """Take in whatever the watcher has written, without waiting for more."""
         if self.failed or self._ended:
+            return
+        if not self._process.owns(self._process.stdout):
+            self._fail("the program closed its pipe")
             return
         try:
             while chunk := os.read(self._process.stdout, 1 << 16):
