@@ -55,7 +55,6 @@ def _state(**changes: object) -> RunState:
         counted=True,
         watched=False,
         queues=queues,
-        gil_samples=200,
         estimate=estimate,
         probe=LatencyHistogram(),
         blame=blame,
@@ -84,7 +83,7 @@ def test_the_programs_cpu_leaves_out_the_monitors_own() -> None:
 def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
     report = assemble(_state())
     assert report.gil.method == GIL_METHOD_KERNEL
-    assert report.gil.samples == 200
+    assert report.gil.samples == 1  # the one tick of _state's count
     assert report.gil.wait_fraction == 1.0
     assert report.gil.mean_waiting_threads == 1.0
     assert [(h.function, h.thread_name, h.wait_share) for h in report.gil.holders] == [
@@ -93,15 +92,10 @@ def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
     assert [t.gil_wait_fraction for t in report.threads] == [0.5, 0.5]  # queued_wait / wall
 
 
-class WatcherCounts:
-    """The watcher process's totals, as the assembly reads them."""
-
-    wait_fraction = 0.75
-    mean_waiting_threads = 1.25
-
-
 def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() -> None:
-    report = assemble(_state(watched=True, queues=WatcherCounts(), gil_samples=2900))
+    watcher = QueueCounts()  # the watcher's windows, as the assembly reads them
+    watcher.add_span(2.0, 1.5, 2.5, 2900)
+    report = assemble(_state(watched=True, queues=watcher))
     assert report.gil.method == GIL_METHOD_WATCHER
     assert report.gil.samples == 2900
     assert report.gil.wait_fraction == 0.75

@@ -43,8 +43,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._outside import OutsideCounts
-
 GIL_METHOD = (
     "estimate: CPU-clock deficit of running threads plus probe latency per wake-up "
     "(per-thread CPU clocks, thread states guessed from bytecode positions, schedstat)"
@@ -85,9 +83,7 @@ class RunState:
     #: whether the watcher process did (``queues`` are then its counts).
     counted: bool
     watched: bool
-    queues: QueueCounts | OutsideCounts
-    #: Readings behind the count: the watcher's reads, or the sampler's counted ticks.
-    gil_samples: int
+    queues: QueueCounts
     estimate: GilTotals
     probe: LatencyHistogram
     blame: HolderBlame
@@ -133,13 +129,13 @@ def assemble(run: RunState) -> Report:
         user_cores_used=round(user_cpu / wall, 4),
         other_cores_used=None if run.others_cpu is None else round(run.others_cpu / wall, 4),
     )
-    totals: QueueCounts | OutsideCounts | GilTotals = run.queues if run.counted else run.estimate
+    totals: QueueCounts | GilTotals = run.queues if run.counted else run.estimate
     gil = GilReport(
         wait_fraction=rounded(totals.wait_fraction),
         mean_waiting_threads=rounded(totals.mean_waiting_threads),
         probe=latency(run.probe),
         method=_method(run),
-        samples=run.gil_samples if run.counted else run.probe.count,
+        samples=run.queues.ticks if run.counted else run.probe.count,
         holders=holders(run.blame, resolver) if run.counted else (),
     )
     errors = dict(run.errors)

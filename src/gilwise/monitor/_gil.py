@@ -277,6 +277,17 @@ class QueueCounts:
             self.waiting_thread_time += dt * waiting
         return waiting / queued if queued else 0.0
 
+    def add_span(
+        self, seconds: float, any_wait: float, waiting_thread_seconds: float, readings: int
+    ) -> None:
+        """Count a stretch counted elsewhere (a watcher's window) as its totals say."""
+        self.ticks += readings
+        self.time += seconds
+        self.window_time += seconds
+        self.any_wait_time += any_wait
+        self.window_any_wait_time += any_wait
+        self.waiting_thread_time += waiting_thread_seconds
+
     def take_window(self) -> float | None:
         """The share of the time since the last call with a thread waiting, if counted."""
         fraction = self.window_any_wait_time / self.window_time if self.window_time > 0 else None

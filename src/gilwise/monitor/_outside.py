@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 
+from ._gil import QueueCounts
 from ._watcher import parse_window
 
 #: The watcher's reads may use this much of one CPU (with its wake-ups, 4-5% of a core
@@ -95,28 +96,28 @@ def _inode(fd: int) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-class OutsideCounts:
-    """GIL waits counted by the watcher process, in the shape of ``QueueCounts``.
+class OutsideCounts(QueueCounts):
+    """GIL waits counted by the watcher process: its windows, as ``QueueCounts`` totals.
 
     ``pending`` holds each thread's waiting seconds (by native id) until the sampler
     charges them to its accounts.
     """
 
     def __init__(self, process: WatcherProcess, started: float) -> None:
+        super().__init__()
         self._process = process
         self._started = started
         self._buffer = b""
         self._ended = False
         self.state = "starting"  # then "ready", or "failed: REASON"
-        self.time = 0.0
-        self.any_wait_time = 0.0
-        self.waiting_thread_time = 0.0
-        self.reads = 0
-        self.window_time = 0.0
-        self.window_any_wait_time = 0.0
         self.pending: dict[int, float] = {}
         #: The watcher's own CPU seconds (known once it has ended).
         self.cpu_seconds = 0.0
+
+    @property
+    def reads(self) -> int:
+        """The watcher's reads of every thread (and the sampler's ticks it took over)."""
+        return self.ticks
 
     @property
     def ready(self) -> bool:
@@ -161,12 +162,7 @@ class OutsideCounts:
             self.cpu_seconds = float(line.split()[1])
         elif (window := parse_window(line)) is not None:
             observed, any_wait, waiting, reads, per_thread = window
-            self.time += observed
-            self.any_wait_time += any_wait
-            self.waiting_thread_time += waiting
-            self.reads += reads
-            self.window_time += observed
-            self.window_any_wait_time += any_wait
+            self.add_span(observed, any_wait, waiting, reads)
             for tid, seconds in per_thread.items():
                 self.pending[tid] = self.pending.get(tid, 0.0) + seconds
 
@@ -185,26 +181,12 @@ class OutsideCounts:
         self.time = time
         self.any_wait_time = any_wait_time
         self.waiting_thread_time = waiting_thread_time
-        self.reads = ticks
+        self.ticks = ticks
         self.pending.clear()
 
     def take_pending(self) -> dict[int, float]:
         pending, self.pending = self.pending, {}
         return pending
-
-    def take_window(self) -> float | None:
-        """The share of the time since the last call with a thread waiting, if counted."""
-        fraction = self.window_any_wait_time / self.window_time if self.window_time > 0 else None
-        self.window_time = self.window_any_wait_time = 0.0
-        return fraction
-
-    @property
-    def wait_fraction(self) -> float | None:
-        return self.any_wait_time / self.time if self.time > 0 else None
-
-    @property
-    def mean_waiting_threads(self) -> float | None:
-        return self.waiting_thread_time / self.time if self.time > 0 else None
 
     def stop(self, timeout: float = 1.0) -> None:
         """End the watcher and take in its last window and its CPU time."""

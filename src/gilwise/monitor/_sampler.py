@@ -1118,9 +1118,6 @@ class Monitor:
             counted=self._counted(max(1e-9, now - self._started)),
             watched=watched,
             queues=self._outside if watched and self._outside is not None else self._queues,
-            gil_samples=(
-                self._outside.reads if watched and self._outside is not None else self._queues.ticks
-            ),
             estimate=self._gil,
             probe=self._probe,
             blame=self._blame,
