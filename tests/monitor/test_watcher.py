@@ -337,18 +337,23 @@ def _watch_this_process(threads: list[threading.Thread], seconds: float) -> Outs
     return counts
 
 
+def _spinners(count: int, stop: threading.Event) -> list[threading.Thread]:
+    """Threads that only run Python until ``stop``: they can wait for nothing but the GIL."""
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    return [threading.Thread(target=spin) for _ in range(count)]
+
+
 @linux_kernel
 @pytest.mark.timeout(60)
 def test_spinning_threads_are_seen_waiting_from_outside() -> None:
     # Known by construction: of three threads that only run Python, two wait at any time
     # (less the moments of a hand-over and of a read that straddles one).
     stop = threading.Event()
-
-    def spin() -> None:
-        while not stop.is_set():
-            pass
-
-    threads = [threading.Thread(target=spin) for _ in range(3)]
+    threads = _spinners(3, stop)
     counts = _watch_this_process(threads, 2.0)
     stop.set()
     for t in threads:
@@ -384,14 +389,9 @@ def test_lock_waiters_are_not_gil_waiters_from_outside() -> None:
 @pytest.mark.timeout(60)
 def test_the_report_counts_from_outside_when_the_watcher_covered_the_run() -> None:
     stop = threading.Event()
-
-    def spin() -> None:
-        while not stop.is_set():
-            pass
-
     monitor = Monitor(MonitorConfig())
     monitor.start()
-    threads = [threading.Thread(target=spin) for _ in range(2)]
+    threads = _spinners(2, stop)
     for t in threads:
         t.start()
     time.sleep(2.0)
