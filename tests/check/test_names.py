@@ -165,3 +165,101 @@ def test_method_calls_are_found_by_method_and_receiver_in_their_scope() -> None:
     }
     assert lines == {"lock": [3], "self.lock": [4], None: [5], "other": []}
     assert [c.lineno for c in method_calls(index, tree, "release", "lock")] == [1]
+
+
+def _last_call_and_scope(source: str) -> tuple[ModuleFacts, ast.Call, ast.AST | None]:
+    """The last call of ``source`` and the function it runs in (None: the module)."""
+    facts, call = _last_call(source)
+    place = next(place for node, place in facts.index.nodes if node is call)
+    return facts, call, place.function
+
+
+@pytest.mark.parametrize(
+    ("source", "qualname"),
+    [
+        # A module-level call sees what is bound before it; a function sees the last binding.
+        ("from time import sleep\nsleep(1)\ndef sleep(x): pass\n", "time.sleep"),
+        ("def sleep(x): pass\nfrom time import sleep\ndef f():\n    sleep(1)\n", "time.sleep"),
+        ("from time import sleep\ndef sleep(x): pass\ndef f():\n    sleep(1)\n", None),
+        ("open(x)\ndef open(x): pass\n", "builtins.open"),
+        # Either of two conditional bindings may be in effect: known only if they agree.
+        (
+            "try:\n    from time import sleep\nexcept ImportError:\n    def sleep(x): pass\n"
+            "def f():\n    sleep(1)\n",
+            None,
+        ),
+        (
+            "try:\n    from time import sleep\nexcept ImportError:\n"
+            "    from time import sleep\nsleep(1)\n",
+            "time.sleep",
+        ),
+        ("import time\nif x:\n    time = None\ndef f():\n    time.sleep(1)\n", None),
+        # A function-level import binds the name in that function and the ones it nests.
+        (
+            "from asyncio import sleep\ndef f():\n    from time import sleep\n"
+            "def g():\n    sleep(1)\n",
+            "asyncio.sleep",
+        ),
+        (
+            "from asyncio import sleep\ndef f():\n    from time import sleep\n    sleep(1)\n",
+            "time.sleep",
+        ),
+        ("def f():\n    import time\n    def g():\n        time.sleep(1)\n", "time.sleep"),
+        ("def f():\n    import time as t\nt.sleep(1)\n", None),
+        ("import time\ndef f():\n    import time\n    def g(time):\n        time.sleep(1)\n", None),
+        ("import time\ndef f():\n    global time\n    time.sleep(1)\n", "time.sleep"),
+        # An import under `global` binds the module's name, when that function has run.
+        (
+            "def load():\n    global requests\n    import requests\n"
+            "async def f():\n    requests.get(u)\n",
+            "requests.get",
+        ),
+        (
+            "requests = None\ndef load():\n    global requests\n    import requests\n"
+            "async def f():\n    requests.get(u)\n",
+            None,
+        ),
+        ("import time\ndef f():\n    time = g()\n    time.sleep(1)\n", None),
+    ],
+)
+def test_names_resolve_to_the_binding_in_effect(source: str, qualname: str | None) -> None:
+    facts, call, scope = _last_call_and_scope(source)
+    assert facts.qualname(call.func, scope) == qualname
+
+
+@pytest.mark.parametrize(
+    ("source", "defined"),
+    [
+        # The last of two unconditional definitions replaces the first.
+        ("def fetch(): pass\nasync def fetch(): pass\nasync def main():\n    fetch()\n", 2),
+        # Conditional ones: known only when they agree on what the caller asks.
+        (
+            "if x:\n    async def fetch(): pass\nelse:\n    def fetch(): pass\n"
+            "async def main():\n    fetch()\n",
+            None,
+        ),
+        (
+            "if x:\n    async def fetch(): pass\nelse:\n    async def fetch(): pass\n"
+            "async def main():\n    fetch()\n",
+            4,
+        ),
+        ("def fetch(): pass\nfetch = wrap(fetch)\nasync def main():\n    fetch()\n", None),
+        ("def fetch(): pass\nfetch()\nasync def fetch(): pass\n", 1),
+        # Methods: the last definition in the class body.
+        (
+            "class C:\n    def get(self): pass\n    async def get(self): pass\n"
+            "    async def run(self):\n        self.get()\n",
+            3,
+        ),
+        # A nested function is seen from the functions nested beside it.
+        (
+            "async def fetch(): pass\ndef outer():\n    def fetch(): pass\n"
+            "    def inner():\n        fetch()\n",
+            3,
+        ),
+    ],
+)
+def test_calls_resolve_to_the_definition_in_effect(source: str, defined: int | None) -> None:
+    facts, call, scope = _last_call_and_scope(source)
+    function = facts.function_named(call.func, scope, same=lambda f: type(f))
+    assert (None if function is None else function.lineno) == defined

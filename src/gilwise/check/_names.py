@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from ._index import ModuleIndex, Place
 
@@ -153,21 +154,6 @@ def callee(call: ast.Call, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _sole_definitions(nodes: list[ast.AST]) -> dict[str, Function | None]:
-    """Each name a scope's ``nodes`` bind: the ``def`` binding it if that is its only binding."""
-    bound: dict[str, list[ast.AST]] = {}
-    for node in nodes:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            bound.setdefault(node.name, []).append(node)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.setdefault(node.id, []).append(node)
-    sole: dict[str, Function | None] = {}
-    for name, nodes in bound.items():
-        only = nodes[0] if len(nodes) == 1 else None
-        sole[name] = only if isinstance(only, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
-    return sole
-
-
 def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node`` that runs in its scope (not inside nested defs or lambdas)."""
     todo = list(ast.iter_child_nodes(node))
@@ -246,8 +232,8 @@ def _self_name(name: str) -> str:
 
 
 def _import_bindings(index: ModuleIndex) -> Iterator[tuple[str, str]]:
-    """(name, what it imports) in ``ast.walk``'s breadth-first order, so that of two imports
-    of one name the deeper one (``import x`` in a function or an ``except`` block) wins."""
+    """(name, what it imports) for every import in the module, whatever its scope, the
+    shallower ones first."""
     statements = [
         (len(place.ancestors()), node)
         for node, place in index.nodes
@@ -268,6 +254,93 @@ def _import_bindings(index: ModuleIndex) -> Iterator[tuple[str, str]]:
                     yield alias.asname or alias.name, f"{node.module}.{alias.name}"
 
 
+class _Binding(NamedTuple):
+    """One statement or parameter that binds a name in a scope."""
+
+    #: The ``def``/``class``, the import statement, the assigned ``Name`` or the ``arg``.
+    node: ast.AST
+    #: What an import binds the name to (None: anything else, or a relative import).
+    imported: str | None
+    #: Whether it runs whenever its module or class body runs: a statement directly in
+    #: that body, not under an ``if``, ``try``, loop or ``with``.
+    unconditional: bool
+
+
+def _scope_bindings(index: ModuleIndex, scope: ast.AST) -> dict[str, list[_Binding]]:
+    """Each name that ``scope`` (the module, a class, a function or a lambda) binds itself:
+    its bindings in source order. The module's include those of functions that declare
+    the name ``global`` (``global np; import numpy as np``), as conditional: they happen
+    only if the function runs. ``from m import *`` is not counted."""
+    if isinstance(scope, ast.Module):
+        table = _own_bindings(index, scope)
+        for node, place in index.nodes:
+            if isinstance(node, ast.Global) and place.function is not None:
+                inside = index.memo(_scope_bindings, place.function)
+                for name in node.names:
+                    table[name] = sorted(
+                        [*table.get(name, []), *inside.get(name, [])],
+                        key=lambda b: _position(b.node) or (0, 0),
+                    )
+        return table
+    return _own_bindings(index, scope)
+
+
+def _own_bindings(index: ModuleIndex, scope: ast.AST) -> dict[str, list[_Binding]]:
+    nodes = index.in_scope(scope)
+    body = scope.body if isinstance(scope, (ast.Module, ast.ClassDef)) else []
+    direct = {id(statement) for statement in body}
+    for statement in body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            direct.update(id(n) for target in targets for n in ast.walk(target))
+    # A comprehension's variable is its own; `x: int` alone binds nothing.
+    skipped = {
+        id(n)
+        for node in nodes
+        if isinstance(node, ast.comprehension)
+        or (isinstance(node, ast.AnnAssign) and node.value is None)
+        for n in ast.walk(node.target)
+    }
+    table: dict[str, list[_Binding]] = {}
+
+    def bind(name: str, node: ast.AST, imported: str | None = None) -> None:
+        table.setdefault(name, []).append(_Binding(node, imported, id(node) in direct))
+
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store) and id(node) not in skipped:
+                bind(node.id, node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bind(node.name, node)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                head = alias.name.split(".")[0]
+                bind(alias.asname or head, node, alias.name if alias.asname else head)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    known = node.module is not None and not node.level
+                    imported = f"{node.module}.{alias.name}" if known else None
+                    bind(alias.asname or alias.name, node, imported)
+        elif isinstance(node, ast.arg) or (isinstance(node, ast.ExceptHandler) and node.name):
+            bind(node.arg if isinstance(node, ast.arg) else str(node.name), node)
+    return table
+
+
+def _may_be_in_effect(bindings: list[_Binding]) -> list[_Binding]:
+    """Those of a name's bindings (in one scope, in source order) that may be the one in
+    effect after them all: from the last unconditional one on (a binding under an ``if``
+    or ``try`` after it may or may not have run). A function's bindings are all kept."""
+    last = max((i for i, b in enumerate(bindings) if b.unconditional), default=0)
+    return bindings[last:]
+
+
+def _position(node: ast.AST) -> tuple[int, int] | None:
+    """Where ``node`` starts (None for a node made rather than parsed)."""
+    line = getattr(node, "lineno", None)
+    return None if line is None else (line, getattr(node, "col_offset", 0))
+
+
 def _module_level_definitions(tree: ast.Module) -> set[str]:
     defined: set[str] = set()
     for node in tree.body:
@@ -283,26 +356,23 @@ class ModuleFacts:
     """What one pass over the whole module learned, for rules that need more than one node."""
 
     index: ModuleIndex
+    #: Every import of the module by the name it binds, whatever its scope: for questions
+    #: about the module as a whole ("does it use asyncio?"). What a name means at one
+    #: place is ``qualname``'s to say.
     imports: dict[str, str]
-    hidden_builtins: frozenset[str]
     #: Kind of object each name holds, per scope: a function node's id, a class node's id
     #: for ``self.*`` (the class's own attributes), or None for the module.
     kinds: dict[tuple[int | None, str], str] = field(default_factory=dict)
-    #: Module-level functions by name (of two definitions of a name, the first one).
-    functions: dict[str, Function] = field(default_factory=dict)
+    #: The function (or lambda) each function or lambda is nested in, by its id.
+    _enclosing: dict[int, ast.AST] = field(default_factory=dict)
+    #: The module-level bindings that may be in effect once the module has run, by name.
+    _late: dict[str, list[_Binding]] = field(default_factory=dict)
     #: The nearest class around each function, by the function's id.
     _class_of: dict[int, ast.ClassDef] = field(default_factory=dict)
-    #: Each class's methods by name, by the class's id.
-    _methods: dict[int, dict[str, Function]] = field(default_factory=dict)
     #: Each class's bases that this module defines (unambiguously), by the class's id.
     _bases: dict[int, list[ast.ClassDef]] = field(default_factory=dict)
     #: What each function of the module returns, by its annotation, by the function's id.
     _returns: dict[int, str] = field(default_factory=dict)
-    #: The names each function binds, by the function's id, filled in when first asked.
-    _locals: dict[int, frozenset[str]] = field(default_factory=dict)
-    #: The nested ``def`` each name of a function is bound to (None: bound otherwise or
-    #: more than once), by the function's id, filled in when first asked.
-    _nested: dict[int, dict[str, Function | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tree: ast.Module) -> ModuleFacts:
@@ -310,7 +380,7 @@ class ModuleFacts:
         index = ModuleIndex.of(tree)
         defined = _module_level_definitions(tree)
         imports = {name: qual for name, qual in _import_bindings(index) if name not in defined}
-        facts = cls(index=index, imports=imports, hidden_builtins=frozenset(defined & _BUILTINS))
+        facts = cls(index=index, imports=imports)
         facts._collect_definitions()
         facts.kinds = facts._collect_kinds()
         return facts
@@ -329,15 +399,20 @@ class ModuleFacts:
     # -- what a name or call means -------------------------------------------------
 
     def qualname(self, node: ast.AST, scope: ast.AST | None = None) -> str | None:
-        """The fully qualified name ``node`` refers to, e.g. ``time.sleep``; None if unknown."""
+        """The fully qualified name ``node`` refers to, e.g. ``time.sleep``, where it is:
+        in ``scope`` (a function or lambda; None for code that runs at import). None if
+        unknown: bound other than by an import, or by imports that disagree."""
+        return self._qualname(node, scope, late=False)
+
+    def _qualname(self, node: ast.AST, scope: ast.AST | None, late: bool) -> str | None:
         if isinstance(node, ast.Name):
-            if node.id in self.imports:
-                return self.imports[node.id]
-            if node.id in _BUILTINS and node.id not in self.hidden_builtins:
-                return f"builtins.{node.id}"
-            return None
+            bindings = self._in_effect(node.id, scope, node, late)
+            if not bindings:
+                return f"builtins.{node.id}" if node.id in _BUILTINS else None
+            imported = {binding.imported for binding in bindings}
+            return imported.pop() if len(imported) == 1 else None
         if isinstance(node, ast.Attribute):
-            base = self.qualname(node.value, scope)
+            base = self._qualname(node.value, scope, late)
             if base is not None:
                 return f"{base}.{node.attr}"
             if self.kind(node.value, scope) == "mp_context":
@@ -376,69 +451,102 @@ class ModuleFacts:
             return scope
         return None if scope is None else self._class_of.get(id(scope))
 
-    def function_named(self, func: ast.AST, scope: ast.AST | None = None) -> Function | None:
-        """The module's own ``def`` that calling ``func`` runs: a module-level function by
-        name, or ``self.name``/``cls.name`` on the method's class (or a base defined here)."""
+    def function_named(
+        self,
+        func: ast.AST,
+        scope: ast.AST | None = None,
+        same: Callable[[Function], object] | None = None,
+    ) -> Function | None:
+        """The module's own ``def`` that calling ``func`` runs: a function by name (the
+        module's, or one nested in ``scope`` or around it), or ``self.name``/``cls.name`` on
+        the method's class (or a base defined here).
+
+        A name defined more than once is resolved as Python binds it (``_in_effect``): the
+        last of two unconditional ``def``s, since a later one replaces the earlier (and
+        ``@overload`` stubs come before the real one); at module level, the last one bound
+        before a call that runs at import. When more than one may be in effect (``def``s
+        under ``if``/``else`` or ``try``/``except ImportError``), a checker cannot know
+        which runs, so the name is unknown unless they agree on what the caller asks:
+        ``same`` gives that for each (async or not, blocks or not), and they must all give
+        the same. Without ``same`` they never agree. A name bound in any other way too (an
+        import, an assignment such as ``f = wrap(f)``) is not the module's ``def``: None.
+        """
         if isinstance(func, ast.Name):
-            if func.id in self.imports:
-                return None
-            if func.id in self.local_names(scope):
-                return self._nested_function(func.id, scope)
-            return self.functions.get(func.id)
-        if isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
+            bindings = self._in_effect(func.id, scope, func, late=False)
+        elif isinstance(func, ast.Attribute) and dotted(func.value) in {"self", "cls"}:
+            bindings = []
             for klass in self._class_and_bases(self.enclosing_class(scope)):
-                method = self._methods.get(id(klass), {}).get(func.attr)
-                if method is not None:
-                    return method
-        return None
-
-    def _nested_function(self, name: str, scope: ast.AST | None) -> Function | None:
-        """The function ``name`` that ``scope`` defines itself, if that is the only thing
-        it binds the name to."""
-        if scope is None:
+                bindings = _may_be_in_effect(self._bindings_in(klass).get(func.attr, []))
+                if bindings:
+                    break  # the nearest class that binds the name decides
+        else:
             return None
-        if id(scope) not in self._nested:
-            # One walk per scope: a walk per call made a long function quadratic (a
-            # 200-line coroutine calling its parameter took 1.7 s).
-            self._nested[id(scope)] = _sole_definitions(self.index.in_scope(scope))
-        return self._nested[id(scope)].get(name)
+        functions = [
+            b.node for b in bindings if isinstance(b.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        if not functions or len(functions) < len(bindings):
+            return None
+        if len(functions) > 1 and (same is None or len({same(f) for f in functions}) > 1):
+            return None
+        return functions[-1]
 
-    def local_names(self, scope: ast.AST | None) -> frozenset[str]:
-        """The names a function binds itself (parameters, assignments, loop variables)."""
-        if not isinstance(scope, _FUNCTION_TYPES):
-            return frozenset()
-        if id(scope) not in self._locals:
-            arguments = scope.args
-            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            every += filter(None, [arguments.vararg, arguments.kwarg])
-            names = self.index.names(scope)
-            self._locals[id(scope)] = (
-                frozenset({a.arg for a in every}) | names.stored | names.defined
-            )
-        return self._locals[id(scope)]
+    def _bindings_in(self, scope: ast.AST) -> dict[str, list[_Binding]]:
+        return self.index.memo(_scope_bindings, scope)
 
-    def annotation_kind(self, annotation: ast.AST | None) -> str | None:
+    def _in_effect(
+        self, name: str, scope: ast.AST | None, node: ast.AST, late: bool
+    ) -> list[_Binding]:
+        """The bindings of ``name`` that may be the one in effect at ``node`` (empty: none,
+        a builtin or undefined). Python's scopes: the function ``scope`` if it binds the
+        name (a function-level import binds it there, not in the module), else the
+        functions around it, else the module. Functions run after the module has run, and
+        see its bindings as they are at the end; code that runs at import (``scope`` None,
+        unless ``late``) sees those bound before ``node``."""
+        current = scope
+        while current is not None:
+            names = self.index.names(current)
+            if name in names.declared_global:
+                break
+            if name not in names.declared_nonlocal:
+                bindings = self._bindings_in(current).get(name)
+                if bindings:
+                    return bindings
+            current = self._enclosing.get(id(current))
+        where = _position(node)
+        if scope is not None or late or where is None:
+            if name not in self._late:
+                self._late[name] = _may_be_in_effect(
+                    self._bindings_in(self.index.tree).get(name, [])
+                )
+            return self._late[name]
+        bindings = self._bindings_in(self.index.tree).get(name, [])
+        return _may_be_in_effect([b for b in bindings if (_position(b.node) or where) < where])
+
+    def annotation_kind(
+        self, annotation: ast.AST | None, scope: ast.AST | None = None
+    ) -> str | None:
         """The kind an annotation names: ``threading.Lock``, ``Optional[queue.Queue]``,
-        ``"Path"``; None for anything else, and for unions of different kinds."""
+        ``"Path"``; None for anything else, and for unions of different kinds. Its names
+        are looked up in ``scope`` as they are once the module has run."""
         if annotation is None:
             return None
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             try:
-                return self.annotation_kind(ast.parse(annotation.value, mode="eval").body)
+                return self.annotation_kind(ast.parse(annotation.value, mode="eval").body, scope)
             except SyntaxError:
                 return None
         if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-            return self._union_kind([annotation.left, annotation.right])
+            return self._union_kind([annotation.left, annotation.right], scope)
         if isinstance(annotation, ast.Subscript):
             wrapper = (dotted(annotation.value) or "").rsplit(".", 1)[-1]
             inner = annotation.slice
             members = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
             if wrapper == "Union":
-                return self._union_kind(members)
+                return self._union_kind(members, scope)
             if wrapper in _TYPE_WRAPPERS:
-                return self.annotation_kind(members[0])
-            return self.annotation_kind(annotation.value)  # queue.Queue[int]
-        name = self.qualname(annotation)
+                return self.annotation_kind(members[0], scope)
+            return self.annotation_kind(annotation.value, scope)  # queue.Queue[int]
+        name = self._qualname(annotation, scope, late=True)
         return None if name is None else _KIND_OF_TYPE.get(name)
 
     # -- collection passes -----------------------------------------------------------
@@ -458,12 +566,12 @@ class ModuleFacts:
             and self.kind(func.value, scope) in {"thread_executor", "process_executor", "executor"}
         ):
             return "cf_future"
-        defined = self.function_named(func, scope)
+        defined = self.function_named(func, scope, same=lambda f: self._returns.get(id(f)))
         return None if defined is None else self._returns.get(id(defined))
 
-    def _union_kind(self, members: list[ast.expr]) -> str | None:
+    def _union_kind(self, members: list[ast.expr], scope: ast.AST | None) -> str | None:
         kinds = {
-            self.annotation_kind(m)
+            self.annotation_kind(m, scope)
             for m in members
             if not (isinstance(m, ast.Constant) and m.value is None)
         }
@@ -484,14 +592,13 @@ class ModuleFacts:
         for node, place in self.index.nodes:
             if not isinstance(node, _DEFINITIONS):
                 continue  # most nodes: one test, not three
-            if isinstance(node, _FUNCTION_TYPES) and place.klass is not None:
-                self._class_of[id(node)] = place.klass
+            if isinstance(node, _FUNCTION_TYPES):
+                if place.klass is not None:
+                    self._class_of[id(node)] = place.klass
+                if place.function is not None:
+                    self._enclosing[id(node)] = place.function
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if place.function is None and place.klass is None:
-                    self.functions.setdefault(node.name, node)
-                elif place.parent is place.klass and place.klass is not None:
-                    self._methods.setdefault(id(place.klass), {}).setdefault(node.name, node)
-                kind = self.annotation_kind(node.returns)
+                kind = self.annotation_kind(node.returns, place.function)
                 if kind is not None:
                     self._returns[id(node)] = kind
             elif isinstance(node, ast.ClassDef) and place.function is None:
@@ -528,7 +635,8 @@ class ModuleFacts:
                 arguments = node.args
                 for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
                     if arg.annotation is not None:
-                        yield id(node), arg.arg, None, arg.annotation, node
+                        # Evaluated where the function is defined, not in its own scope.
+                        yield id(node), arg.arg, None, arg.annotation, place.function
                 continue
             value: ast.AST | None
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -567,7 +675,7 @@ class ModuleFacts:
         seen: defaultdict[tuple[int | None, str], set[str]] = defaultdict(set)
         for key_scope, name, value, annotation, scope in bindings:
             kind = None if value is None else self.kind(value, scope)
-            kind = kind or self.annotation_kind(annotation)
+            kind = kind or self.annotation_kind(annotation, scope)
             if kind is not None:
                 seen[key_scope, name].add(kind)
         # A name bound to different kinds in one scope is ambiguous: rules ignore it.

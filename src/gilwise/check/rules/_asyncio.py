@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from .._context import Context
 from .._index import ModuleIndex
-from .._names import callee, dotted, is_transparent, method_calls, walk_scope
+from .._names import Function, callee, dotted, is_transparent, method_calls, walk_scope
 from .._rule import Hit, Rule
 
 _HTTP_FUNCTIONS = frozenset(
@@ -151,14 +151,19 @@ class _BlockingCall(Rule):
         """The first of this rule's calls that ``call``'s target makes directly, when the
         target is a plain synchronous function or method of this module (one level only:
         deeper chains cost more than they find)."""
-        helper = ctx.facts.function_named(call.func, ctx.scope())
-        if not isinstance(helper, ast.FunctionDef):
-            return None
+        helper = ctx.facts.function_named(
+            call.func, ctx.scope(), same=lambda f: self._first_blocking_call(f, ctx) is not None
+        )
+        return None if helper is None else self._first_blocking_call(helper, ctx)
+
+    def _first_blocking_call(self, helper: Function, ctx: Context) -> ast.Call | None:
         if id(helper) not in self._helpers:
-            self._helpers[id(helper)] = self._first_blocking_call(helper, ctx)
+            self._helpers[id(helper)] = self._find_blocking_call(helper, ctx)
         return self._helpers[id(helper)]
 
-    def _first_blocking_call(self, helper: ast.FunctionDef, ctx: Context) -> ast.Call | None:
+    def _find_blocking_call(self, helper: Function, ctx: Context) -> ast.Call | None:
+        if not isinstance(helper, ast.FunctionDef):
+            return None
         body = ctx.facts.index.in_scope(helper)
         # A generator's body runs only when iterated; a decorator may run it elsewhere.
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body) or not all(
@@ -731,7 +736,7 @@ class CoroutineNotAwaited(Rule):
         call = node.value
         if not (isinstance(call, ast.Call) and self._is_coroutine_function(call.func, ctx)):
             return
-        defined = ctx.facts.function_named(call.func, ctx.scope())
+        defined = self._defined(call.func, ctx)
         if defined is not None and _is_generator(ctx.facts.index, defined):
             yield (
                 call,
@@ -749,12 +754,26 @@ class CoroutineNotAwaited(Rule):
     def _is_coroutine_function(func: ast.AST, ctx: Context) -> bool:
         if ctx.qualname(func) in _COROUTINE_FUNCTIONS:
             return True
-        # A decorator may make the call do something else (textual's @work starts a
-        # worker and returns it), so only plain `async def`s count.
-        defined = ctx.facts.function_named(func, ctx.scope())
-        return isinstance(defined, ast.AsyncFunctionDef) and all(
-            is_transparent(d) for d in defined.decorator_list
+        return CoroutineNotAwaited._defined(func, ctx) is not None
+
+    @staticmethod
+    def _defined(func: ast.AST, ctx: Context) -> Function | None:
+        """The plain ``async def`` of this module that calling ``func`` runs. A decorator may
+        make the call do something else (textual's @work starts a worker and returns it),
+        so only plain ones count; of two that may be in effect, both must be plain
+        ``async def``s, and both async generators or neither."""
+        defined = ctx.facts.function_named(
+            func,
+            ctx.scope(),
+            same=lambda f: (_is_plain_async(f), _is_generator(ctx.facts.index, f)),
         )
+        return defined if defined is not None and _is_plain_async(defined) else None
+
+
+def _is_plain_async(function: Function) -> bool:
+    return isinstance(function, ast.AsyncFunctionDef) and all(
+        is_transparent(d) for d in function.decorator_list
+    )
 
 
 def _is_generator(index: ModuleIndex, function: ast.AST) -> bool:

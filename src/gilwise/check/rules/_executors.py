@@ -177,8 +177,12 @@ def _task_catches_everything(task: ast.AST | None, ctx: Context) -> bool:
     has none to lose. ``functools.partial(f, ...)`` is seen through."""
     if isinstance(task, ast.Call) and ctx.qualname(task.func) == "functools.partial" and task.args:
         task = task.args[0]
-    function = None if task is None else ctx.facts.function_named(task, ctx.scope())
-    return function is not None and catches_everything(ctx.facts.index, function)
+    if task is None:
+        return False
+    catches = ctx.facts.function_named(
+        task, ctx.scope(), same=lambda f: catches_everything(ctx.facts.index, f)
+    )
+    return catches is not None and catches_everything(ctx.facts.index, catches)
 
 
 class ExecutorInLoop(Rule):

@@ -485,8 +485,12 @@ def _target_catches_everything(thread: ast.Call, ctx: Context) -> bool:
     target = next((k.value for k in thread.keywords if k.arg == "target"), None)
     if target is None and len(thread.args) > 1:
         target = thread.args[1]  # Thread(group, target, ...)
-    function = None if target is None else ctx.facts.function_named(target, ctx.scope())
-    return function is not None and catches_everything(ctx.facts.index, function)
+    if target is None:
+        return False
+    catches = ctx.facts.function_named(
+        target, ctx.scope(), same=lambda f: catches_everything(ctx.facts.index, f)
+    )
+    return catches is not None and catches_everything(ctx.facts.index, catches)
 
 
 def _is_daemon(call: ast.Call) -> bool:
