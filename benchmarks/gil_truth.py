@@ -10,6 +10,13 @@ are held to. The verdict the reference implies is GIL_BOUND when the share of ti
 a waiting thread is at least the verdict's threshold and two or more threads were busy
 (held or wanted the GIL in at least a fifth of the samples).
 
+The GIL's holder too: at each sample where threads wait and one thread holds the GIL,
+the reference charges the waiting threads to the holder's innermost line in the
+program. Where one line has most of that wait (and threads waited at least 5% of the
+time), gilwise's first ``gil.holders`` entry
+must be that line (column ``holder``: ``yes``/``NO``, ``–`` where no line dominates;
+``unseen`` is gilwise's ``gil.holder_unseen_share``).
+
 Every program runs twice: on a quiet machine and beside two busy external processes.
 
     python3.15 benchmarks/gil_truth.py                 # all programs, quiet and loaded
@@ -35,6 +42,10 @@ from gilwise.monitor._verdicts import GIL_BOUND_WAIT  # noqa: E402
 
 RUN_S = 2.5
 BUSY_SHARE = 0.2
+#: A holder line with this share of the reference's wait is the one gilwise must name,
+#: where threads waited at least this share of the time.
+DOMINANT_HOLDER = 0.5
+HOLDER_MIN_WAIT = 0.05
 
 # Each program runs about RUN_S seconds; ``R`` is that, in the program's globals.
 PROGRAMS: dict[str, str] = {
@@ -444,6 +455,8 @@ def reference(pid: int, out: str) -> None:
     unwinder = None
     waiting_counts: list[int] = []
     busy: dict[int, int] = {}
+    #: Thread-samples of waiting charged to the holder's line ("file:line").
+    held_by: dict[str, int] = {}
     while _alive(pid):
         try:
             # The target's runtime is not readable until it has started up.
@@ -453,6 +466,7 @@ def reference(pid: int, out: str) -> None:
             time.sleep(0.001)
             continue
         waiting = 0
+        holders = []
         for interpreter in interpreters:
             for thread in interpreter.threads:
                 if _is_gilwise(thread.frame_info):
@@ -461,12 +475,25 @@ def reference(pid: int, out: str) -> None:
                 holds = thread.status & rd.THREAD_STATUS_HAS_GIL
                 if wants and not holds:
                     waiting += 1
+                if holds:
+                    holders.append(_program_line(thread.frame_info))
                 if wants or holds:
                     busy[thread.thread_id] = busy.get(thread.thread_id, 0) + 1
         waiting_counts.append(waiting)
+        if waiting and len(holders) == 1 and holders[0]:
+            held_by[holders[0]] = held_by.get(holders[0], 0) + waiting
         time.sleep(0.001)
     with open(out, "w") as fh:
-        json.dump({"waiting": waiting_counts, "busy": busy}, fh)
+        json.dump({"waiting": waiting_counts, "busy": busy, "held_by": held_by}, fh)
+
+
+def _program_line(frames: list[object]) -> str:
+    """The innermost line in the program's own file ("name.py:line"), or ""."""
+    for frame in frames:
+        filename = str(getattr(frame, "filename", ""))
+        if filename.endswith(".py") and "/lib/python" not in filename:
+            return f"{Path(filename).name}:{frame.location.lineno}"  # type: ignore[attr-defined]
+    return ""
 
 
 def _alive(pid: int) -> bool:
@@ -536,6 +563,9 @@ def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
         ref_wait = ref_mean = min(1.0, truth[0])
         ref_busy = 2  # the thread that waits and the one it waits for
     codes = [v["code"] for v in report["verdicts"]]
+    ref_holder, holder_share = _dominant(ref.get("held_by", {}))
+    holders = report["gil"]["holders"]
+    named = f"{Path(holders[0]['file']).name}:{holders[0]['line']}" if holders else ""
     return {
         "program": name,
         "loaded": loaded,
@@ -549,7 +579,21 @@ def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
         "ref_gil_bound": ref_wait >= GIL_BOUND_WAIT and ref_busy >= 2,
         "reference": "construction" if truth else "reader",
         "verdicts": codes,
+        "ref_holder": ref_holder,
+        "ref_holder_share": holder_share,
+        "holder": named,
+        "holder_unseen": report["gil"].get("holder_unseen_share", 0.0),
+        "monitor_errors": report.get("monitor_errors", []),
     }
+
+
+def _dominant(held_by: dict[str, int]) -> tuple[str, float]:
+    """The holder line with most of the reference's wait, and its share ("" if none)."""
+    total = sum(held_by.values())
+    if not total:
+        return "", 0.0
+    line, weight = max(held_by.items(), key=lambda item: item[1])
+    return line, weight / total
 
 
 def main() -> int:
@@ -569,7 +613,8 @@ def main() -> int:
     rows = []
     print(
         f"{'program':<30}{'load':<7}{'ref wait':>9}{'wait':>7}{'err':>7}"
-        f"{'ref mean':>9}{'mean':>7}{'err':>7}  verdict ok  {'method':<22}reference"
+        f"{'ref mean':>9}{'mean':>7}{'err':>7}  verdict ok  {'method':<22}{'reference':<14}"
+        "holder (reference's line, share; gilwise's line, unseen share)"
     )
     with tempfile.TemporaryDirectory() as scratch:
         for loaded in (False,) if args.no_loaded else (False, True):
@@ -592,8 +637,25 @@ def _print(row: dict[str, object]) -> None:
     print(
         f"{row['program']:<30}{'busy' if row['loaded'] else 'quiet':<7}{ref_wait:>9.2f}"
         f"{_num(wait):>7}{wait_err:>7}{ref_mean:>9.2f}{_num(mean):>7}{mean_err:>7}"
-        f"  {ok:<10}  {row['method']:<22}{row['reference']}",
+        f"  {ok:<10}  {row['method']:<22}{row['reference']:<14}{_holder_column(row)}",
         flush=True,
+    )
+
+
+def _holder_verdict(row: dict[str, object]) -> str:
+    """yes/NO where one line held the GIL over most of the reference's wait, else –."""
+    share, wait = float(row["ref_holder_share"]), float(row["ref_wait"])  # type: ignore[arg-type]
+    if not row["ref_holder"] or share < DOMINANT_HOLDER or wait < HOLDER_MIN_WAIT:
+        return "–"
+    return "yes" if row["holder"] == row["ref_holder"] else "NO"
+
+
+def _holder_column(row: dict[str, object]) -> str:
+    if not row["ref_holder"]:
+        return f"–  (gilwise: {row['holder'] or 'none'})"
+    return (
+        f"{_holder_verdict(row):<4}({row['ref_holder']} {float(row['ref_holder_share']):.2f}; "  # type: ignore[arg-type]
+        f"{row['holder'] or 'none'}, unseen {float(row['holder_unseen']):.2f})"  # type: ignore[arg-type]
     )
 
 
@@ -619,11 +681,14 @@ def _summary(rows: list[dict[str, object]]) -> None:
             <= 0.1 * float(r["ref_mean"]) + 0.05  # type: ignore[arg-type]
         )
         verdicts = sum(1 for r in chosen if r["gil_bound"] == r["ref_gil_bound"])
+        judged = [_holder_verdict(r) for r in chosen]
+        held = sum(1 for v in judged if v == "yes")
         n = len(chosen)
         print(
             f"{'busy' if loaded else 'quiet'}: wait_fraction within 0.05 on {within}/{n}, "
             f"mean waiting within 10%+0.05 on {mean_ok}/{n}, GIL_BOUND verdict as the "
-            f"reference implies on {verdicts}/{n}"
+            f"reference implies on {verdicts}/{n}, the dominant holder line named on "
+            f"{held}/{held + judged.count('NO')}"
         )
 
 

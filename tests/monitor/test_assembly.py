@@ -104,6 +104,17 @@ def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() 
     assert [t.gil_wait_fraction for t in report.threads] == [0.75, 0.75]  # outside_wait / wall
 
 
+def test_a_thread_never_waits_longer_than_it_lived() -> None:
+    # The watcher saw a new thread wait 0.6 s for the GIL before the first tick that
+    # accounted its time; it had lived 0.2 s by the ticks' account.
+    late = _account(3, "late", cpu=0.0)
+    late.wall, late.outside_wait = 0.2, 0.6
+    report = assemble(_state(watched=True, accounts=[late]))
+    (thread,) = report.threads
+    assert thread.gil_wait_fraction == 1.0
+    assert thread.wall_seconds == 0.6
+
+
 def test_without_the_count_the_estimate_is_used_and_no_holder_is_named() -> None:
     report = assemble(_state(counted=False))
     assert report.gil.method == GIL_METHOD

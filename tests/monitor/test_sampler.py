@@ -328,6 +328,112 @@ def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
 
 
 @pytest.mark.parametrize(
+    ("second", "blamed", "unseen"),
+    [
+        # back from sleep(): it ran before, elsewhere; the one it queued behind held it
+        (at_sleep, [("spinner", "runner")], 0.0),
+        # both ran Python: the one that used more CPU held it
+        (at_spin, [("spinner", "sleeper")], 0.0),
+    ],
+)
+def test_a_thread_queued_back_from_a_blocking_call_is_not_the_holder(
+    second: Callable[[], FakeFrame], blamed: list[tuple[str, str]], unseen: float
+) -> None:
+    # Two threads burst and sleep out of phase, with a third waiting: the one that used
+    # the most CPU since the last tick is back from its sleep, queued at the call.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.GIL})
+    world.add(1, at_spin, name="runner")
+    world.add(2, second, name="sleeper")
+    world.add(3, at_spin, name="third")
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.3, 2: 0.6, 3: 0.0}, ticks=50)
+    report = monitor.stop()
+    assert [(h.function, h.thread_name) for h in report.gil.holders] == blamed
+    assert report.gil.holder_unseen_share == unseen
+
+
+def test_when_every_queued_thread_is_back_from_a_blocking_call_no_line_is_named() -> None:
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
+    world.add(1, at_sleep)
+    world.add(2, at_acquire)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.3, 2: 0.1}, ticks=50)
+    report = monitor.stop()
+    assert report.gil.holders == ()
+    assert report.gil.holder_unseen_share == 1.0
+
+
+def _long_hold(world: World, monitor: Monitor, held_s: float, hog: int) -> None:
+    """One tick that came ``held_s`` late: thread ``hog`` used the CPU all along."""
+    world.clock.advance(held_s)
+    world.cpu.run(hog, held_s)
+    world.process_cpu += held_s
+    monitor._gil_latency = held_s  # what the sampler's wake-up lateness says
+    monitor.tick()
+    monitor._gil_latency = 0.0
+
+
+@pytest.mark.parametrize(
+    ("hog_frame", "hog_kernel", "blamed"),
+    [
+        # back at its queue (a pool's worker): where its call kept the GIL is not seen
+        (at_acquire, KernelState.LOCK, []),
+        # queued behind the sampler where its call returned: its line
+        (at_spin, KernelState.GIL, [("spinner", "hog")]),
+        # queued, but on its way back from a blocking call: not where it held the GIL
+        (at_acquire, KernelState.GIL, []),
+    ],
+)
+def test_after_a_long_hold_the_thread_that_used_the_cpu_held_the_gil(
+    hog_frame: Callable[[], FakeFrame], hog_kernel: KernelState, blamed: list[tuple[str, str]]
+) -> None:
+    # A regex in a pool's thread keeps the GIL for 0.5 s while the event loop's thread
+    # waits. The loop's thread queues at the next tick and used no CPU: it is not the
+    # holder (it was blamed for the regex, its own `asyncio.run` line named).
+    world = World(kernel={1: KernelState.GIL, 2: hog_kernel})
+    world.add(1, at_spin, name="loop")
+    world.add(2, hog_frame, name="hog")
+    monitor = _monitor(world)
+    world.step(monitor, {})  # the first tick only meets the threads
+    _long_hold(world, monitor, 0.5, hog=2)
+    report = monitor.stop()
+    assert [(h.function, h.thread_name) for h in report.gil.holders] == blamed
+    assert report.gil.holder_unseen_share == (0.0 if blamed else 1.0)
+
+
+def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:
+    # Eight CPU-bound threads on two cores: the sampler waited long, and each thread got
+    # a fifth to an eighth of the wait's CPU time, too little for one to have kept the GIL
+    # through it. The usual rule names the holder: the queued thread that ran the most.
+    world = World(kernel=dict.fromkeys(range(1, 9), KernelState.GIL))
+    for ident in range(1, 9):
+        world.add(ident, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {})  # the first tick only meets the threads
+    world.clock.advance(0.4)
+    for ident in range(1, 9):
+        world.cpu.run(ident, 0.4 / 5 if ident == 1 else 0.4 / 8)
+    monitor._gil_latency = 0.4
+    monitor.tick()
+    report = monitor.stop()
+    assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "t1")]
+    assert report.gil.holder_unseen_share == 0.0
+
+
+def test_a_stall_over_a_long_hold_whose_line_was_not_seen_waited_for_the_gil() -> None:
+    from gilwise.monitor._assembly import stall_report
+    from gilwise.monitor._loops import StallRecord
+    from gilwise.monitor._stacks import FrameResolver
+
+    monitor = _monitor(World())
+    monitor._long_holds.append((10.0, 10.6, None, 7))
+    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
+    stall = stall_report(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
+    assert stall.causes == {"callback": 0.0, "gil": 1.0, "blocked": 0.0}
+    assert stall.gil_holder is None
+
+
+@pytest.mark.parametrize(
     ("third", "sampler_waited", "waiting"),
     [
         (at_spin, False, 2.0),

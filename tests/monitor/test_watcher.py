@@ -30,7 +30,7 @@ from gilwise.monitor._watcher import (
 )
 from tests._hypothesis import given
 
-from .fakes import at_spin
+from .fakes import at_hash, at_spin
 
 FUTEX = (202, 449)
 WINDOW = (0x7F0000, 0x7F00B0)
@@ -500,3 +500,55 @@ def test_a_pipe_the_program_closed_and_reused_is_never_read_or_closed(tmp_path: 
     finally:
         for fd in (reused, stdin_read, stdout_write):
             os.close(fd)
+
+
+def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
+    process: FakeProcess,
+) -> None:
+    from .test_sampler import World, _monitor
+
+    # Three threads compress with zlib: at each tick one was running Python and queued
+    # behind the sampler, nobody else. From the ticks alone no wait shows (one queued is
+    # the holder); the watcher counted 0.2 thread-seconds of waiting, behind that line.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU, 3: KernelState.ON_CPU})
+    world.add(1, at_spin, name="python")
+    world.add(2, at_hash, name="hashing")
+    world.add(3, at_hash, name="hashing too")
+    monitor = _monitor(world)
+    monitor._outside = _counts(process)
+    process.say("ready\n")
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
+    process.say("window 0.3 0.15 0.2 300 10002:0.1 10003:0.1\n")
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=1)
+    report = monitor.stop()
+    assert report.gil.method == GIL_METHOD_WATCHER
+    assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "python")]
+    assert report.gil.holders[0].wait_seconds == pytest.approx(0.2)
+    assert report.gil.holder_unseen_share == 0.0
+
+
+@pytest.mark.parametrize(("quiet_ticks", "unseen"), [(20, 0.0), (150, 1.0)])
+def test_a_wait_no_tick_saw_a_holder_for_is_charged_to_the_last_seconds_holders(
+    process: FakeProcess, quiet_ticks: int, unseen: float
+) -> None:
+    from .test_sampler import World, _monitor
+
+    # A holder seen, then ticks that find the GIL free (nobody queued) until the
+    # watcher's window comes: the holder of the last second stands for its wait; one seen
+    # longer ago does not, and the wait stays unseen.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU})
+    world.add(1, at_spin, name="python")
+    world.add(2, at_hash, name="hashing")
+    monitor = _monitor(world)
+    monitor._outside = _counts(process)
+    process.say("ready\n")
+    world.step(monitor, {1: 0.5, 2: 1.0}, ticks=5)
+    assert world.kernel is not None
+    world.kernel[1] = KernelState.ON_CPU
+    world.step(monitor, {1: 0.5, 2: 1.0}, ticks=quiet_ticks)
+    process.say("window 0.1 0.05 0.05 100 10002:0.05\n")
+    world.step(monitor, {1: 0.5, 2: 1.0}, ticks=1)
+    report = monitor.stop()
+    assert report.gil.holder_unseen_share == pytest.approx(unseen)
+    assert [h.function for h in report.gil.holders] == ([] if unseen else ["spinner"])

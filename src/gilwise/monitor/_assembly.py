@@ -137,6 +137,7 @@ def assemble(run: RunState) -> Report:
         method=_method(run),
         samples=run.queues.ticks if run.counted else run.probe.count,
         holders=holders(run.blame, resolver) if run.counted else (),
+        holder_unseen_share=_unseen_share(run.blame) if run.counted else 0.0,
     )
     errors = dict(run.errors)
     spans: tuple[Span, ...] = ()
@@ -209,6 +210,10 @@ def holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...
     )
 
 
+def _unseen_share(blame: HolderBlame) -> float:
+    return round(blame.unseen / blame.total, 4) if blame.total > 0 else 0.0
+
+
 def rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -237,8 +242,11 @@ def _method(run: RunState) -> str:
 def thread_report(
     a: ThreadAccount, resolver: FrameResolver, counted: bool, watched: bool = False
 ) -> ThreadReport:
-    wall = a.wall
     gil_wait = a.outside_wait if watched else a.queued_wait if counted else a.gil_wait
+    # A thread lived at least as long as it waited for the GIL: the watcher can see it
+    # wait before the first tick that accounts its time (a pool's new worker starting
+    # while another thread kept the GIL read 116% waiting).
+    wall = max(a.wall, gil_wait)
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,

@@ -217,17 +217,24 @@ class GilTotals:
 class HolderBlame:
     """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
 
-    At a tick where threads waited, the holder is the queued thread that used the most
-    CPU since the previous tick: the one running Python until the sampler took the GIL
-    (a waiter makes no progress).
+    The sampler says who held it at each tick (``Monitor._holder``) and how much wait to
+    charge: the tick's queue, or the watcher's count over the same stretch. Wait behind
+    a holder whose line no tick saw is in the total and in ``unseen``, named nowhere.
     """
 
-    __slots__ = ("max_keys", "seconds", "total")
+    __slots__ = ("max_keys", "seconds", "total", "unseen")
 
     def __init__(self, max_keys: int = 2000) -> None:
         self.max_keys = max_keys
         self.seconds: dict[tuple[Any, int, str], float] = {}
         self.total = 0.0
+        #: Of the total, the wait behind holders whose line no tick saw.
+        self.unseen = 0.0
+
+    def add_unseen(self, wait_seconds: float) -> None:
+        """Wait behind a holder whose line no tick saw: in the total, named nowhere."""
+        self.total += wait_seconds
+        self.unseen += wait_seconds
 
     def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
         self.total += wait_seconds

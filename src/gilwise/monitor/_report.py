@@ -86,6 +86,8 @@ class GilReport:
     #: sampler's counted ticks before it took over), the sampler's counted ticks, or, for
     #: the estimate, its probes. 0 in reports saved before it was kept.
     samples: int = 0
+    #: Share of the wait behind a holder whose line no sample saw (docs/report-schema.md).
+    holder_unseen_share: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,10 @@ ARRIVAL_CPU_S = 50e-6
 #: taken as having kept the GIL through it.
 LONG_HOLD_CPU_SHARE = 0.25
 
+#: How far back (s) the holders ticks saw stand for a wait the watcher counted where no
+#: tick since its previous window saw one.
+HOLDERS_STAND_FOR_S = 1.0
+
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
 #: How long the sampler's thread waits before it sets up anything (see ``_run``).
@@ -269,6 +273,10 @@ def _kernel_states() -> KernelStates | None:
     return states if states.available else None
 
 
+#: Who held the GIL at a tick: its line (None where the tick did not see it), its ident.
+_Holding = tuple["Holder | None", int]
+
+
 class _Sample:
     """One thread at one tick, as the GIL count sees it."""
 
@@ -326,13 +334,18 @@ class Monitor:
         #: they took over from the sampler's own count yet.
         self._outside: OutsideCounts | None = None
         self._outside_took_over = False
+        #: Holders the recent ticks saw: (tick time, line or None where not seen, tick
+        #: seconds); the watcher's waits are charged by them (``_blame_watched_wait``).
+        self._holders_seen: deque[tuple[float, Holder | None, float]] = deque()
+        self._last_window_at = 0.0
         #: Native ids of hidden threads, known when they hid themselves.
         self._hidden_native_ids: set[int] = set()
         self._blame = HolderBlame()
-        #: This tick's samples and GIL holder (line, thread ident), for the loop watches.
-        self._tick_view: tuple[dict[int, _Sample], tuple[Holder, int] | None] | None = None
-        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread).
-        self._long_holds: deque[tuple[float, float, Holder, int]] = deque(maxlen=256)
+        #: This tick's samples and GIL holder, for the loop watches.
+        self._tick_view: tuple[dict[int, _Sample], _Holding | None] | None = None
+        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread);
+        #: the line is None where the tick did not see it.
+        self._long_holds: deque[tuple[float, float, Holder | None, int]] = deque(maxlen=256)
         self._stdlib_codes: dict[CodeType, bool] = {}
         self._errors: dict[str, str] = {}
         self._ticks = 0
@@ -513,9 +526,12 @@ class Monitor:
         if outside is None or os.getpid() != self._pid:
             return
         try:
+            waited_before = outside.waiting_thread_time
             outside.stop()
             with self._lock:
                 self._charge_outside_waits(outside)
+                if self._outside_took_over:
+                    self._blame_watched_wait(outside.waiting_thread_time - waited_before)
         except Exception as exc:
             self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
 
@@ -524,8 +540,11 @@ class Monitor:
         outside = self._outside
         if outside is None:
             return
+        waited_before = outside.waiting_thread_time
         outside.drain()
-        if outside.ready and not self._outside_took_over:
+        if self._outside_took_over:
+            self._blame_watched_wait(outside.waiting_thread_time - waited_before)
+        elif outside.ready:
             self._outside_took_over = True
             queues = self._queues
             outside.start_from(
@@ -535,6 +554,38 @@ class Monitor:
             for account in [*self._accounts.values(), *self._finished, *others]:
                 account.outside_wait = account.queued_wait
         self._charge_outside_waits(outside)
+
+    def _blame_watched_wait(self, waited_s: float) -> None:
+        """Charge the wait the watcher counted since its last window to the holders the
+        ticks saw meanwhile, by how long each was seen (a sampling profile of who held).
+
+        The ticks alone see a wait only where two threads queue behind the sampler: four
+        threads compressing with zlib waited 10% of the time and no holder was named.
+        Where no tick since the last window caught a holder (the GIL was free at each),
+        the holders of the last second stand for it; none there, it stays unseen.
+        """
+        if waited_s <= 0:
+            return
+        now = self.sources.clock()
+        self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
+        seen = self._holders_seen
+        since = [s for s in seen if s[0] > self._last_window_at] or list(seen)
+        self._last_window_at = now
+        total = sum(dt for _, _, dt in since)
+        if total <= 0:
+            self._blame.add_unseen(waited_s)
+            return
+        for _, line, dt in since:
+            share = waited_s * dt / total
+            if line is None:
+                self._blame.add_unseen(share)
+            else:
+                self._blame.add(*line, share)
+
+    def _forget_holders_before(self, moment: float) -> None:
+        seen = self._holders_seen
+        while seen and seen[0][0] < moment:
+            seen.popleft()
 
     def _charge_outside_waits(self, outside: OutsideCounts) -> None:
         pending = outside.take_pending()
@@ -648,8 +699,11 @@ class Monitor:
             for account in queued:
                 account.queued_wait += dt * share
             holder = self._holder(queued, samples)
-            if holder is not None and in_queue >= 2:
-                self._blame.add(*holder[0], dt * (in_queue - 1))
+            if holder is not None and self._outside_took_over:
+                self._holders_seen.append((now, holder[0], dt))
+                self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
+            elif holder is not None:
+                self._charge_holder(holder, queued, dt, in_queue)
             self._tick_view = (samples, holder)
             self._note_long_hold(now, dt, holder, samples)
         else:
@@ -733,22 +787,76 @@ class Monitor:
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
         return _Sample(account, kernel, state, stack, used)
 
-    def _holder(
-        self, queued: list[ThreadAccount], samples: dict[int, _Sample]
-    ) -> tuple[Holder, int] | None:
-        """The line that held the GIL at this tick: the queued thread that ran the most.
+    def _holder(self, queued: list[ThreadAccount], samples: dict[int, _Sample]) -> _Holding | None:
+        """Who held the GIL at this tick, and its line where this tick saw it.
 
         The sampler took the GIL from a thread running Python, which then queued; a
         thread waiting for the GIL makes no CPU progress, so of the queued threads the
-        holder is the one that used the most CPU since the previous tick.
+        holder is the one that used the most CPU since the previous tick. One queued at a
+        blocking call came back from it: what it ran before, it ran elsewhere (two
+        threads bursting and sleeping were blamed on their `time.sleep` line).
         """
-        if not queued:
+        if self._gil_latency >= self._long_hold_s():
+            kept = self._long_holder(queued, samples)
+            if kept is not None:
+                return kept
+        running = [a for a in queued if not self._back_from_blocking(samples[a.ident])]
+        if running:
+            account = max(running, key=lambda a: samples[a.ident].cpu_used)
+            stack = samples[account.ident].stack
+            return (*self._program_frame(stack), account.name), account.ident
+        if queued:
+            return None, max(queued, key=lambda a: samples[a.ident].cpu_used).ident
+        return None
+
+    def _back_from_blocking(self, sample: _Sample) -> bool:
+        """Whether a queued thread shows no line it ran: none seen, or a blocking call's."""
+        return not sample.stack or at_blocking_call(sample.stack, self._call_sites)
+
+    def _long_holder(
+        self, queued: list[ThreadAccount], samples: dict[int, _Sample]
+    ) -> _Holding | None:
+        """The holder after a long wait for the GIL, which one thread kept in a native call
+        (Python code gives it up within a switch interval of being asked).
+
+        That thread used the CPU over the wait, queued or not. It shows the call's line
+        only if it queued where the call returned; one that ran on into a blocking call
+        (a pool's worker back at its queue) shows nothing of it. Blaming whichever thread
+        queued instead named the waiting event loop's own line for a regex another thread
+        ran (``regex_holds_gil_beside_loop``). None if no thread used the CPU for it: many
+        threads taking turns made the wait long (eight CPU-bound threads named nobody).
+        """
+        bar = LONG_HOLD_CPU_SHARE * self._gil_latency
+        ran = [s for s in samples.values() if s.account is not None and s.cpu_used >= bar]
+        if not ran:
             return None
-        account = max(queued, key=lambda a: samples[a.ident].cpu_used)
-        stack = samples[account.ident].stack
-        if not stack:
-            return None
-        return (*self._program_frame(stack), account.name), account.ident
+        in_queue = {a.ident for a in queued}
+        ran_queued = [s for s in ran if s.account is not None and s.account.ident in in_queue]
+        keeper = max(ran_queued or ran, key=lambda s: s.cpu_used)
+        account = keeper.account
+        assert account is not None
+        if account.ident in in_queue and not self._back_from_blocking(keeper):
+            return (*self._program_frame(keeper.stack), account.name), account.ident
+        return None, account.ident
+
+    def _charge_holder(
+        self, holder: _Holding, queued: list[ThreadAccount], dt: float, in_queue: int
+    ) -> None:
+        """Charge this tick's waits to the holder's line: every thread queued but the
+        holder itself, if it queued only behind the sampler."""
+        line, ident = holder
+        waiters = in_queue - any(a.ident == ident for a in queued)
+        if waiters <= 0:
+            return
+        waited_s = dt * waiters
+        if line is None:
+            self._blame.add_unseen(waited_s)
+        else:
+            self._blame.add(*line, waited_s)
+
+    def _long_hold_s(self) -> float:
+        """A wait for the GIL this long ended a native call that kept it (half a stall)."""
+        return 0.5 * self.config.stall_ms / 1000
 
     def _program_frame(self, stack: StackKey) -> tuple[CodeType, int]:
         """The innermost frame outside the standard library and installed packages."""
@@ -769,7 +877,7 @@ class Monitor:
         self,
         now: float,
         dt: float,
-        holder: tuple[Holder, int] | None,
+        holder: _Holding | None,
         samples: dict[int, _Sample],
     ) -> None:
         """Remember a tick that came a stall's length late because one thread kept the GIL.
@@ -780,7 +888,7 @@ class Monitor:
         the culprit.
         """
         waited = self._gil_latency
-        if holder is None or waited < 0.5 * self.config.stall_ms / 1000:
+        if holder is None or waited < self._long_hold_s():
             return
         # On a busy machine the holder gets only its share of a CPU, hence a low bar.
         if samples[holder[1]].cpu_used >= LONG_HOLD_CPU_SHARE * waited:
@@ -798,7 +906,7 @@ class Monitor:
         if record.samples and not (record.stack and is_loop_poll(record.stack[0][0])):
             return record
         start, end = record.started_at, record.started_at + record.duration
-        best: tuple[float, Holder, int] | None = None
+        best: tuple[float, Holder | None, int] | None = None
         for hold_start, hold_end, key, ident in self._long_holds:
             overlap = min(end, hold_end) - max(start, hold_start)
             if overlap > 0 and (best is None or overlap > best[0]):
@@ -806,11 +914,13 @@ class Monitor:
         if best is None or best[0] < 0.5 * record.duration:
             return record
         _, key, ident = best
-        if ident == loop_ident and record.samples:
+        if ident != loop_ident:
+            # Another thread kept the GIL: the loop waited for it (its line, if seen).
+            return record.explained((0, 1, 0), key, record.stack)
+        if record.samples:
             return record  # its own poll, not its own long call
-        counts = (1, 0, 0) if ident == loop_ident else (0, 1, 0)
-        stack = ((key[0], key[1]),) if ident == loop_ident else record.stack
-        return record.explained(counts, None if ident == loop_ident else key, stack)
+        stack = record.stack if key is None else ((key[0], key[1]),)
+        return record.explained((1, 0, 0), None, stack)
 
     def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
         """What a loop thread was doing at this tick, from the kernel's view (if any)."""

@@ -31,7 +31,7 @@ def run_html(report: Report) -> str:
     sections = [*(_verdict(v.code, v.title, v.message, v.fix) for v in report.verdicts)]
     if report.timeline or any(loop.stalls for loop in report.loops):
         sections.append(_over_time(report))
-    if gil.holders:
+    if gil.holders or gil.holder_unseen_share:
         sections.append(_holders(report))
     if report.threads:
         sections.append(_threads(report))
@@ -300,12 +300,23 @@ def _where(place: _Located) -> str:
 
 def _holders(report: Report) -> Section:
     gil = report.gil
+    unseen = (
+        (
+            f"{gil.holder_unseen_share:.0%} of the wait was behind a line no sample saw: "
+            "no sample caught its holder at the line it ran (a native call that kept the "
+            "GIL returned and the thread ran on; a thread back from a blocking call; or "
+            "no holder seen within a second of the wait).",
+        )
+        if gil.holder_unseen_share
+        else ()
+    )
     return Section(
         "Who held the GIL",
         paragraphs=(
             "While threads waited for the GIL, these lines were running in the thread that "
             "held it: each one's share of all the waiting it made others do (thread states "
             "counted from the kernel at every sample).",
+            *unseen,
         ),
         tables=(
             table(

@@ -73,6 +73,12 @@ def _figures(report: Report) -> RenderableType:
             f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
             f"({holder.thread_name}): {holder.wait_share:.0%} of the wait",
         )
+    if gil.holder_unseen_share >= _UNSEEN_SHOWN:
+        table.add_row(
+            "GIL held by" if not gil.holders else "",
+            f"a line no sample saw: {gil.holder_unseen_share:.0%} of the wait "
+            "(no sample caught its holder at the line it ran)",
+        )
     table.add_row("GIL latency", _latency(gil))
     # Threads are seen by sampling: with no sample taken, "0 threads" would be untrue.
     threads = (
@@ -90,6 +96,9 @@ def _figures(report: Report) -> RenderableType:
     table.add_row("monitor cost", f"{proc.monitor_cpu_seconds * 1000:.0f} ms CPU")
     return table
 
+
+#: A share of the wait behind unseen holders worth a line of its own.
+_UNSEEN_SHOWN = 0.05
 
 #: Fewer samples than this make the GIL figures rough, and the summary says so.
 FEW_SAMPLES = 30
