@@ -79,6 +79,7 @@ def report(
     threads: tuple[ThreadReport, ...] = (),
     loops: tuple[LoopReport, ...] = (),
     others: float | None = None,
+    method: str = "test",
 ) -> Report:
     built = Report(
         schema=SCHEMA,
@@ -91,7 +92,7 @@ def report(
         stall_ms=100.0,
         command=("prog.py",),
         verdicts=(),
-        gil=GilReport(wait, waiting_threads, NO_LATENCY, "test"),
+        gil=GilReport(wait, waiting_threads, NO_LATENCY, method),
         process=ProcessReport(
             pid=1,
             wall_seconds=1.0,

@@ -18,6 +18,27 @@ IDLE = (thread("a", running=0.05), thread("b", running=0.1))
 
 
 @pytest.mark.parametrize(
+    ("method", "codes"),
+    [
+        ("counted from outside: ...", ["GIL_BOUND"]),
+        ("counted: ...", ["GIL_BOUND"]),
+        ("estimate: ...", ["NO_ISSUE"]),
+    ],
+)
+def test_a_thread_counted_waiting_for_the_gil_is_busy_though_seen_in_its_poll(
+    method: str, codes: list[str]
+) -> None:
+    # A regex in a worker keeps the GIL; the event loop's thread waits for it 65% of the
+    # time but is sampled (when the sampler gets in at all) back in its selector's poll.
+    regex = thread("asyncio_0", running=1.0, cpu_fraction=0.95)
+    loop_thread = thread("MainThread", running=0.1, cpu_fraction=0.01, gil_wait_fraction=0.65)
+    built = report(
+        wait=0.65, waiting_threads=0.65, cores=0.95, threads=(regex, loop_thread), method=method
+    )
+    assert [v.code for v in verdicts_for(built)] == codes
+
+
+@pytest.mark.parametrize(
     ("built", "codes"),
     [
         (report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY), ["GIL_BOUND"]),

@@ -34,6 +34,8 @@ MACHINE_BUSY_SHARE = 0.25
 MACHINE_BUSY_MIN_RUN_S = 0.5
 #: Fewer samples than this make the figures rough: no "no issue" is claimed from them.
 FEW_SAMPLES = 30
+#: A thread running, or (counted) waiting for the GIL, this share of the time is busy.
+BUSY_SHARE = 0.2
 #: A sampler wake-up this late (ms) means threads held the GIL for long stretches.
 LONG_GIL_HOLD_MS = 100.0
 #: A run this long that still has under a tenth of its expected samples kept the
@@ -114,7 +116,21 @@ def _loop_not_watched(report: Report) -> Verdict | None:
 
 
 def _busy_threads(report: Report) -> list[ThreadReport]:
-    return [t for t in report.threads if t.samples and t.running_fraction >= 0.2]
+    """Threads that ran, or wanted to, at least a fifth of the time.
+
+    Samples show a thread running; a counted wait for the GIL shows one that wanted to
+    (an event loop kept out by a regex in another thread is seen in its poll, if at all).
+    """
+    counted = report.gil.method.startswith("counted")
+    return [
+        t
+        for t in report.threads
+        if t.samples
+        and (
+            t.running_fraction >= BUSY_SHARE
+            or (counted and (t.gil_wait_fraction or 0.0) >= BUSY_SHARE)
+        )
+    ]
 
 
 def _gil_bound(report: Report) -> Verdict | None:
