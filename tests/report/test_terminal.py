@@ -6,7 +6,7 @@ import re
 import pytest
 from rich.console import Console
 
-from gilwise.report._figures import MAX_THREADS_SHOWN
+from gilwise.report._figures import MAX_THREADS_SHOWN, short_name
 from gilwise.report._terminal import render_summary
 
 from ..monitor.reports import loop, report, stall, thread
@@ -47,6 +47,21 @@ def test_many_threads_are_summarised() -> None:
     assert "w21 " not in text
     assert "1,980 other threads" in rows[-1]
     assert "the other 1,980 are summed in the last row" in text
+
+
+def test_long_thread_names_keep_the_end_that_tells_them_apart() -> None:
+    pool = tuple(thread(f"ThreadPoolExecutor-0_{n}") for n in (1, 15, 16))
+    text = _render(report(threads=pool))
+    assert "ThreadPoolExecutor-0_1 " in text  # 22 characters: whole
+    assert "ThreadPoolExec…or-0_15 " in text
+    assert "ThreadPoolExec…or-0_16 " in text
+
+
+@pytest.mark.parametrize("name", ["a", "x" * 22, "ThreadPoolExecutor-0_15", "y" * 300])
+def test_a_short_name_fits_its_width(name: str) -> None:
+    short = short_name(name, 22)
+    assert len(short) == min(len(name), 22)
+    assert short == name or (short.endswith(name[-7:]) and "…" in short)
 
 
 def test_the_thread_table_says_which_column_counts_what() -> None:

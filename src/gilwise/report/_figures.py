@@ -49,6 +49,16 @@ def busy_seconds(thread: ThreadReport) -> float:
     return (thread.cpu_seconds or 0.0) + gil_wait_seconds(thread)
 
 
+def short_name(name: str, width: int) -> str:
+    """``name`` in ``width`` characters, its middle left out: pools name their threads
+    by a shared prefix and a number (ThreadPoolExecutor-0_15), and cutting the end made
+    every worker's row read the same."""
+    if len(name) <= width:
+        return name
+    tail = width // 3
+    return f"{name[: width - tail - 1]}…{name[-tail:]}"
+
+
 def thread_rows(threads: Sequence[ThreadReport], limit: int = MAX_THREADS_SHOWN) -> ThreadRows:
     """The ``limit`` busiest single threads, and every other one summed.
 

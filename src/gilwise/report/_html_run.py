@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, Protocol
 
 from .._core._where import where
 from ..monitor import LoopReport, Report, Stall, ThreadReport, TimelinePoint
-from ._figures import ThreadRows, stall_causes, thread_rows, thread_time
+from ._figures import ThreadRows, short_name, stall_causes, thread_rows, thread_time
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
 _VERDICT_KIND = {"NO_ISSUE": "good", "NATIVE_PARALLEL": "good", "IO_BOUND": "neutral"}
@@ -261,7 +261,7 @@ _MAX_LABEL = 40
 
 
 def _thread_label(t: ThreadReport) -> str:
-    name = t.name if len(t.name) <= _MAX_LABEL else t.name[: _MAX_LABEL - 1] + "…"
+    name = short_name(t.name, _MAX_LABEL)
     # The ident keeps two threads of one name apart (a chart category must be unique).
     return name if t.threads_merged > 1 or not t.ident else f"{name} ({t.ident})"
 

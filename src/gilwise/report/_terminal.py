@@ -15,7 +15,7 @@ from rich.text import Text
 
 from .._core._where import where
 from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
-from ._figures import ThreadRows, stall_causes, thread_rows
+from ._figures import ThreadRows, short_name, stall_causes, thread_rows
 
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
 _MAX_STALLS_SHOWN = 3
@@ -128,13 +128,13 @@ def _latency(gil: GilReport) -> str:
 def _threads(report: Report) -> RenderableType:
     shown = thread_rows(report.threads)
     table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
-    table.add_column("thread", max_width=22, no_wrap=True, overflow="ellipsis")
+    table.add_column("thread", max_width=_NAME_WIDTH, no_wrap=True)
     for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("hottest line", no_wrap=True, overflow="ellipsis")
     for t in shown.rows:
         table.add_row(
-            escape(t.name),
+            escape(short_name(t.name, _NAME_WIDTH)),
             _num(t.cpu_seconds, "{:.2f}"),
             _pct(t.cpu_fraction),
             _pct(t.gil_wait_fraction),
@@ -143,6 +143,10 @@ def _threads(report: Report) -> RenderableType:
         )
     table.caption = _threads_caption(shown)
     return table
+
+
+#: Widest thread name shown; longer ones lose their middle.
+_NAME_WIDTH = 22
 
 
 def _threads_caption(shown: ThreadRows) -> str:
