@@ -14,8 +14,9 @@ from gilwise.monitor._assembly import (
     RunState,
     assemble,
 )
-from gilwise.monitor._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount
+from gilwise.monitor._gil import GilTotals, QueueCounts, ThreadAccount
 from gilwise.monitor._histogram import LatencyHistogram
+from gilwise.monitor._holders import HolderBlame
 from gilwise.monitor._loops import StallRecord
 
 from .fakes import spinner

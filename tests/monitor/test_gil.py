@@ -78,37 +78,6 @@ def test_totals_any_wait_saturates() -> None:
     assert totals.mean_waiting_threads == pytest.approx(1.55)
 
 
-def test_holder_blame_is_bounded_but_keeps_the_total() -> None:
-    from gilwise.monitor._gil import HolderBlame
-
-    blame = HolderBlame(max_keys=2)
-    for line in range(5):
-        blame.add("code", line, "t", 1.0)
-    assert blame.total == 5.0
-    assert len(blame.seconds) == 2
-    blame.add("code", 0, "t", 2.0)
-    assert blame.seconds[("code", 0, "t")] == 3.0
-
-
-def test_holders_of_one_line_are_one_holder() -> None:
-    """Blame is kept per instruction; a line whose instructions took turns is named once."""
-    from gilwise.monitor._assembly import holders
-    from gilwise.monitor._gil import HolderBlame
-    from gilwise.monitor._stacks import FrameResolver
-
-    code = compile("x = 1\ny = [i * i for i in range(3)]\n", "work.py", "exec")
-    resolver = FrameResolver()
-    second_line = [start for start, _, line in code.co_lines() if line == 2]
-    first_line = [start for start, _, line in code.co_lines() if line == 1]
-    blame = HolderBlame()
-    blame.add(code, second_line[0], "worker", 0.9)
-    blame.add(code, second_line[-1], "worker", 0.1)
-    blame.add(code, first_line[0], "worker", 0.5)
-    named = holders(blame, resolver)
-    assert [(h.line, h.wait_seconds) for h in named] == [(2, 1.0), (1, 0.5)]
-    assert named[0].wait_share == round(1.0 / 1.5, 4)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux thread CPU clocks")
 @pytest.mark.timeout(30)
 def test_native_id_of_a_raw_thread_is_read_from_its_cpu_clock() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig, Sources
+from gilwise.monitor import _config as config
 from gilwise.monitor import _sampler as sampler
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL
 from gilwise.monitor._kernel import KernelState, KernelStates
@@ -285,14 +286,6 @@ def test_silence_after_the_last_tick_is_not_counted_as_no_wait() -> None:
     assert report.gil.wait_fraction == pytest.approx(1.0, abs=0.05)
 
 
-@pytest.mark.parametrize(("interval", "stall"), [(0.0, 100.0), (0.01, 0.0), (-1.0, 100.0)])
-def test_config_rejects_bad_values(interval: float, stall: float) -> None:
-    from gilwise import InvalidOption
-
-    with pytest.raises(InvalidOption, match="try"):
-        MonitorConfig(interval_s=interval, stall_ms=stall)
-
-
 def test_nested_frames_are_sampled_with_their_callers() -> None:
     world = World()
     world.threads[1] = FakeThread(1, 10_001, "t1")
@@ -325,112 +318,6 @@ def test_counted_waits_and_the_holder_from_the_kernels_view() -> None:
     assert report.gil.holders[0].wait_share == pytest.approx(1.0)
     main = next(t for t in report.threads if t.name == "MainThread")
     assert main.gil_wait_fraction == 0.0
-
-
-@pytest.mark.parametrize(
-    ("second", "blamed", "unseen"),
-    [
-        # back from sleep(): it ran before, elsewhere; the one it queued behind held it
-        (at_sleep, [("spinner", "runner")], 0.0),
-        # both ran Python: the one that used more CPU held it
-        (at_spin, [("spinner", "sleeper")], 0.0),
-    ],
-)
-def test_a_thread_queued_back_from_a_blocking_call_is_not_the_holder(
-    second: Callable[[], FakeFrame], blamed: list[tuple[str, str]], unseen: float
-) -> None:
-    # Two threads burst and sleep out of phase, with a third waiting: the one that used
-    # the most CPU since the last tick is back from its sleep, queued at the call.
-    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL, 3: KernelState.GIL})
-    world.add(1, at_spin, name="runner")
-    world.add(2, second, name="sleeper")
-    world.add(3, at_spin, name="third")
-    monitor = _monitor(world)
-    world.step(monitor, {1: 0.3, 2: 0.6, 3: 0.0}, ticks=50)
-    report = monitor.stop()
-    assert [(h.function, h.thread_name) for h in report.gil.holders] == blamed
-    assert report.gil.holder_unseen_share == unseen
-
-
-def test_when_every_queued_thread_is_back_from_a_blocking_call_no_line_is_named() -> None:
-    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
-    world.add(1, at_sleep)
-    world.add(2, at_acquire)
-    monitor = _monitor(world)
-    world.step(monitor, {1: 0.3, 2: 0.1}, ticks=50)
-    report = monitor.stop()
-    assert report.gil.holders == ()
-    assert report.gil.holder_unseen_share == 1.0
-
-
-def _long_hold(world: World, monitor: Monitor, held_s: float, hog: int) -> None:
-    """One tick that came ``held_s`` late: thread ``hog`` used the CPU all along."""
-    world.clock.advance(held_s)
-    world.cpu.run(hog, held_s)
-    world.process_cpu += held_s
-    monitor._gil_latency = held_s  # what the sampler's wake-up lateness says
-    monitor.tick()
-    monitor._gil_latency = 0.0
-
-
-@pytest.mark.parametrize(
-    ("hog_frame", "hog_kernel", "blamed"),
-    [
-        # back at its queue (a pool's worker): where its call kept the GIL is not seen
-        (at_acquire, KernelState.LOCK, []),
-        # queued behind the sampler where its call returned: its line
-        (at_spin, KernelState.GIL, [("spinner", "hog")]),
-        # queued, but on its way back from a blocking call: not where it held the GIL
-        (at_acquire, KernelState.GIL, []),
-    ],
-)
-def test_after_a_long_hold_the_thread_that_used_the_cpu_held_the_gil(
-    hog_frame: Callable[[], FakeFrame], hog_kernel: KernelState, blamed: list[tuple[str, str]]
-) -> None:
-    # A regex in a pool's thread keeps the GIL for 0.5 s while the event loop's thread
-    # waits. The loop's thread queues at the next tick and used no CPU: it is not the
-    # holder (it was blamed for the regex, its own `asyncio.run` line named).
-    world = World(kernel={1: KernelState.GIL, 2: hog_kernel})
-    world.add(1, at_spin, name="loop")
-    world.add(2, hog_frame, name="hog")
-    monitor = _monitor(world)
-    world.step(monitor, {})  # the first tick only meets the threads
-    _long_hold(world, monitor, 0.5, hog=2)
-    report = monitor.stop()
-    assert [(h.function, h.thread_name) for h in report.gil.holders] == blamed
-    assert report.gil.holder_unseen_share == (0.0 if blamed else 1.0)
-
-
-def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:
-    # Eight CPU-bound threads on two cores: the sampler waited long, and each thread got
-    # a fifth to an eighth of the wait's CPU time, too little for one to have kept the GIL
-    # through it. The usual rule names the holder: the queued thread that ran the most.
-    world = World(kernel=dict.fromkeys(range(1, 9), KernelState.GIL))
-    for ident in range(1, 9):
-        world.add(ident, at_spin)
-    monitor = _monitor(world)
-    world.step(monitor, {})  # the first tick only meets the threads
-    world.clock.advance(0.4)
-    for ident in range(1, 9):
-        world.cpu.run(ident, 0.4 / 5 if ident == 1 else 0.4 / 8)
-    monitor._gil_latency = 0.4
-    monitor.tick()
-    report = monitor.stop()
-    assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "t1")]
-    assert report.gil.holder_unseen_share == 0.0
-
-
-def test_a_stall_over_a_long_hold_whose_line_was_not_seen_waited_for_the_gil() -> None:
-    from gilwise.monitor._assembly import stall_report
-    from gilwise.monitor._loops import StallRecord
-    from gilwise.monitor._stacks import FrameResolver
-
-    monitor = _monitor(World())
-    monitor._long_holds.append((10.0, 10.6, None, 7))
-    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
-    stall = stall_report(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
-    assert stall.causes == {"callback": 0.0, "gil": 1.0, "blocked": 0.0}
-    assert stall.gil_holder is None
 
 
 @pytest.mark.parametrize(
@@ -492,65 +379,6 @@ def test_a_lock_waiter_in_a_with_statement_is_not_counted() -> None:
 
 
 @pytest.mark.parametrize(
-    ("hold_thread", "gil_holder", "causes"),
-    [
-        # another thread kept the GIL through the stall: the loop waited for it
-        (7, ("spinner", "other"), {"callback": 0.0, "gil": 1.0, "blocked": 0.0}),
-        # the loop thread itself was in a long C call: its own code blocked it
-        (1, None, {"callback": 1.0, "gil": 0.0, "blocked": 0.0}),
-    ],
-)
-def test_a_stall_without_samples_is_explained_by_a_long_gil_hold(
-    hold_thread: int, gil_holder: tuple[str, str] | None, causes: dict[str, float]
-) -> None:
-    from gilwise.monitor._assembly import stall_report
-    from gilwise.monitor._loops import StallRecord
-    from gilwise.monitor._stacks import FrameResolver
-
-    from .fakes import spinner
-
-    monitor = _monitor(World())
-    code = spinner.__code__
-    monitor._long_holds.append((10.0, 10.6, (code, 0, "other"), hold_thread))
-    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
-    stall = stall_report(monitor._explained(record, loop_ident=1), FrameResolver(), 0.0)
-    assert stall.causes == causes
-    assert stall.culprit is not None
-    assert stall.culprit.function == "spinner"
-    named = (
-        None if stall.gil_holder is None else (stall.gil_holder.function, stall.gil_holder_thread)
-    )
-    assert named == gil_holder
-
-
-def test_a_hold_that_covers_little_of_the_stall_explains_nothing() -> None:
-    from gilwise.monitor._loops import StallRecord
-
-    from .fakes import spinner
-
-    monitor = _monitor(World())
-    monitor._long_holds.append((10.0, 10.1, (spinner.__code__, 0, "other"), 7))
-    record = StallRecord(duration=0.5, started_at=10.05, samples=0, stack=())
-    assert monitor._explained(record, loop_ident=1) is record
-
-
-def test_a_stall_seen_only_in_the_loops_poll_is_explained_by_a_long_hold() -> None:
-    import selectors
-
-    from gilwise.monitor._loops import StallRecord
-
-    from .fakes import spinner
-
-    monitor = _monitor(World())
-    monitor._long_holds.append((10.0, 10.6, (spinner.__code__, 0, "other"), 7))
-    poll = ((selectors.DefaultSelector.select.__code__, 0),)
-    record = StallRecord(duration=0.5, started_at=10.05, samples=3, stack=poll)
-    explained = monitor._explained(record, loop_ident=1)
-    assert explained.gil_holder == (spinner.__code__, 0, "other")
-    assert explained.causes == (0, 1, 0)
-
-
-@pytest.mark.parametrize(
     ("held", "gap"),
     [
         (0.00001, 0.01),  # a cheap tick: the interval
@@ -574,45 +402,18 @@ def test_time_spent_yielding_with_the_gil_held_counts_as_held() -> None:
     assert monitor._settle_s == pytest.approx(0.004)
 
 
-def test_the_kernels_readers_are_found_on_first_use_not_when_the_monitor_is_made(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Setting them up imports ctypes: a program that ends at once should not pay for it.
-    found: list[str] = []
-    monkeypatch.setattr(sampler, "_kernel_states", lambda: found.append("kernel"))
-    monkeypatch.setattr(sampler, "_schedstat_reader", lambda: found.append("schedstat"))
-    sources = Sources()
-    assert found == []
-    assert sources.kernel_if_found is None
-    sources.kernel  # noqa: B018  (the first use finds it)
-    sources.schedstat  # noqa: B018
-    sources.kernel  # noqa: B018  (found once)
-    assert found == ["kernel", "schedstat"]
-
-
 def test_a_report_before_any_sample_does_not_set_up_the_kernels_readers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def unwanted() -> None:
         raise AssertionError("a report must not go looking for the kernel's readers")
 
-    monkeypatch.setattr(sampler, "_kernel_states", unwanted)
-    monkeypatch.setattr(sampler, "_schedstat_reader", unwanted)
+    monkeypatch.setattr(config, "_kernel_states", unwanted)
+    monkeypatch.setattr(config, "_schedstat_reader", unwanted)
     monitor = Monitor(MonitorConfig())
     monitor.begin()
     report = monitor.stop()
     assert report.gil.probe.count == 0
-
-
-def test_a_reader_that_cannot_be_set_up_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Found in the sampler's own thread, where an exception would end the sampling.
-    def broken(*args: object, **kwargs: object) -> None:
-        raise OSError("no /proc here")
-
-    monkeypatch.setattr(sampler, "KernelStates", broken)
-    monkeypatch.setattr(sampler, "SchedStatReader", broken)
-    assert Sources().kernel is None
-    assert Sources().schedstat is None
 
 
 def test_threads_the_first_tick_meets_on_the_gil_count_as_queued() -> None:
@@ -639,8 +440,8 @@ def test_a_program_that_ends_at_once_sets_up_no_kernel_reader(
     # the test up between start and stop, and the point is what happens on a stop.)
     found: list[str] = []
     monkeypatch.setattr(sampler, "FIRST_WAIT_S", 10.0)
-    monkeypatch.setattr(sampler, "_kernel_states", lambda: found.append("kernel"))
-    monkeypatch.setattr(sampler, "_schedstat_reader", lambda: found.append("schedstat"))
+    monkeypatch.setattr(config, "_kernel_states", lambda: found.append("kernel"))
+    monkeypatch.setattr(config, "_schedstat_reader", lambda: found.append("schedstat"))
     monitor = Monitor(MonitorConfig(interval_s=10.0))
     monitor.start()
     monitor.halt()

@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 from gilwise.monitor import Monitor, MonitorConfig
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_WATCHER
+from gilwise.monitor._gil import QueueCounts, ThreadAccount
+from gilwise.monitor._holders import GilHolders
 from gilwise.monitor._kernel import KernelState, KernelStates
-from gilwise.monitor._outside import OutsideCounts, start_watcher
+from gilwise.monitor._outside import OutsideCounts, WatcherLink, start_watcher
+from gilwise.monitor._stacks import CallSites
 from gilwise.monitor._watcher import (
     IDLE_GAP_S,
     MAX_GAP_S,
@@ -423,11 +426,13 @@ def test_a_forked_child_does_not_keep_the_watcher_alive() -> None:
     monitor = Monitor(MonitorConfig())
     monitor.start()
     deadline = time.monotonic() + 10
-    while (monitor._outside is None or not monitor._outside.ready) and time.monotonic() < deadline:
+    while (monitor._watcher is None or not monitor._watcher.counts.ready) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.02)
-        if monitor._outside is not None:
-            monitor._outside.drain()
-    if monitor._outside is None or not monitor._outside.ready:
+        if monitor._watcher is not None:
+            monitor._watcher.counts.drain()
+    if monitor._watcher is None or not monitor._watcher.counts.ready:
         monitor.stop()
         pytest.skip("the watcher did not start here")
     pid = os.fork()
@@ -438,8 +443,8 @@ def test_a_forked_child_does_not_keep_the_watcher_alive() -> None:
         started = time.monotonic()
         monitor.stop()
         took = time.monotonic() - started
-        assert monitor._outside is not None
-        watcher = monitor._outside._process
+        assert monitor._watcher is not None
+        watcher = monitor._watcher.counts._process
         assert took < 0.9
         assert watcher.returncode == 0  # ended by itself, not killed
     finally:
@@ -458,13 +463,13 @@ def test_the_watcher_takes_over_from_the_samplers_count_when_it_is_ready(
     for ident in (1, 2, 3):
         world.add(ident, at_spin)
     monitor = _monitor(world)
-    monitor._outside = _counts(process)
+    monitor._watcher = WatcherLink(_counts(process))
     world.step(monitor, {1: 0.9}, ticks=100)
-    assert monitor._outside.time == 0.0  # not ready: nothing taken over yet
+    assert monitor._watcher.counts.time == 0.0  # not ready: nothing taken over yet
     # What it counted before it takes over overlaps the sampler's count: replaced by it.
     process.say("ready\nwindow 0.2 0.0 0.0 200\n")
     world.step(monitor, {1: 0.9}, ticks=1)
-    assert monitor._outside.time == pytest.approx(1.01)  # 101 ticks, the first one's too
+    assert monitor._watcher.counts.time == pytest.approx(1.01)  # 101 ticks, the first one's too
     process.say("window 0.5 0.5 0.5 500 10002:0.5\n")
     world.step(monitor, {1: 0.9}, ticks=50)  # the watcher's half second
     report = monitor.stop()
@@ -475,6 +480,29 @@ def test_the_watcher_takes_over_from_the_samplers_count_when_it_is_ready(
     # Its share of the count from inside (two of three queued wait: 2/3 of the 1 s after
     # the first tick met it), then the watcher's half second, over its 1.5 s of samples.
     assert thread_2.gil_wait_fraction == pytest.approx((2 / 3 + 0.5) / 1.5, abs=0.01)
+
+
+def test_the_link_hands_the_count_over_once_the_watcher_is_ready(process: FakeProcess) -> None:
+    # What the sampler counted (1 s, three queued: two waiting) becomes the watcher's
+    # beginning; from then on the watcher's waits go to the threads and to the holders.
+    sampler_count = QueueCounts()
+    sampler_count.add_tick(1.0, 3)
+    holders = GilHolders(CallSites(), stall_ms=100.0)
+    link = WatcherLink(_counts(process))
+    assert not link.take_counts(sampler_count, holders, lambda: 5.0)  # not ready yet
+    process.say("ready\nwindow 0.2 0.2 0.2 200 10001:0.2\n")
+    assert link.take_counts(sampler_count, holders, lambda: 5.0)
+    assert link.took_over
+    assert (link.counts.time, link.counts.waiting_thread_time) == (1.0, 2.0)
+    process.say("window 0.5 0.5 0.5 500 10001:0.3 10002:0.2\n")
+    assert not link.take_counts(sampler_count, holders, lambda: 5.5)
+    alive = ThreadAccount(ident=1, native_id=10_001, name="alive")
+    ended = ThreadAccount(ident=2, native_id=10_002, name="ended")
+    link.charge_waits([alive], [ended])
+    # What it counted before the hand-over was the sampler's stretch: not charged again.
+    assert alive.outside_wait == pytest.approx(0.3)
+    assert ended.outside_wait == pytest.approx(0.2)
+    assert holders.blame.unseen == pytest.approx(0.5)  # no tick saw a holder
 
 
 def test_a_pipe_the_program_closed_and_reused_is_never_read_or_closed(tmp_path: Path) -> None:
@@ -515,7 +543,7 @@ def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
     world.add(2, at_hash, name="hashing")
     world.add(3, at_hash, name="hashing too")
     monitor = _monitor(world)
-    monitor._outside = _counts(process)
+    monitor._watcher = WatcherLink(_counts(process))
     process.say("ready\n")
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
@@ -541,7 +569,7 @@ def test_a_wait_no_tick_saw_a_holder_for_is_charged_to_the_last_seconds_holders(
     world.add(1, at_spin, name="python")
     world.add(2, at_hash, name="hashing")
     monitor = _monitor(world)
-    monitor._outside = _counts(process)
+    monitor._watcher = WatcherLink(_counts(process))
     process.say("ready\n")
     world.step(monitor, {1: 0.5, 2: 1.0}, ticks=5)
     assert world.kernel is not None

@@ -11,6 +11,7 @@ from .._core._lazy import attribute
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._config import MonitorConfig, Sources
     from ._histogram import HistogramCounts as HistogramCounts
     from ._report import (
         Frame,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
         TimelinePoint,
         Verdict,
     )
-    from ._sampler import Monitor, MonitorConfig, Sources
+    from ._sampler import Monitor
     from ._statistics import MonitorStatistics as MonitorStatistics
     from ._verdicts import FEW_SAMPLES as FEW_SAMPLES
     from ._verdicts import MACHINE_BUSY_CORES as MACHINE_BUSY_CORES
@@ -54,9 +55,10 @@ __all__ = [
 ]
 
 _LAZY = {
-    # The public names are the report classes, but for the sampler's three.
+    # The public names are the report classes, but for the sampler and its settings.
     **dict.fromkeys(__all__, "._report"),
-    **dict.fromkeys(("Monitor", "MonitorConfig", "Sources"), "._sampler"),
+    "Monitor": "._sampler",
+    **dict.fromkeys(("MonitorConfig", "Sources"), "._config"),
     # Not for users: the exporters, the pytest plugin, the notebook magics and the tour.
     "HistogramCounts": "._histogram",
     "MonitorStatistics": "._statistics",

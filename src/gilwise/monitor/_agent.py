@@ -25,7 +25,8 @@ import struct
 import threading
 from typing import Any
 
-from ._sampler import Monitor, MonitorConfig
+from ._config import MonitorConfig
+from ._sampler import Monitor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

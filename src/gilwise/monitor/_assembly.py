@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from .._core._clocks import CoreBudget
 from .._core._python import python_description
 from .._version import __version__
-from ._gil import GilTotals, HolderBlame, QueueCounts, ThreadAccount, busyness
+from ._gil import GilTotals, QueueCounts, ThreadAccount, busyness
 from ._histogram import LatencyHistogram
+from ._holders import HolderBlame
 from ._loops import STALL_CAUSES, LoopWatch, StallRecord
 from ._report import (
     SCHEMA,
@@ -88,7 +89,7 @@ class RunState:
     probe: LatencyHistogram
     blame: HolderBlame
     loops: list[LoopWatch]
-    #: Explains a stall the loop's own samples left unexplained (see the sampler).
+    #: Explains a stall the loop's own samples left unexplained (``_holders.py``).
     explain: Callable[[StallRecord, int], StallRecord]
     timeline: tuple[WindowPoint, ...]
     errors: dict[str, str]

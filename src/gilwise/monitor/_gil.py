@@ -34,7 +34,8 @@ from ._stacks import StackTable, ThreadState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from ._kernel import KernelState
+    from ._stacks import StackKey
 
 
 # The classes here are plain, not dataclasses: `gilwise run` imports them before the
@@ -184,6 +185,28 @@ class ThreadAccount:
         self.table.merge(other.table)
 
 
+class TickSample:
+    """One thread at one tick, as the GIL count sees it."""
+
+    # A plain class, not a NamedTuple: typing costs `gilwise run` start-up time.
+    __slots__ = ("account", "cpu_used", "kernel", "stack", "state")
+
+    def __init__(
+        self,
+        account: ThreadAccount | None,
+        kernel: KernelState | None,
+        state: ThreadState,
+        stack: StackKey = (),
+        cpu_used: float = 0.0,
+    ) -> None:
+        self.account = account
+        self.kernel = kernel
+        self.state = state
+        self.stack = stack
+        #: CPU the thread used since the previous tick.
+        self.cpu_used = cpu_used
+
+
 class GilTotals:
     """Process-wide GIL figures accumulated window by window."""
 
@@ -212,36 +235,6 @@ class GilTotals:
     @property
     def mean_waiting_threads(self) -> float | None:
         return self.wait_thread_seconds / self.window_time if self.window_time > 0 else None
-
-
-class HolderBlame:
-    """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
-
-    The sampler says who held it at each tick (``Monitor._holder``) and how much wait to
-    charge: the tick's queue, or the watcher's count over the same stretch. Wait behind
-    a holder whose line no tick saw is in the total and in ``unseen``, named nowhere.
-    """
-
-    __slots__ = ("max_keys", "seconds", "total", "unseen")
-
-    def __init__(self, max_keys: int = 2000) -> None:
-        self.max_keys = max_keys
-        self.seconds: dict[tuple[Any, int, str], float] = {}
-        self.total = 0.0
-        #: Of the total, the wait behind holders whose line no tick saw.
-        self.unseen = 0.0
-
-    def add_unseen(self, wait_seconds: float) -> None:
-        """Wait behind a holder whose line no tick saw: in the total, named nowhere."""
-        self.total += wait_seconds
-        self.unseen += wait_seconds
-
-    def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
-        self.total += wait_seconds
-        key = (code, lasti, thread_name)
-        if key not in self.seconds and len(self.seconds) >= self.max_keys:
-            return  # counted in the total, not named
-        self.seconds[key] = self.seconds.get(key, 0.0) + wait_seconds
 
 
 class QueueCounts:

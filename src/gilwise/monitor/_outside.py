@@ -1,9 +1,9 @@
 """The monitor's side of the GIL watcher process (``_watcher.py``): start, drain, stop.
 
 The sampler starts the watcher once calibration has found the GIL's futex words, drains
-its window lines at every tick (never blocking), and stops it with the monitor. Where it
-cannot run (no interpreter to start, no permission to read another process's thread
-states) the monitor keeps counting from inside, as before.
+its window lines at every tick (never blocking), and stops it with the monitor
+(:class:`WatcherLink`). Where it cannot run (no interpreter to start, no permission to
+read another process's thread states) the monitor keeps counting from inside, as before.
 
 The watcher is started with ``os.posix_spawn`` rather than ``subprocess``: importing
 subprocess holds the GIL for milliseconds in the sampler's thread, just when it should
@@ -20,6 +20,13 @@ import time
 
 from ._gil import QueueCounts
 from ._watcher import parse_window
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ._gil import ThreadAccount
+    from ._holders import GilHolders
 
 #: The watcher's reads may use this much of one CPU (with its wake-ups, 4-5% of a core
 #: at 1,000 reads a second and a few threads, measured; 1% without contention). It takes
@@ -281,3 +288,74 @@ def start_watcher(
     counts = OutsideCounts(WatcherProcess(pid, stdin_write, stdout_read), time.monotonic())
     _live.add(counts)
     return counts
+
+
+class WatcherLink:
+    """The sampler's hold on the running watcher: its counts, and the hand-over to them.
+
+    Until the watcher is ready the sampler counts the GIL's waits itself; then the
+    watcher's count takes over, starting from the sampler's. The waits it counts from
+    then on are charged to the threads that waited and to the holders the ticks saw.
+    """
+
+    __slots__ = ("counts", "took_over")
+
+    def __init__(self, counts: OutsideCounts) -> None:
+        self.counts = counts
+        #: Whether its count took over from the sampler's own yet.
+        self.took_over = False
+
+    @classmethod
+    def start(
+        cls, window: tuple[int, int], futex_calls: tuple[int, ...], exclude: set[int]
+    ) -> WatcherLink | None:
+        """Start the watcher (:func:`start_watcher`); None where it cannot be started."""
+        counts = start_watcher(window, futex_calls, exclude)
+        return None if counts is None else cls(counts)
+
+    def take_counts(
+        self, sampler_count: QueueCounts, holders: GilHolders, clock: Callable[[], float]
+    ) -> bool:
+        """Take in what the watcher counted since the last call (never waiting for more);
+        whether its count took over from ``sampler_count`` at this call.
+
+        The threads' own counts then start from the sampler's too (the caller's part:
+        they are its accounts).
+        """
+        counts = self.counts
+        waited_before = counts.waiting_thread_time
+        counts.drain()
+        if self.took_over:
+            holders.blame_watched_wait(counts.waiting_thread_time - waited_before, clock())
+            return False
+        if not counts.ready:
+            return False
+        self.took_over = True
+        counts.start_from(
+            sampler_count.time,
+            sampler_count.any_wait_time,
+            sampler_count.waiting_thread_time,
+            sampler_count.ticks,
+        )
+        return True
+
+    def stop(self) -> float:
+        """End the watcher; the thread-seconds of waiting its last lines counted."""
+        waited_before = self.counts.waiting_thread_time
+        self.counts.stop()
+        return self.counts.waiting_thread_time - waited_before
+
+    def charge_waits(
+        self, alive: Iterable[ThreadAccount], finished: Iterable[ThreadAccount]
+    ) -> None:
+        """Add each thread's waits the watcher counted since the last call to its account."""
+        pending = self.counts.take_pending()
+        if not pending:
+            return
+        by_native_id = {a.native_id: a for a in alive}
+        for account in finished:  # counted before the thread ended, read after
+            by_native_id.setdefault(account.native_id, account)
+        for native_id, seconds in pending.items():
+            waiter = by_native_id.get(native_id)
+            if waiter is not None:
+                waiter.outside_wait += seconds

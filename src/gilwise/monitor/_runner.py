@@ -18,7 +18,8 @@ from collections.abc import Callable
 from types import CodeType, TracebackType
 
 from .._errors import TargetInvalid, TargetNotFound, TargetUnsupported
-from ._sampler import Monitor, MonitorConfig
+from ._config import MonitorConfig
+from ._sampler import Monitor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

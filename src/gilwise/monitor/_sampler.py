@@ -3,7 +3,9 @@
 Every tick it takes every thread's stack and CPU clock under the GIL, classifies the
 thread as running or waiting, feeds the GIL estimator and the stack tables, sends
 heartbeats to event loops and samples stalled ones. Time, frames, CPU clocks and
-/proc readers are injected, so tests drive :meth:`Monitor.tick` with fakes.
+/proc readers are injected (``_config.py``), so tests drive :meth:`Monitor.tick` with
+fakes. Who held the GIL is told from the tick's samples in ``_holders.py``; the GIL
+watcher's counts are taken in through ``_outside.py``.
 """
 
 from __future__ import annotations
@@ -11,46 +13,34 @@ from __future__ import annotations
 import _thread
 import contextlib
 import os
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from types import CodeType, EllipsisType, FrameType
+from types import FrameType
 
-from .._core._clocks import (
-    SchedStatReader,
-    busy_cpu_seconds,
-    core_budget,
-    native_id_of,
-    process_cpu_seconds,
-    process_user_cpu_seconds,
-    thread_cpu_seconds,
-)
-from .._core._library import is_library_file
+from .._core._clocks import core_budget
 from .._core._signals import blocked_for_new_threads
-from .._errors import InvalidOption
+from ._config import MonitorConfig, Sources
 from ._gil import (
     GilTotals,
     GilWindows,
-    HolderBlame,
     QueueCounts,
     ThreadAccount,
+    TickSample,
     busyness,
 )
 from ._histogram import LatencyHistogram
+from ._holders import GilHolders
 from ._kernel import KernelState, KernelStates
-from ._loops import Holder, LoopFinder, LoopWatch, counter_increase
+from ._loops import LoopFinder, LoopWatch, counter_increase
 from ._spans import SpanRecorder
 from ._stacks import (
     CallSites,
     FrameResolver,
-    StackKey,
     ThreadState,
     at_blocking_call,
     classify,
     is_async_code,
-    is_loop_poll,
     sample_stack,
 )
 from ._timeline import Timeline
@@ -61,8 +51,9 @@ if TYPE_CHECKING:  # the report classes load only when a report is built
     from typing import Any
 
     from ._assembly import RunState
-    from ._loops import StallRecord
-    from ._outside import OutsideCounts
+    from ._holders import Holding
+    from ._loops import Holder, StallRecord
+    from ._outside import WatcherLink
     from ._report import Report
     from ._stall_log import StallLog
     from ._statistics import MonitorStatistics
@@ -78,225 +69,10 @@ MAX_INTERVAL_S = 0.05
 #: runnable waiter going back to sleep on the GIL's futex uses a few microseconds).
 ARRIVAL_CPU_S = 50e-6
 
-#: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
-#: taken as having kept the GIL through it.
-LONG_HOLD_CPU_SHARE = 0.25
-
-#: How far back (s) the holders ticks saw stand for a wait the watcher counted where no
-#: tick since its previous window saw one.
-HOLDERS_STAND_FOR_S = 1.0
-
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
 #: How long the sampler's thread waits before it sets up anything (see ``_run``).
 FIRST_WAIT_S = 0.005
-
-
-class MonitorConfig:
-    """Settings of one monitoring session (immutable).
-
-    ``max_duty``: most of the time the sampler may hold the GIL; ticks are spaced out
-    beyond this. ``stall_logs_per_minute``: stalls written to the ``gilwise`` logger, at
-    most this many a minute (0: none). ``record_spans``: keep per-thread spans for a trace
-    file (``gilwise run --trace``), at most ``max_spans``. ``gil_watcher``: count GIL waits
-    from a child process reading the kernel's thread states (Linux), which sees them at
-    the program's own instants rather than the sampler's (``_watcher.py``).
-
-    Example:
-        >>> MonitorConfig(interval_s=0.005).stall_ms
-        100.0
-    """
-
-    # A plain class, not a dataclass: `gilwise run` builds it before the program starts,
-    # and importing dataclasses and building one cost several milliseconds there.
-    __slots__ = (
-        "gil_watcher",
-        "gil_window_s",
-        "interval_s",
-        "loop_scan_every",
-        "max_duty",
-        "max_spans",
-        "max_threads_kept",
-        "max_timeline_points",
-        "min_window_samples",
-        "record_spans",
-        "stall_logs_per_minute",
-        "stall_ms",
-        "timeline_window_s",
-    )
-
-    def __init__(
-        self,
-        interval_s: float = 0.01,
-        stall_ms: float = 100.0,
-        gil_window_s: float = 0.25,
-        timeline_window_s: float = 0.25,
-        min_window_samples: int = 8,
-        max_duty: float = 0.01,
-        loop_scan_every: int = 5,
-        max_threads_kept: int = 64,
-        max_timeline_points: int = 1800,
-        stall_logs_per_minute: float = 0.0,
-        record_spans: bool = False,
-        max_spans: int = 200_000,
-        gil_watcher: bool = True,
-    ) -> None:
-        values = locals()
-        for name in self.__slots__:
-            object.__setattr__(self, name, values[name])
-        self._check()
-
-    # The attributes, for type checkers (the slots hold them).
-    interval_s: float
-    stall_ms: float
-    gil_window_s: float
-    timeline_window_s: float
-    min_window_samples: int
-    max_duty: float
-    loop_scan_every: int
-    max_threads_kept: int
-    max_timeline_points: int
-    stall_logs_per_minute: float
-    record_spans: bool
-    max_spans: int
-    gil_watcher: bool
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"MonitorConfig is immutable: make a new one to change {name}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MonitorConfig):
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"MonitorConfig({fields})"
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def _check(self) -> None:
-        if not (0.0005 <= self.interval_s <= 10.0):
-            raise InvalidOption(
-                f"interval must be between 0.0005 and 10 seconds, got {self.interval_s}; "
-                "try 0.01 (100 Hz)"
-            )
-        if not (1.0 <= self.stall_ms <= 600_000):
-            raise InvalidOption(
-                f"stall threshold must be between 1 ms and 10 minutes, got {self.stall_ms}; try 100"
-            )
-        if not (0.0 <= self.stall_logs_per_minute <= 60_000):
-            raise InvalidOption(
-                "stall logs per minute must be between 0 (off) and 60000, "
-                f"got {self.stall_logs_per_minute}; try 6"
-            )
-
-
-SchedStat = Callable[[int], "tuple[float, int] | None"]
-
-
-class Sources:
-    """Where the sampler gets its readings; tests replace these with fakes.
-
-    ``native_id``: the kernel's id of a thread ``threading`` does not know (started with
-    ``_thread``). ``busy_cpu``: busy seconds of the CPUs the process may use, whoever used
-    them (None: unknown). ``schedstat`` and ``kernel`` are found on this machine unless
-    given (None: not available).
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.perf_counter,
-        frames: Callable[[], dict[int, FrameType]] = sys._current_frames,
-        threads: Callable[[], list[threading.Thread]] = threading.enumerate,
-        thread_cpu: Callable[[int, int | None], float | None] = thread_cpu_seconds,
-        native_id: Callable[[int], int | None] = native_id_of,
-        process_cpu: Callable[[], float] = process_cpu_seconds,
-        process_user_cpu: Callable[[], float] = process_user_cpu_seconds,
-        busy_cpu: Callable[[], float | None] = busy_cpu_seconds,
-        schedstat: SchedStat | EllipsisType | None = ...,
-        kernel: KernelStates | EllipsisType | None = ...,
-    ) -> None:
-        self.clock = clock
-        self.frames = frames
-        self.threads = threads
-        self.thread_cpu = thread_cpu
-        self.native_id = native_id
-        self.process_cpu = process_cpu
-        self.process_user_cpu = process_user_cpu
-        self.busy_cpu = busy_cpu
-        self._schedstat = schedstat
-        self._kernel = kernel
-
-    # Both are found on first use, normally in the sampler's own thread: reading /proc
-    # with the GIL held takes ctypes, whose import (~3 ms) would otherwise add to the
-    # start-up of every watched program, and a program that ends at once needs neither.
-
-    @property
-    def schedstat(self) -> SchedStat | None:
-        if isinstance(self._schedstat, EllipsisType):
-            self._schedstat = _schedstat_reader()
-        return self._schedstat
-
-    @property
-    def kernel(self) -> KernelStates | None:
-        if isinstance(self._kernel, EllipsisType):
-            self._kernel = _kernel_states()
-        return self._kernel
-
-    @property
-    def kernel_if_found(self) -> KernelStates | None:
-        """:attr:`kernel` if it was looked for already (a report must not go looking)."""
-        return None if isinstance(self._kernel, EllipsisType) else self._kernel
-
-
-def _schedstat_reader() -> SchedStat | None:
-    try:
-        reader = SchedStatReader()
-    except Exception:  # found in the sampler's thread, which must not die of it
-        return None
-    return reader.read if reader.available else None
-
-
-def _kernel_states() -> KernelStates | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        states = KernelStates()
-    except Exception:  # found in the sampler's thread, which must not die of it
-        return None
-    return states if states.available else None
-
-
-#: Who held the GIL at a tick: its line (None where the tick did not see it), its ident.
-_Holding = tuple["Holder | None", int]
-
-
-class _Sample:
-    """One thread at one tick, as the GIL count sees it."""
-
-    # A plain class, not a NamedTuple: typing costs `gilwise run` start-up time.
-    __slots__ = ("account", "cpu_used", "kernel", "stack", "state")
-
-    def __init__(
-        self,
-        account: ThreadAccount | None,
-        kernel: KernelState | None,
-        state: ThreadState,
-        stack: StackKey = (),
-        cpu_used: float = 0.0,
-    ) -> None:
-        self.account = account
-        self.kernel = kernel
-        self.state = state
-        self.stack = stack
-        #: CPU the thread used since the previous tick.
-        self.cpu_used = cpu_used
 
 
 class Monitor:
@@ -330,23 +106,13 @@ class Monitor:
         self._gil = GilTotals()
         self._windows = GilWindows(self.config.gil_window_s, self.config.min_window_samples)
         self._queues = QueueCounts()
-        #: The GIL watcher process's counts, once it runs (``_outside.py``), and whether
-        #: they took over from the sampler's own count yet.
-        self._outside: OutsideCounts | None = None
-        self._outside_took_over = False
-        #: Holders the recent ticks saw: (tick time, line or None where not seen, tick
-        #: seconds); the watcher's waits are charged by them (``_blame_watched_wait``).
-        self._holders_seen: deque[tuple[float, Holder | None, float]] = deque()
-        self._last_window_at = 0.0
+        #: The GIL watcher process, once it runs (``_outside.py``).
+        self._watcher: WatcherLink | None = None
         #: Native ids of hidden threads, known when they hid themselves.
         self._hidden_native_ids: set[int] = set()
-        self._blame = HolderBlame()
+        self._holders = GilHolders(self._call_sites, self.config.stall_ms)
         #: This tick's samples and GIL holder, for the loop watches.
-        self._tick_view: tuple[dict[int, _Sample], _Holding | None] | None = None
-        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread);
-        #: the line is None where the tick did not see it.
-        self._long_holds: deque[tuple[float, float, Holder | None, int]] = deque(maxlen=256)
-        self._stdlib_codes: dict[CodeType, bool] = {}
+        self._tick_view: tuple[dict[int, TickSample], Holding | None] | None = None
         self._errors: dict[str, str] = {}
         self._ticks = 0
         self._max_alive = 0
@@ -510,94 +276,41 @@ class Monitor:
             self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
 
     def _start_watcher(self, kernel: KernelStates) -> None:
-        if not self.config.gil_watcher or self._outside is not None or kernel.gil_window is None:
+        if not self.config.gil_watcher or self._watcher is not None or kernel.gil_window is None:
             return
         try:
-            from ._outside import start_watcher
+            from ._outside import WatcherLink
 
             with self._lock:
                 own = {threading.get_native_id(), *self._hidden_native_ids}
-            self._outside = start_watcher(kernel.gil_window, kernel.futex_calls, own)
+            self._watcher = WatcherLink.start(kernel.gil_window, kernel.futex_calls, own)
         except Exception as exc:  # the in-process count goes on without it
             self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
 
     def _stop_watcher(self) -> None:
-        outside = self._outside
-        if outside is None or os.getpid() != self._pid:
+        watcher = self._watcher
+        if watcher is None or os.getpid() != self._pid:
             return
         try:
-            waited_before = outside.waiting_thread_time
-            outside.stop()
+            waited_s = watcher.stop()
             with self._lock:
-                self._charge_outside_waits(outside)
-                if self._outside_took_over:
-                    self._blame_watched_wait(outside.waiting_thread_time - waited_before)
+                watcher.charge_waits(self._accounts.values(), self._finished)
+                if watcher.took_over:
+                    self._holders.blame_watched_wait(waited_s, self.sources.clock())
         except Exception as exc:
             self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
 
     def _take_outside_counts(self) -> None:
         """Take in what the watcher counted since the last tick (called under the lock)."""
-        outside = self._outside
-        if outside is None:
+        watcher = self._watcher
+        if watcher is None:
             return
-        waited_before = outside.waiting_thread_time
-        outside.drain()
-        if self._outside_took_over:
-            self._blame_watched_wait(outside.waiting_thread_time - waited_before)
-        elif outside.ready:
-            self._outside_took_over = True
-            queues = self._queues
-            outside.start_from(
-                queues.time, queues.any_wait_time, queues.waiting_thread_time, queues.ticks
-            )
+        if watcher.take_counts(self._queues, self._holders, self.sources.clock):
+            # Each thread's count, too, starts from what the sampler counted for it.
             others = [self._others] if self._others is not None else []
             for account in [*self._accounts.values(), *self._finished, *others]:
                 account.outside_wait = account.queued_wait
-        self._charge_outside_waits(outside)
-
-    def _blame_watched_wait(self, waited_s: float) -> None:
-        """Charge the wait the watcher counted since its last window to the holders the
-        ticks saw meanwhile, by how long each was seen (a sampling profile of who held).
-
-        The ticks alone see a wait only where two threads queue behind the sampler: four
-        threads compressing with zlib waited 10% of the time and no holder was named.
-        Where no tick since the last window caught a holder (the GIL was free at each),
-        the holders of the last second stand for it; none there, it stays unseen.
-        """
-        if waited_s <= 0:
-            return
-        now = self.sources.clock()
-        self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
-        seen = self._holders_seen
-        since = [s for s in seen if s[0] > self._last_window_at] or list(seen)
-        self._last_window_at = now
-        total = sum(dt for _, _, dt in since)
-        if total <= 0:
-            self._blame.add_unseen(waited_s)
-            return
-        for _, line, dt in since:
-            share = waited_s * dt / total
-            if line is None:
-                self._blame.add_unseen(share)
-            else:
-                self._blame.add(*line, share)
-
-    def _forget_holders_before(self, moment: float) -> None:
-        seen = self._holders_seen
-        while seen and seen[0][0] < moment:
-            seen.popleft()
-
-    def _charge_outside_waits(self, outside: OutsideCounts) -> None:
-        pending = outside.take_pending()
-        if not pending:
-            return
-        by_native_id = {a.native_id: a for a in self._accounts.values()}
-        for finished in self._finished:  # counted before the thread ended, read after
-            by_native_id.setdefault(finished.native_id, finished)
-        for native_id, seconds in pending.items():
-            account = by_native_id.get(native_id)
-            if account is not None:
-                account.outside_wait += seconds
+        watcher.charge_waits(self._accounts.values(), self._finished)
 
     def _others_cpu(self, process_cpu: float) -> float | None:
         """CPU seconds other processes took on the cores this one may use, since the start."""
@@ -610,7 +323,7 @@ class Monitor:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
         kernel = self.sources.kernel_if_found
         calibration = kernel.calibration_cpu_s if kernel is not None else 0.0
-        watcher = self._outside.cpu_seconds if self._outside is not None else 0.0
+        watcher = self._watcher.counts.cpu_seconds if self._watcher is not None else 0.0
         return self._monitor_cpu + calibration + watcher
 
     def _counted(self, wall: float) -> bool:
@@ -619,8 +332,8 @@ class Monitor:
 
     def _watched(self, wall: float) -> bool:
         """Whether the watcher process counted the GIL waits over the run."""
-        outside = self._outside
-        return outside is not None and outside.time >= KERNEL_COVERAGE * wall
+        watcher = self._watcher
+        return watcher is not None and watcher.counts.time >= KERNEL_COVERAGE * wall
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
@@ -659,7 +372,7 @@ class Monitor:
         #: Threads met at this tick asleep on the GIL: they queue now, with no account yet.
         met_queued = 0
         on_cpu: list[ThreadAccount] = []
-        samples: dict[int, _Sample] = {}
+        samples: dict[int, TickSample] = {}
         counted = self.sources.kernel is not None
         cpu_at_start = self._cpu_clocks() if counted else {}
         kernel_states = self._kernel_states(frames)
@@ -698,14 +411,11 @@ class Monitor:
             share = self._queues.add_tick(dt, in_queue)
             for account in queued:
                 account.queued_wait += dt * share
-            holder = self._holder(queued, samples)
-            if holder is not None and self._outside_took_over:
-                self._holders_seen.append((now, holder[0], dt))
-                self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
-            elif holder is not None:
-                self._charge_holder(holder, queued, dt, in_queue)
+            took_over = self._watcher is not None and self._watcher.took_over
+            holder = self._holders.at_tick(
+                now, dt, self._gil_latency, queued, in_queue, samples, watched=took_over
+            )
             self._tick_view = (samples, holder)
-            self._note_long_hold(now, dt, holder, samples)
         else:
             self._tick_view = None
         # After this tick's own count: a watcher that takes over now starts from it.
@@ -759,7 +469,7 @@ class Monitor:
 
     def _sample_thread(
         self, ident: int, frame: FrameType, dt: float, now: float, kernel: KernelState | None
-    ) -> _Sample:
+    ) -> TickSample:
         """Account one thread's sample; what the tick's GIL count needs to know of it."""
         native_id, name = self._names.get(ident, (None, f"thread-{ident}"))
         account = self._accounts.get(ident)
@@ -776,7 +486,7 @@ class Monitor:
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            return _Sample(None, kernel, ThreadState.WAITING)
+            return TickSample(None, kernel, ThreadState.WAITING)
         stack = sample_stack(frame)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
         cpu_before, cpu_now = account.last_cpu, self.sources.thread_cpu(ident, native_id)
@@ -785,142 +495,7 @@ class Monitor:
         if self._spans is not None:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
-        return _Sample(account, kernel, state, stack, used)
-
-    def _holder(self, queued: list[ThreadAccount], samples: dict[int, _Sample]) -> _Holding | None:
-        """Who held the GIL at this tick, and its line where this tick saw it.
-
-        The sampler took the GIL from a thread running Python, which then queued; a
-        thread waiting for the GIL makes no CPU progress, so of the queued threads the
-        holder is the one that used the most CPU since the previous tick. One queued at a
-        blocking call came back from it: what it ran before, it ran elsewhere (two
-        threads bursting and sleeping were blamed on their `time.sleep` line).
-        """
-        if self._gil_latency >= self._long_hold_s():
-            kept = self._long_holder(queued, samples)
-            if kept is not None:
-                return kept
-        running = [a for a in queued if not self._back_from_blocking(samples[a.ident])]
-        if running:
-            account = max(running, key=lambda a: samples[a.ident].cpu_used)
-            stack = samples[account.ident].stack
-            return (*self._program_frame(stack), account.name), account.ident
-        if queued:
-            return None, max(queued, key=lambda a: samples[a.ident].cpu_used).ident
-        return None
-
-    def _back_from_blocking(self, sample: _Sample) -> bool:
-        """Whether a queued thread shows no line it ran: none seen, or a blocking call's."""
-        return not sample.stack or at_blocking_call(sample.stack, self._call_sites)
-
-    def _long_holder(
-        self, queued: list[ThreadAccount], samples: dict[int, _Sample]
-    ) -> _Holding | None:
-        """The holder after a long wait for the GIL, which one thread kept in a native call
-        (Python code gives it up within a switch interval of being asked).
-
-        That thread used the CPU over the wait, queued or not. It shows the call's line
-        only if it queued where the call returned; one that ran on into a blocking call
-        (a pool's worker back at its queue) shows nothing of it. Blaming whichever thread
-        queued instead named the waiting event loop's own line for a regex another thread
-        ran (``regex_holds_gil_beside_loop``). None if no thread used the CPU for it: many
-        threads taking turns made the wait long (eight CPU-bound threads named nobody).
-        """
-        bar = LONG_HOLD_CPU_SHARE * self._gil_latency
-        ran = [s for s in samples.values() if s.account is not None and s.cpu_used >= bar]
-        if not ran:
-            return None
-        in_queue = {a.ident for a in queued}
-        ran_queued = [s for s in ran if s.account is not None and s.account.ident in in_queue]
-        keeper = max(ran_queued or ran, key=lambda s: s.cpu_used)
-        account = keeper.account
-        assert account is not None
-        if account.ident in in_queue and not self._back_from_blocking(keeper):
-            return (*self._program_frame(keeper.stack), account.name), account.ident
-        return None, account.ident
-
-    def _charge_holder(
-        self, holder: _Holding, queued: list[ThreadAccount], dt: float, in_queue: int
-    ) -> None:
-        """Charge this tick's waits to the holder's line: every thread queued but the
-        holder itself, if it queued only behind the sampler."""
-        line, ident = holder
-        waiters = in_queue - any(a.ident == ident for a in queued)
-        if waiters <= 0:
-            return
-        waited_s = dt * waiters
-        if line is None:
-            self._blame.add_unseen(waited_s)
-        else:
-            self._blame.add(*line, waited_s)
-
-    def _long_hold_s(self) -> float:
-        """A wait for the GIL this long ended a native call that kept it (half a stall)."""
-        return 0.5 * self.config.stall_ms / 1000
-
-    def _program_frame(self, stack: StackKey) -> tuple[CodeType, int]:
-        """The innermost frame outside the standard library and installed packages."""
-        for code, lasti in stack:
-            if not self._in_stdlib(code):
-                return code, lasti
-        return stack[0]
-
-    def _in_stdlib(self, code: CodeType) -> bool:
-        known = self._stdlib_codes.get(code)
-        if known is None:
-            if len(self._stdlib_codes) > 4096:
-                self._stdlib_codes.clear()
-            known = self._stdlib_codes[code] = is_library_file(code.co_filename)
-        return known
-
-    def _note_long_hold(
-        self,
-        now: float,
-        dt: float,
-        holder: _Holding | None,
-        samples: dict[int, _Sample],
-    ) -> None:
-        """Remember a tick that came a stall's length late because one thread kept the GIL.
-
-        A C call that holds the GIL (a regex backtracking, a huge ``sorted``) keeps the
-        sampler out for its whole length, so a loop stalled meanwhile gets no samples;
-        the thread that used the CPU over the gap, caught where the call returned, is
-        the culprit.
-        """
-        waited = self._gil_latency
-        if holder is None or waited < self._long_hold_s():
-            return
-        # On a busy machine the holder gets only its share of a CPU, hence a low bar.
-        if samples[holder[1]].cpu_used >= LONG_HOLD_CPU_SHARE * waited:
-            self._long_holds.append((now - dt, now, holder[0], holder[1]))
-
-    def _explained(self, record: StallRecord, loop_ident: int) -> StallRecord:
-        """A stall the sampler could not look into, explained by a long GIL hold over it.
-
-        Also a stall whose loop thread was seen only in its selector's poll: the loop was
-        not running a callback, so what kept it from its heartbeat was the GIL (after
-        the poll returned) or the CPU, not a line of its own.
-        """
-        if record.gil_holder is not None:
-            return record
-        if record.samples and not (record.stack and is_loop_poll(record.stack[0][0])):
-            return record
-        start, end = record.started_at, record.started_at + record.duration
-        best: tuple[float, Holder | None, int] | None = None
-        for hold_start, hold_end, key, ident in self._long_holds:
-            overlap = min(end, hold_end) - max(start, hold_start)
-            if overlap > 0 and (best is None or overlap > best[0]):
-                best = (overlap, key, ident)
-        if best is None or best[0] < 0.5 * record.duration:
-            return record
-        _, key, ident = best
-        if ident != loop_ident:
-            # Another thread kept the GIL: the loop waited for it (its line, if seen).
-            return record.explained((0, 1, 0), key, record.stack)
-        if record.samples:
-            return record  # its own poll, not its own long call
-        stack = record.stack if key is None else ((key[0], key[1]),)
-        return record.explained((1, 0, 0), None, stack)
+        return TickSample(account, kernel, state, stack, used)
 
     def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
         """What a loop thread was doing at this tick, from the kernel's view (if any)."""
@@ -1114,7 +689,7 @@ class Monitor:
         stall_log.missed(missed)
         resolver = FrameResolver()
         for watch, record in pending:
-            explained = self._explained(record, watch.thread_ident)
+            explained = self._holders.explained(record, watch.thread_ident)
             stall_log.offer(
                 stall_report(explained, resolver, self._started),
                 watch.thread_name,
@@ -1128,7 +703,7 @@ class Monitor:
         self._read_schedstats()
         length, fraction = self._windows.close(now, list(self._accounts.values()), self._gil)
         counted = self._queues.take_window()
-        watched = self._outside.take_window() if self._outside is not None else None
+        watched = self._watcher.counts.take_window() if self._watcher is not None else None
         if watched is not None and self._watched(now - self._started):
             fraction = watched
         elif counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
@@ -1227,12 +802,12 @@ class Monitor:
             max_alive=self._max_alive,
             counted=self._counted(max(1e-9, now - self._started)),
             watched=watched,
-            queues=self._outside if watched and self._outside is not None else self._queues,
+            queues=self._watcher.counts if watched and self._watcher is not None else self._queues,
             estimate=self._gil,
             probe=self._probe,
-            blame=self._blame,
+            blame=self._holders.blame,
             loops=[*self._loops.values(), *self._closed_loops],
-            explain=self._explained,
+            explain=self._holders.explained,
             timeline=tuple(self._timeline.points) if self._timeline else (),
             errors=dict(self._errors),
             spans=self._spans,

@@ -1,0 +1,293 @@
+"""Who held the GIL: the lines its waits are charged to, and the long holds behind stalls.
+
+At a counted tick the sampler holds the GIL, and the thread it took the GIL from queued
+behind it: of the queued threads, the holder is told by the CPU each used since the
+previous tick. The tick's waits are charged to the holder's line, or, once the watcher
+counts the waits, the watcher's are charged to the holders the ticks saw meanwhile. A
+tick that came a stall's length late because one thread kept the GIL is remembered: it
+explains a loop's stall the sampler could not look into.
+
+The tick's figures and samples are passed in, so tests drive :class:`GilHolders` with
+samples made by hand.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .._core._library import is_library_file
+from ._stacks import at_blocking_call, is_loop_poll
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType
+    from typing import Any
+
+    from ._gil import ThreadAccount, TickSample
+    from ._loops import Holder, StallRecord
+    from ._stacks import CallSites, StackKey
+
+#: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
+#: taken as having kept the GIL through it.
+LONG_HOLD_CPU_SHARE = 0.25
+
+#: How far back (s) the holders ticks saw stand for a wait the watcher counted where no
+#: tick since its previous window saw one.
+HOLDERS_STAND_FOR_S = 1.0
+
+#: Who held the GIL at a tick: its line (None where the tick did not see it), its ident.
+Holding = tuple["Holder | None", int]
+
+
+class HolderBlame:
+    """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
+
+    The sampler says who held it at each tick (:class:`GilHolders`) and how much wait to
+    charge: the tick's queue, or the watcher's count over the same stretch. Wait behind
+    a holder whose line no tick saw is in the total and in ``unseen``, named nowhere.
+    """
+
+    __slots__ = ("max_keys", "seconds", "total", "unseen")
+
+    def __init__(self, max_keys: int = 2000) -> None:
+        self.max_keys = max_keys
+        self.seconds: dict[tuple[Any, int, str], float] = {}
+        self.total = 0.0
+        #: Of the total, the wait behind holders whose line no tick saw.
+        self.unseen = 0.0
+
+    def add_unseen(self, wait_seconds: float) -> None:
+        """Wait behind a holder whose line no tick saw: in the total, named nowhere."""
+        self.total += wait_seconds
+        self.unseen += wait_seconds
+
+    def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
+        self.total += wait_seconds
+        key = (code, lasti, thread_name)
+        if key not in self.seconds and len(self.seconds) >= self.max_keys:
+            return  # counted in the total, not named
+        self.seconds[key] = self.seconds.get(key, 0.0) + wait_seconds
+
+
+class GilHolders:
+    """Who held the GIL at each counted tick, the waits charged to it, and long holds.
+
+    ``call_sites`` tells a blocking call's line (the sampler's cache, shared);
+    ``stall_ms`` is the loops' stall threshold, half of which makes a long hold.
+    """
+
+    __slots__ = (
+        "_call_sites",
+        "_holders_seen",
+        "_last_window_at",
+        "_long_hold_s",
+        "_long_holds",
+        "_stdlib_codes",
+        "blame",
+    )
+
+    def __init__(self, call_sites: CallSites, stall_ms: float) -> None:
+        self._call_sites = call_sites
+        #: A wait for the GIL this long ended a native call that kept it (half a stall).
+        self._long_hold_s = 0.5 * stall_ms / 1000
+        self.blame = HolderBlame()
+        #: Holders the recent ticks saw: (tick time, line or None where not seen, tick
+        #: seconds); the watcher's waits are charged by them (``blame_watched_wait``).
+        self._holders_seen: deque[tuple[float, Holder | None, float]] = deque()
+        self._last_window_at = 0.0
+        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread);
+        #: the line is None where the tick did not see it.
+        self._long_holds: deque[tuple[float, float, Holder | None, int]] = deque(maxlen=256)
+        self._stdlib_codes: dict[CodeType, bool] = {}
+
+    def at_tick(
+        self,
+        now: float,
+        dt: float,
+        gil_latency: float,
+        queued: list[ThreadAccount],
+        in_queue: int,
+        samples: dict[int, TickSample],
+        *,
+        watched: bool,
+    ) -> Holding | None:
+        """Who held the GIL at a counted tick; its waits charged, a long hold remembered.
+
+        ``gil_latency``: how long the sampler waited for the GIL before this tick.
+        ``queued``: the threads counted queueing for it, of ``in_queue`` in all (threads
+        met at this tick have no account yet). ``watched``: the watcher's count took over,
+        so the holder is kept to be charged with the watcher's waits instead of this
+        tick's queue.
+        """
+        holder = self._holder(queued, samples, gil_latency)
+        if holder is not None and watched:
+            self._holders_seen.append((now, holder[0], dt))
+            self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
+        elif holder is not None:
+            self._charge_holder(holder, queued, dt, in_queue)
+        self._note_long_hold(now, dt, gil_latency, holder, samples)
+        return holder
+
+    def _holder(
+        self, queued: list[ThreadAccount], samples: dict[int, TickSample], gil_latency: float
+    ) -> Holding | None:
+        """Who held the GIL at this tick, and its line where this tick saw it.
+
+        The sampler took the GIL from a thread running Python, which then queued; a
+        thread waiting for the GIL makes no CPU progress, so of the queued threads the
+        holder is the one that used the most CPU since the previous tick. One queued at a
+        blocking call came back from it: what it ran before, it ran elsewhere (two
+        threads bursting and sleeping were blamed on their `time.sleep` line).
+        """
+        if gil_latency >= self._long_hold_s:
+            kept = self._long_holder(queued, samples, gil_latency)
+            if kept is not None:
+                return kept
+        running = [a for a in queued if not self._back_from_blocking(samples[a.ident])]
+        if running:
+            account = max(running, key=lambda a: samples[a.ident].cpu_used)
+            stack = samples[account.ident].stack
+            return (*self._program_frame(stack), account.name), account.ident
+        if queued:
+            return None, max(queued, key=lambda a: samples[a.ident].cpu_used).ident
+        return None
+
+    def _back_from_blocking(self, sample: TickSample) -> bool:
+        """Whether a queued thread shows no line it ran: none seen, or a blocking call's."""
+        return not sample.stack or at_blocking_call(sample.stack, self._call_sites)
+
+    def _long_holder(
+        self, queued: list[ThreadAccount], samples: dict[int, TickSample], gil_latency: float
+    ) -> Holding | None:
+        """The holder after a long wait for the GIL, which one thread kept in a native call
+        (Python code gives it up within a switch interval of being asked).
+
+        That thread used the CPU over the wait, queued or not. It shows the call's line
+        only if it queued where the call returned; one that ran on into a blocking call
+        (a pool's worker back at its queue) shows nothing of it. Blaming whichever thread
+        queued instead named the waiting event loop's own line for a regex another thread
+        ran (``regex_holds_gil_beside_loop``). None if no thread used the CPU for it: many
+        threads taking turns made the wait long (eight CPU-bound threads named nobody).
+        """
+        bar = LONG_HOLD_CPU_SHARE * gil_latency
+        ran = [s for s in samples.values() if s.account is not None and s.cpu_used >= bar]
+        if not ran:
+            return None
+        in_queue = {a.ident for a in queued}
+        ran_queued = [s for s in ran if s.account is not None and s.account.ident in in_queue]
+        keeper = max(ran_queued or ran, key=lambda s: s.cpu_used)
+        account = keeper.account
+        assert account is not None
+        if account.ident in in_queue and not self._back_from_blocking(keeper):
+            return (*self._program_frame(keeper.stack), account.name), account.ident
+        return None, account.ident
+
+    def _charge_holder(
+        self, holder: Holding, queued: list[ThreadAccount], dt: float, in_queue: int
+    ) -> None:
+        """Charge this tick's waits to the holder's line: every thread queued but the
+        holder itself, if it queued only behind the sampler."""
+        line, ident = holder
+        waiters = in_queue - any(a.ident == ident for a in queued)
+        if waiters <= 0:
+            return
+        waited_s = dt * waiters
+        if line is None:
+            self.blame.add_unseen(waited_s)
+        else:
+            self.blame.add(*line, waited_s)
+
+    def _program_frame(self, stack: StackKey) -> tuple[CodeType, int]:
+        """The innermost frame outside the standard library and installed packages."""
+        for code, lasti in stack:
+            if not self._in_stdlib(code):
+                return code, lasti
+        return stack[0]
+
+    def _in_stdlib(self, code: CodeType) -> bool:
+        known = self._stdlib_codes.get(code)
+        if known is None:
+            if len(self._stdlib_codes) > 4096:
+                self._stdlib_codes.clear()
+            known = self._stdlib_codes[code] = is_library_file(code.co_filename)
+        return known
+
+    def _note_long_hold(
+        self,
+        now: float,
+        dt: float,
+        gil_latency: float,
+        holder: Holding | None,
+        samples: dict[int, TickSample],
+    ) -> None:
+        """Remember a tick that came a stall's length late because one thread kept the GIL.
+
+        A C call that holds the GIL (a regex backtracking, a huge ``sorted``) keeps the
+        sampler out for its whole length, so a loop stalled meanwhile gets no samples;
+        the thread that used the CPU over the gap, caught where the call returned, is
+        the culprit.
+        """
+        if holder is None or gil_latency < self._long_hold_s:
+            return
+        # On a busy machine the holder gets only its share of a CPU, hence a low bar.
+        if samples[holder[1]].cpu_used >= LONG_HOLD_CPU_SHARE * gil_latency:
+            self._long_holds.append((now - dt, now, holder[0], holder[1]))
+
+    def blame_watched_wait(self, waited_s: float, now: float) -> None:
+        """Charge the wait the watcher counted since its last window to the holders the
+        ticks saw meanwhile, by how long each was seen (a sampling profile of who held).
+
+        The ticks alone see a wait only where two threads queue behind the sampler: four
+        threads compressing with zlib waited 10% of the time and no holder was named.
+        Where no tick since the last window caught a holder (the GIL was free at each),
+        the holders of the last second stand for it; none there, it stays unseen.
+        """
+        if waited_s <= 0:
+            return
+        self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
+        seen = self._holders_seen
+        since = [s for s in seen if s[0] > self._last_window_at] or list(seen)
+        self._last_window_at = now
+        total = sum(dt for _, _, dt in since)
+        if total <= 0:
+            self.blame.add_unseen(waited_s)
+            return
+        for _, line, dt in since:
+            share = waited_s * dt / total
+            if line is None:
+                self.blame.add_unseen(share)
+            else:
+                self.blame.add(*line, share)
+
+    def _forget_holders_before(self, moment: float) -> None:
+        seen = self._holders_seen
+        while seen and seen[0][0] < moment:
+            seen.popleft()
+
+    def explained(self, record: StallRecord, loop_ident: int) -> StallRecord:
+        """A stall the sampler could not look into, explained by a long GIL hold over it.
+
+        Also a stall whose loop thread was seen only in its selector's poll: the loop was
+        not running a callback, so what kept it from its heartbeat was the GIL (after
+        the poll returned) or the CPU, not a line of its own.
+        """
+        if record.gil_holder is not None:
+            return record
+        if record.samples and not (record.stack and is_loop_poll(record.stack[0][0])):
+            return record
+        start, end = record.started_at, record.started_at + record.duration
+        best: tuple[float, Holder | None, int] | None = None
+        for hold_start, hold_end, key, ident in self._long_holds:
+            overlap = min(end, hold_end) - max(start, hold_start)
+            if overlap > 0 and (best is None or overlap > best[0]):
+                best = (overlap, key, ident)
+        if best is None or best[0] < 0.5 * record.duration:
+            return record
+        _, key, ident = best
+        if ident != loop_ident:
+            # Another thread kept the GIL: the loop waited for it (its line, if seen).
+            return record.explained((0, 1, 0), key, record.stack)
+        if record.samples:
+            return record  # its own poll, not its own long call
+        stack = record.stack if key is None else ((key[0], key[1]),)
+        return record.explained((1, 0, 0), None, stack)
