@@ -112,10 +112,14 @@ def test_a_thread_back_from_a_blocking_call_did_not_hold_the_gil() -> None:
     assert _tick(holders, samples) == (_line(at_spin, "t2"), 2)
 
 
-def test_where_every_queued_thread_is_back_from_a_blocking_call_the_line_is_unseen() -> None:
+@pytest.mark.parametrize("sampler_waited", [False, True])
+def test_where_every_queued_thread_is_back_from_a_blocking_call_the_line_is_unseen(
+    sampler_waited: bool,
+) -> None:
     holders = _holders()
     samples = [_sample(1, at_sleep, cpu_used=0.002), _sample(2, at_acquire, cpu_used=0.008)]
-    assert _tick(holders, samples) == (None, 2)
+    latency = 0.002 if sampler_waited else 0.0
+    assert _tick(holders, samples, gil_latency=latency) == (None, 2)
     assert holders.blame.unseen == pytest.approx(TICK)
     assert holders.blame.seconds == {}
 
@@ -170,6 +174,21 @@ def test_under_the_watcher_its_waits_are_charged_to_the_holders_seen_by_time_hel
     }
     holders.blame_watched_wait(0.0, now=1.06)
     assert holders.blame.total == pytest.approx(0.3)
+
+
+def test_under_the_watcher_a_holder_nobody_waited_behind_weighs_little() -> None:
+    # A regex kept the GIL for one long tick, the loop's thread queued behind it; at twenty
+    # short ticks the loop's own line held it with nobody waiting. The watcher's waits go
+    # to the regex's line (by time held alone, the loop's line took a share of them).
+    holders = _holders()
+    for n in range(20):
+        _tick(holders, [_sample(1, cpu_used=0.008)], now=1.0 + n * TICK, watched=True)
+    regex = _sample(2, cpu_used=0.2)
+    _tick(holders, [_sample(1), regex], now=1.4, dt=0.2, watched=True)
+    holders.blame_watched_wait(0.2, now=1.45)
+    seconds = holders.blame.seconds
+    assert seconds[_line(at_spin, "t2")] > 0.95 * 0.2
+    assert seconds[_line(at_spin, "t1")] < 0.05 * 0.2
 
 
 def test_holders_of_the_last_second_stand_for_a_wait_no_tick_saw_a_holder_for() -> None:

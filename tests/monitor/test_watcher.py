@@ -505,6 +505,16 @@ def test_the_link_hands_the_count_over_once_the_watcher_is_ready(process: FakePr
     assert holders.blame.unseen == pytest.approx(0.5)  # no tick saw a holder
 
 
+def test_waits_of_a_thread_folded_into_the_others_are_the_others(process: FakeProcess) -> None:
+    link = WatcherLink(_counts(process))
+    process.say("ready\nwindow 0.5 0.5 0.5 500 10001:0.3 10009:0.2\n")
+    link.counts.drain()
+    alive = ThreadAccount(ident=1, native_id=10_001, name="alive")
+    others = ThreadAccount(ident=0, native_id=None, name="")
+    link.charge_waits([alive], [], others)
+    assert (alive.outside_wait, others.outside_wait) == pytest.approx((0.3, 0.2))
+
+
 def test_a_pipe_the_program_closed_and_reused_is_never_read_or_closed(tmp_path: Path) -> None:
     # A daemonising program closes every descriptor; a file it opens next may get the
     # pipe's number. The watcher's end is known by its inode: that file is left alone.

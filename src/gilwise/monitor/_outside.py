@@ -346,9 +346,16 @@ class WatcherLink:
         return self.counts.waiting_thread_time - waited_before
 
     def charge_waits(
-        self, alive: Iterable[ThreadAccount], finished: Iterable[ThreadAccount]
+        self,
+        alive: Iterable[ThreadAccount],
+        finished: Iterable[ThreadAccount],
+        others: ThreadAccount | None = None,
     ) -> None:
-        """Add each thread's waits the watcher counted since the last call to its account."""
+        """Add each thread's waits the watcher counted since the last call to its account.
+
+        A thread with none any more was folded into ``others`` (the sum of old finished
+        threads) before its last waits came in: they are the others' waits.
+        """
         pending = self.counts.take_pending()
         if not pending:
             return
@@ -356,6 +363,6 @@ class WatcherLink:
         for account in finished:  # counted before the thread ended, read after
             by_native_id.setdefault(account.native_id, account)
         for native_id, seconds in pending.items():
-            waiter = by_native_id.get(native_id)
+            waiter = by_native_id.get(native_id, others)
             if waiter is not None:
                 waiter.outside_wait += seconds

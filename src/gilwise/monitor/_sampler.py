@@ -294,7 +294,7 @@ class Monitor:
         try:
             waited_s = watcher.stop()
             with self._lock:
-                watcher.charge_waits(self._accounts.values(), self._finished)
+                watcher.charge_waits(self._accounts.values(), self._finished, self._others)
                 if watcher.took_over:
                     self._holders.blame_watched_wait(waited_s, self.sources.clock())
         except Exception as exc:
@@ -310,7 +310,7 @@ class Monitor:
             others = [self._others] if self._others is not None else []
             for account in [*self._accounts.values(), *self._finished, *others]:
                 account.outside_wait = account.queued_wait
-        watcher.charge_waits(self._accounts.values(), self._finished)
+        watcher.charge_waits(self._accounts.values(), self._finished, self._others)
 
     def _others_cpu(self, process_cpu: float) -> float | None:
         """CPU seconds other processes took on the cores this one may use, since the start."""
