@@ -17,6 +17,18 @@ BUSY = (thread("a"), thread("b"), thread("c"))
 IDLE = (thread("a", running=0.05), thread("b", running=0.1))
 
 
+@pytest.mark.parametrize(("stalled", "said"), [(True, "LOOP_BLOCKED's"), (False, "tasks await")])
+def test_an_asyncio_program_mostly_waiting_is_not_told_to_use_asyncio(
+    stalled: bool, said: str
+) -> None:
+    waiting = thread("MainThread", running=0.0)
+    stalls = (stall(),) if stalled else ()
+    built = report(cores=0.05, threads=(waiting,), loops=(loop(*stalls),))
+    io_bound = next(v for v in verdicts_for(built) if v.code == "IO_BOUND")
+    assert "asyncio" not in io_bound.fix
+    assert said in io_bound.fix
+
+
 @pytest.mark.parametrize(
     ("method", "codes"),
     [

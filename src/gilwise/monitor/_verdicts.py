@@ -312,14 +312,25 @@ def _io_bound(report: Report) -> Verdict | None:
         f"Threads were waiting (I/O, sleeps, locks) in {waiting:.0%} of samples and the "
         f"process ran {report.process.user_cores_used:.2f} cores of user code: the GIL is "
         "not the bottleneck.",
-        _io_bound_fix(report.process.max_threads_alive),
+        _io_bound_fix(report, threads),
         waiting_fraction=round(waiting, 4),
         user_cores_used=report.process.user_cores_used,
         max_threads_alive=report.process.max_threads_alive,
     )
 
 
-def _io_bound_fix(threads_alive: int) -> str:
+def _io_bound_fix(report: Report, threads: list[ThreadReport]) -> str:
+    loop_threads = {loop.thread_ident for loop in report.loops}
+    if loop_threads and all(t.ident in loop_threads for t in threads):
+        # An asyncio program is told to overlap its waits "with asyncio" otherwise, and a
+        # blocked loop's waits are LOOP_BLOCKED's, with their own fix.
+        stalled = any(loop.stalls_total for loop in report.loops)
+        return "The waiting was the event loop's: idle, it waits for I/O, which is fine" + (
+            "; the calls that blocked it inside callbacks are LOOP_BLOCKED's, fixed there."
+            if stalled
+            else ". If the program is slower than it should be, look at what its tasks await."
+        )
+    threads_alive = report.process.max_threads_alive
     if threads_alive < MANY_THREADS:
         # Only waits that do not depend on each other overlap: a program reading its
         # input line by line, or sleeping on a schedule, gains nothing from more threads.
