@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gilwise._core._clocks import ThreadAgeReader
 from gilwise.monitor import MonitorConfig, Sources
 from gilwise.monitor import _config as config
 
@@ -23,13 +24,15 @@ def test_the_kernels_readers_are_found_on_first_use_not_when_the_monitor_is_made
     found: list[str] = []
     monkeypatch.setattr(config, "_kernel_states", lambda: found.append("kernel"))
     monkeypatch.setattr(config, "_schedstat_reader", lambda: found.append("schedstat"))
+    monkeypatch.setattr(config, "_thread_age_reader", lambda: found.append("thread_age"))
     sources = Sources()
     assert found == []
     assert sources.kernel_if_found is None
     sources.kernel  # noqa: B018  (the first use finds it)
     sources.schedstat  # noqa: B018
+    sources.thread_age  # noqa: B018
     sources.kernel  # noqa: B018  (found once)
-    assert found == ["kernel", "schedstat"]
+    assert found == ["kernel", "schedstat", "thread_age"]
 
 
 def test_a_reader_that_cannot_be_set_up_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,5 +42,37 @@ def test_a_reader_that_cannot_be_set_up_is_unavailable(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(config, "KernelStates", broken)
     monkeypatch.setattr(config, "SchedStatReader", broken)
+    monkeypatch.setattr(config, "ThreadAgeReader", broken)
     assert Sources().kernel is None
     assert Sources().schedstat is None
+    assert Sources().thread_age is None
+
+
+def _stat_line(name: bytes, start_ticks: int, fields_after: int = 30) -> bytes:
+    """/proc/self/task/TID/stat: pid, (name), then fields 3 on; field 22 is the start."""
+    fields = [b"S"] + [b"7"] * 18 + [str(start_ticks).encode()] + [b"0"] * fields_after
+    return b"123 (" + name + b") " + b" ".join(fields)
+
+
+@pytest.mark.parametrize(
+    ("raw", "age"),
+    [
+        (_stat_line(b"worker", 1000), 2.995),  # 13 s after boot; it started at 10 s
+        (_stat_line(b"a (b) c", 1150), 1.495),  # a name with spaces and parentheses
+        (_stat_line(b"late", 1300), 0.0),  # rounding cannot make an age negative
+        (_stat_line(b"cut", 1000, fields_after=0), None),  # the read stopped at the start
+        (b"123 (x) S 1 2", None),
+        (b"", None),
+        (None, None),
+        (b"123 (x) S " + b"z " * 40, None),
+    ],
+)
+def test_a_threads_age_is_read_from_its_start_in_the_kernels_ticks(
+    raw: bytes | None, age: float | None
+) -> None:
+    reader = ThreadAgeReader(read=lambda path: raw, boottime=lambda: 13.0)
+    result = reader.read(42)
+    if age is None:
+        assert result is None
+    else:
+        assert result == pytest.approx(age)

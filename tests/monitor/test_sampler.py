@@ -62,6 +62,8 @@ class World:
     settled: dict[int, KernelState] = field(default_factory=dict)
     #: CPU seconds other processes used on our cores so far (None: the counters are unknown).
     busy_cpu: float | None = None
+    #: How long ago each thread started, as the kernel says (by ident; missing: unknown).
+    started_ago: dict[int, float] = field(default_factory=dict)
 
     def add(self, ident: int, frame: Callable[[], FakeFrame], name: str = "") -> None:
         self.threads[ident] = FakeThread(ident, ident + 10_000, name or f"t{ident}")
@@ -87,6 +89,7 @@ class World:
             process_user_cpu=lambda: self.process_cpu,
             busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
             schedstat=self.schedstat,
+            thread_age=lambda native_id: self.started_ago.get(native_id - 10_000),
             kernel=None
             if self.kernel is None
             else FakeKernel(self.kernel, self.settled, self.clock),
@@ -429,6 +432,70 @@ def test_threads_the_first_tick_meets_on_the_gil_count_as_queued() -> None:
     report = monitor.stop()
     assert report.gil.wait_fraction == pytest.approx(1.0)
     assert report.gil.mean_waiting_threads == pytest.approx(2.0)
+
+
+def _late_first_tick(world: World, monitor: Monitor, cpu: dict[int, float]) -> None:
+    """0.4 s pass before the first tick (the sampler's set-up beside busy threads)."""
+    world.clock.advance(0.4)
+    for ident, seconds in cpu.items():
+        world.cpu.run(ident, seconds)
+    monitor.tick()
+
+
+def test_a_late_first_tick_still_counts_each_threads_whole_life() -> None:
+    world = World()
+    world.add(1, at_spin, name="MainThread")
+    world.cpu.run(1, 5.0)  # before the monitor began: not the run's
+    monitor = _monitor(world)
+    world.add(2, at_spin)  # started 0.3 s into the run, as the kernel says
+    world.started_ago[2] = 0.1
+    world.add(3, at_spin)  # started during the run; the kernel cannot say when
+    _late_first_tick(world, monitor, {1: 0.2, 2: 0.05, 3: 0.1})
+    world.step(monitor, {1: 0.5, 2: 0.5}, ticks=10)
+    threads = {t.ident: t for t in monitor.stop().threads}
+    assert threads[1].wall_seconds == pytest.approx(0.5)
+    assert threads[1].cpu_seconds == pytest.approx(0.25)
+    assert threads[2].wall_seconds == pytest.approx(0.2)
+    assert threads[2].cpu_seconds == pytest.approx(0.1)
+    assert threads[3].wall_seconds == pytest.approx(0.1)  # from its first sighting
+    assert threads[3].cpu_seconds == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("started_ago", "cpu_used", "wall"),
+    [
+        (0.41, 0.1, 0.5),  # up to two clock ticks older than the run: started in it
+        (0.05, 0.08, 0.18),  # it used more CPU than the kernel's age allows: it lived longer
+        (3.0, 0.1, 0.1),  # much older than the run, unseen as it began: from its sighting
+    ],
+)
+def test_a_thread_started_before_its_first_sighting_is_counted_from_its_start(
+    started_ago: float, cpu_used: float, wall: float
+) -> None:
+    world = World()
+    monitor = _monitor(world)
+    world.add(1, at_spin)
+    world.started_ago[1] = started_ago
+    _late_first_tick(world, monitor, {1: cpu_used})
+    world.step(monitor, {1: 1.0}, ticks=10)
+    (thread,) = monitor.stop().threads
+    assert thread.wall_seconds == pytest.approx(wall)
+
+
+def test_gil_waits_are_shares_of_the_time_they_were_counted_over() -> None:
+    # Four threads taking turns, first met 0.4 s late: each waited 3/4 of the time it
+    # was watched; the time before (its waits not counted per thread) dilutes nothing.
+    world = World(kernel=dict.fromkeys((1, 2, 3, 4), KernelState.GIL))
+    monitor = _monitor(world)
+    for ident in (1, 2, 3, 4):
+        world.add(ident, at_spin)
+        world.started_ago[ident] = 0.4
+    _late_first_tick(world, monitor, dict.fromkeys((1, 2, 3, 4), 0.1))
+    world.step(monitor, dict.fromkeys((1, 2, 3, 4), 0.25), ticks=40)
+    for thread in monitor.stop().threads:
+        assert thread.wall_seconds == pytest.approx(0.8)
+        assert thread.cpu_fraction == pytest.approx(0.25)
+        assert thread.gil_wait_fraction == pytest.approx(0.75)
 
 
 @pytest.mark.timeout(30)

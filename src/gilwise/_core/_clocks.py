@@ -141,6 +141,43 @@ class SchedStatReader:
             return None
 
 
+class ThreadAgeReader:
+    """How long ago each thread of this process started (Linux ``/proc/self/task/TID/stat``).
+
+    The kernel keeps a thread's start in clock ticks since boot (10 ms on most systems),
+    so an age is good to about half a tick.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[str], bytes | None] | None = None,
+        boottime: Callable[[], float] | None = None,
+    ) -> None:
+        self._read = read or proc_reader()
+        self._boottime = boottime or _boottime
+        self._tick_s = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+        self.available = self.read(_own_tid()) is not None
+
+    def read(self, native_id: int) -> float | None:
+        """Seconds since the thread started, or None."""
+        raw = self._read(f"/proc/self/task/{native_id}/stat")
+        try:
+            # The thread's name, in parentheses, may hold spaces and parentheses of its
+            # own: fields are counted from the last one. Field 22 is the start.
+            fields = raw[raw.rindex(b")") + 2 :].split() if raw else []
+            if len(fields) < 21:  # cut short (or unreadable): the start may be cut too
+                return None
+            started = int(fields[19]) * self._tick_s
+        except ValueError:
+            return None
+        # The count is rounded down to a tick: the thread started up to a tick later.
+        return max(0.0, self._boottime() - started - self._tick_s / 2)
+
+
+def _boottime() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
 def _own_tid() -> int:
     return threading.get_native_id()
 

@@ -248,6 +248,8 @@ def thread_report(
     # wait before the first tick that accounts its time (a pool's new worker starting
     # while another thread kept the GIL read 116% waiting).
     wall = max(a.wall, gil_wait)
+    # Waits and run-queue time are counted from the thread's first sighting on.
+    observed = max(a.observed_wall, gil_wait)
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,
@@ -257,9 +259,9 @@ def thread_report(
         wall_seconds=round(wall, 6),
         cpu_seconds=rounded(a.cpu, 6),
         cpu_fraction=rounded(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
-        gil_wait_fraction=rounded(gil_wait / wall) if wall > 0 else None,
+        gil_wait_fraction=rounded(gil_wait / observed) if observed > 0 else None,
         run_queue_fraction=(
-            rounded(a.run_queue / wall) if a.run_queue is not None and wall > 0 else None
+            rounded(a.run_queue / observed) if a.run_queue is not None and observed > 0 else None
         ),
         samples=a.samples,
         running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
@@ -275,7 +277,7 @@ def _run_queue_fraction(
 ) -> float | None:
     all_accounts = [*accounts, *([others] if others else [])]
     known = [a for a in all_accounts if a.run_queue is not None]
-    wall = sum(a.wall for a in known)
+    wall = sum(a.observed_wall for a in known)
     if not known or wall <= 0:
         return None
     return round(sum(a.run_queue or 0.0 for a in known) / wall, 4)

@@ -15,6 +15,7 @@ from types import EllipsisType, FrameType
 
 from .._core._clocks import (
     SchedStatReader,
+    ThreadAgeReader,
     busy_cpu_seconds,
     native_id_of,
     process_cpu_seconds,
@@ -130,6 +131,7 @@ class MonitorConfig:
 
 
 SchedStat = Callable[[int], "tuple[float, int] | None"]
+ThreadAge = Callable[[int], "float | None"]
 
 
 class Sources:
@@ -137,8 +139,9 @@ class Sources:
 
     ``native_id``: the kernel's id of a thread ``threading`` does not know (started with
     ``_thread``). ``busy_cpu``: busy seconds of the CPUs the process may use, whoever used
-    them (None: unknown). ``schedstat`` and ``kernel`` are found on this machine unless
-    given (None: not available).
+    them (None: unknown). ``schedstat``, ``thread_age`` (seconds since a thread, by native
+    id, started) and ``kernel`` are found on this machine unless given (None: not
+    available).
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class Sources:
         process_user_cpu: Callable[[], float] = process_user_cpu_seconds,
         busy_cpu: Callable[[], float | None] = busy_cpu_seconds,
         schedstat: SchedStat | EllipsisType | None = ...,
+        thread_age: ThreadAge | EllipsisType | None = ...,
         kernel: KernelStates | EllipsisType | None = ...,
     ) -> None:
         self.clock = clock
@@ -164,17 +168,24 @@ class Sources:
         self.process_user_cpu = process_user_cpu
         self.busy_cpu = busy_cpu
         self._schedstat = schedstat
+        self._thread_age = thread_age
         self._kernel = kernel
 
-    # Both are found on first use, normally in the sampler's own thread: reading /proc
+    # These are found on first use, normally in the sampler's own thread: reading /proc
     # with the GIL held takes ctypes, whose import (~3 ms) would otherwise add to the
-    # start-up of every watched program, and a program that ends at once needs neither.
+    # start-up of every watched program, and a program that ends at once needs none of them.
 
     @property
     def schedstat(self) -> SchedStat | None:
         if isinstance(self._schedstat, EllipsisType):
             self._schedstat = _schedstat_reader()
         return self._schedstat
+
+    @property
+    def thread_age(self) -> ThreadAge | None:
+        if isinstance(self._thread_age, EllipsisType):
+            self._thread_age = _thread_age_reader()
+        return self._thread_age
 
     @property
     def kernel(self) -> KernelStates | None:
@@ -191,6 +202,16 @@ class Sources:
 def _schedstat_reader() -> SchedStat | None:
     try:
         reader = SchedStatReader()
+    except Exception:  # found in the sampler's thread, which must not die of it
+        return None
+    return reader.read if reader.available else None
+
+
+def _thread_age_reader() -> ThreadAge | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        reader = ThreadAgeReader()
     except Exception:  # found in the sampler's thread, which must not die of it
         return None
     return reader.read if reader.available else None

@@ -96,6 +96,7 @@ class ThreadAccount:
         "running",
         "samples",
         "table",
+        "unseen_wall",
         "wall",
         "window",
     )
@@ -114,6 +115,8 @@ class ThreadAccount:
         self.native_id = native_id
         self.name = name
         self.wall = wall
+        #: Of ``wall``, the time before the thread's first sighting (no waits counted).
+        self.unseen_wall = 0.0
         self.cpu = cpu
         self.last_cpu: float | None = None
         self.run_queue: float | None = None
@@ -149,6 +152,11 @@ class ThreadAccount:
         self.wall += dt
         self.window.wall += dt
 
+    @property
+    def observed_wall(self) -> float:
+        """Seconds over which the thread's GIL waits and run-queue time were counted."""
+        return self.wall - self.unseen_wall
+
     def observe_schedstat(self, reading: tuple[float, int] | None) -> None:
         """Account the thread's cumulative run-queue time and wake-ups from the kernel."""
         if reading is None:
@@ -172,6 +180,7 @@ class ThreadAccount:
     def absorb(self, other: ThreadAccount) -> None:
         """Merge a finished thread into this aggregate account (bounded memory)."""
         self.wall += other.wall
+        self.unseen_wall += other.unseen_wall
         if other.cpu is not None:
             self.cpu = (self.cpu or 0.0) + other.cpu
         if other.run_queue is not None:

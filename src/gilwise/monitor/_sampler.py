@@ -71,6 +71,10 @@ ARRIVAL_CPU_S = 50e-6
 
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
+#: A thread's age, in the kernel's clock ticks (10 ms), may read this much older than
+#: it is: one not alive as the monitor began and no older than the run plus this
+#: started during the run.
+THREAD_AGE_SLACK_S = 0.02
 #: How long the sampler's thread waits before it sets up anything (see ``_run``).
 FIRST_WAIT_S = 0.005
 
@@ -95,6 +99,8 @@ class Monitor:
         self._thread_done = _thread.allocate_lock()
         self._pid = os.getpid()
         self._accounts: dict[int, ThreadAccount] = {}
+        #: Threads alive as the monitor began: their native id and CPU clock then.
+        self._alive_at_start: dict[int, tuple[int | None, float | None]] = {}
         self._finished: list[ThreadAccount] = []
         self._others: ThreadAccount | None = None
         self._names: dict[int, tuple[int | None, str]] = {}
@@ -161,6 +167,18 @@ class Monitor:
         self._user_cpu_start = self.sources.process_user_cpu()
         self._busy_cpu_start = _read_or_none(self.sources.busy_cpu)
         self._timeline = Timeline(now, self._process_cpu_start, self.config.max_timeline_points)
+        self._alive_at_start = self._thread_clocks_now()
+
+    def _thread_clocks_now(self) -> dict[int, tuple[int | None, float | None]]:
+        """Each thread's native id and CPU clock: where its account begins if the first
+        tick is late (the sampler's set-up took long beside threads holding the GIL)."""
+        frames = self.sources.frames()
+        self._refresh_names(frames)
+        clocks = {}
+        for ident in frames:
+            native_id = self._names.get(ident, (None, ""))[0]
+            clocks[ident] = (native_id, self.sources.thread_cpu(ident, native_id))
+        return clocks
 
     def stop(self, exit_code: int | None = None, command: tuple[str, ...] | None = None) -> Report:
         """Stop sampling and return the report (idempotent)."""
@@ -484,6 +502,7 @@ class Monitor:
                 ident=ident, native_id=native_id, name=name
             )
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
+            self._credit_life_before_sighting(account, now)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
             return TickSample(None, kernel, ThreadState.WAITING)
@@ -496,6 +515,31 @@ class Monitor:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
         return TickSample(account, kernel, state, stack, used)
+
+    def _credit_life_before_sighting(self, account: ThreadAccount, now: float) -> None:
+        """Count a thread's wall and CPU time since the monitor began (or since its own
+        start) up to its first sighting.
+
+        Ticks are late while the sampler sets up (up to a few hundred ms beside threads
+        holding the GIL) or queues for the GIL: counted from its first sighting, each of
+        three CPU-bound threads of a 0.6 s run read 0.1 s of CPU where it used 0.2 s.
+        Its waits are counted from the sighting on, and their shares over that time
+        (``ThreadAccount.observed_wall``).
+        """
+        cpu_now = account.last_cpu
+        since_start = now - self._started
+        native_id, cpu_at_start = self._alive_at_start.pop(account.ident, (None, None))
+        if native_id is not None and native_id == account.native_id:
+            account.wall = account.unseen_wall = since_start
+            if cpu_at_start is not None and cpu_now is not None:
+                account.cpu = max(0.0, cpu_now - cpu_at_start)
+            return
+        read_age = self.sources.thread_age
+        age = read_age(account.native_id) if read_age and account.native_id else None
+        if age is None or cpu_now is None or age > since_start + THREAD_AGE_SLACK_S:
+            return  # unknown, or alive before the monitor: its CPU then is not the run's
+        account.wall = account.unseen_wall = max(min(age, since_start), cpu_now)
+        account.cpu = cpu_now
 
     def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
         """What a loop thread was doing at this tick, from the kernel's view (if any)."""
