@@ -6,6 +6,7 @@ import re
 import pytest
 from rich.console import Console
 
+from gilwise.monitor import LineStat
 from gilwise.report._figures import MAX_THREADS_SHOWN, short_name
 from gilwise.report._terminal import render_summary
 
@@ -55,6 +56,15 @@ def test_long_thread_names_keep_the_end_that_tells_them_apart() -> None:
     assert "ThreadPoolExecutor-0_1 " in text  # 22 characters: whole
     assert "ThreadPoolExec…or-0_15 " in text
     assert "ThreadPoolExec…or-0_16 " in text
+
+
+def test_a_long_hottest_line_does_not_cut_the_thread_names() -> None:
+    # rich squeezed the name column to make room and cut names at their end.
+    far = LineStat("/lib/python3.11/threading.py", 1139, "Thread._wait_for_tstate_lock" * 3, 0, 9)
+    burn = LineStat("/app/w.py", 3, "burn", 10, 0)
+    threads = (thread("Thread-2 (burn)", top_lines=(burn,)), thread("MainThread", top_lines=(far,)))
+    text = _render(report(threads=threads))
+    assert "Thread-2 (burn) " in text
 
 
 @pytest.mark.parametrize("name", ["a", "x" * 22, "ThreadPoolExecutor-0_15", "y" * 300])

@@ -128,13 +128,17 @@ def _latency(gil: GilReport) -> str:
 def _threads(report: Report) -> RenderableType:
     shown = thread_rows(report.threads)
     table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
-    table.add_column("thread", max_width=_NAME_WIDTH, no_wrap=True)
+    names = [escape(short_name(t.name, _NAME_WIDTH)) for t in shown.rows]
+    # Held at its width: squeezed by a long hottest line, rich cut names at the end
+    # ("Thread-2 (bu…"), which is where threads differ.
+    widest = max(map(len, names), default=0)
+    table.add_column("thread", min_width=widest, max_width=_NAME_WIDTH, no_wrap=True)
     for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("hottest line", no_wrap=True, overflow="ellipsis")
-    for t in shown.rows:
+    for name, t in zip(names, shown.rows, strict=True):
         table.add_row(
-            escape(short_name(t.name, _NAME_WIDTH)),
+            name,
             _num(t.cpu_seconds, "{:.2f}"),
             _pct(t.cpu_fraction),
             _pct(t.gil_wait_fraction),
