@@ -152,6 +152,20 @@ def test_after_a_long_wait_the_thread_that_ran_through_it_kept_the_gil() -> None
     assert holders.explained(record, loop_ident=1).causes == (0, 1, 0)
 
 
+def test_a_thread_met_first_after_a_long_wait_can_have_kept_the_gil() -> None:
+    # A pool's new worker started on a regex at once: the tick after the wait meets it
+    # for the first time (no account yet), with the CPU it used since it started.
+    holders = GilHolders(CallSites(), 100.0, lambda ident: "asyncio_0" if ident == 2 else "")
+    loop = _sample(1, name="loop")
+    new = TickSample(None, KernelState.GIL, ThreadState.WAITING, cpu_used=0.5)
+    assert loop.account is not None
+    holder = holders.at_tick(10.5, 0.5, 0.5, [loop.account], 2, {1: loop, 2: new}, watched=False)
+    assert holder == (None, 2)
+    record = StallRecord(duration=0.4, started_at=10.05, samples=0, stack=())
+    stall = stall_report(holders.explained(record, loop_ident=1), FrameResolver(), 0.0)
+    assert (stall.gil_holder, stall.gil_holder_thread, stall.culprit) == (None, "asyncio_0", None)
+
+
 def test_a_long_wait_shared_by_many_threads_is_no_long_hold() -> None:
     holders = _holders()
     samples = [_sample(i, cpu_used=0.4 / 5 if i == 1 else 0.4 / 8) for i in range(1, 9)]
@@ -338,6 +352,21 @@ def test_after_a_long_hold_the_thread_that_used_the_cpu_held_the_gil(
     report = monitor.stop()
     assert [(h.function, h.thread_name) for h in report.gil.holders] == blamed
     assert report.gil.holder_unseen_share == (0.0 if blamed else 1.0)
+
+
+def test_a_new_pool_thread_that_kept_the_gil_through_its_first_wait_is_the_holder() -> None:
+    # asyncio.to_thread's first call starts a worker that runs a regex at once: the tick
+    # after the wait is the first to meet it. The loop thread, queued, is not the holder
+    # (its own `Thread.start` line read as the stall's culprit, "its own code 100%").
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.LOCK})
+    world.add(1, at_acquire, name="MainThread")
+    monitor = _monitor(world)
+    world.step(monitor, {})
+    world.add(2, at_acquire, name="asyncio_0")
+    world.started_ago[2] = 0.45
+    _long_hold(world, monitor, 0.5, hog=2)
+    assert monitor._stall_cause(1) == ("gil", None, "asyncio_0")
+    assert monitor.stop().gil.holder_unseen_share == 1.0
 
 
 def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:

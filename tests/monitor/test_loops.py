@@ -87,6 +87,21 @@ def test_stall_records_the_stack_seen_while_stalled() -> None:
     assert stall.stack[0][0] is at_sleep().f_code
 
 
+def test_a_stall_keeps_the_thread_that_held_the_gil_even_where_its_line_was_unseen() -> None:
+    clock, loop, watch = _started()
+    clock.advance(0.1)  # the beat is a stall's length late: each check samples it
+    queued = FakeFrame(at_sleep().f_code, at_sleep().f_lasti)
+    for holder_thread in ("", "pool-0", "pool-0", "pool-1"):
+        cause = "gil" if holder_thread else "callback"
+        frames = {LOOP_THREAD: queued}
+        watch.check(clock.advance(0.01), frames, cause, None, holder_thread)  # type: ignore[arg-type]
+    loop.run_late(0.0)
+    (stall,) = watch.stalls
+    assert stall.causes == (1, 3, 0)
+    assert stall.gil_holder is None
+    assert stall.gil_holder_thread == "pool-0"
+
+
 def test_stall_without_samples_is_still_counted() -> None:
     clock, loop, watch = _started()
     clock.advance(0.5)

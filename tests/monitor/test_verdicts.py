@@ -182,6 +182,18 @@ def test_a_longer_stall_without_samples_does_not_hide_the_gil_holder() -> None:
     assert "process" in blocked.fix
 
 
+def test_a_stall_behind_a_gil_holder_whose_line_was_unseen_is_not_fixed_with_a_thread() -> None:
+    # A regex in `asyncio.to_thread`'s worker: the program already uses a thread.
+    behind = Stall(
+        560.0, 1.0, 1, (), None, None, causes={"gil": 1.0}, gil_holder_thread="asyncio_0"
+    )
+    built = report(cores=0.5, threads=IDLE, loops=(loop(behind),))
+    blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
+    assert "'asyncio_0' held at a line no sample saw" in blocked.message
+    assert "process" in blocked.fix
+    assert "to_thread" not in blocked.fix
+
+
 def test_only_poll_stalls_say_the_loop_was_waiting_to_run() -> None:
     built = report(cores=0.5, threads=IDLE, loops=(loop(_poll_stall(400.0)),))
     blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")

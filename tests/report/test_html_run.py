@@ -80,6 +80,17 @@ def test_a_200_ms_stall_shows_on_a_timeline_of_one_point_a_second() -> None:
     assert any("one point every 1.0 s" in c for c in parts.captions)
 
 
+def test_a_stall_behind_a_gil_holder_whose_line_was_unseen_names_its_thread() -> None:
+    behind = dataclasses.replace(
+        stall(560.0), causes={"gil": 1.0}, gil_holder_thread="asyncio_0", culprit=None
+    )
+    (row,) = _parts(report(loops=(loop(behind),))).table_with("the loop thread was")
+    assert row["the loop thread was"] == (
+        "waiting for the GIL, held by thread 'asyncio_0', at a line no sample saw"
+    )
+    assert row["blocking line"] == "unknown"
+
+
 def test_stalls_are_drawn_even_when_the_run_was_too_short_for_a_timeline() -> None:
     parts = _parts(report(loops=(loop(stall(300.0)),)))
     assert parts.traces("stall")[0]["y"] == [300.0]

@@ -6,7 +6,7 @@ import re
 import pytest
 from rich.console import Console
 
-from gilwise.monitor import LineStat
+from gilwise.monitor import Frame, LineStat
 from gilwise.report._figures import MAX_THREADS_SHOWN, short_name
 from gilwise.report._terminal import render_summary
 
@@ -112,6 +112,25 @@ def test_a_run_without_samples_shows_no_made_up_figures() -> None:
     assert re.search(r"GIL latency +n/a \(no probes\)", text)
     assert "threads seen" not in text
     assert "rough figure" not in text
+
+
+@pytest.mark.parametrize(
+    ("holder", "said"),
+    [
+        (Frame("/app/hog.py", 7, "crunch"), "held by thread 'asyncio_0':"),
+        (None, "held by thread 'asyncio_0', at a line no sample saw"),
+    ],
+)
+def test_a_stall_behind_a_gil_holder_names_its_thread(holder: Frame | None, said: str) -> None:
+    behind = dataclasses.replace(
+        stall(560.0),
+        causes={"gil": 1.0},
+        gil_holder=holder,
+        gil_holder_thread="asyncio_0",
+        culprit=holder,
+    )
+    text = _render(report(loops=(loop(behind),)))
+    assert f"the loop waited for the GIL, {said}" in text
 
 
 def test_gil_holders_are_named() -> None:

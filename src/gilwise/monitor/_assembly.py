@@ -318,24 +318,30 @@ def stall_report(record: StallRecord, resolver: FrameResolver, started: float) -
     counted = sum(record.causes)
     shares = [round(n / counted, 4) if counted else 0.0 for n in record.causes]
     causes = dict(zip(STALL_CAUSES, shares, strict=True)) if counted else {}
-    holder = None
-    if record.gil_holder is not None and causes.get("gil", 0.0) >= 0.5:
+    holder, holder_thread = None, ""
+    waited_for_gil = causes.get("gil", 0.0) >= 0.5
+    if waited_for_gil and record.gil_holder is not None:
         # The loop thread spent most of the stall waiting for the GIL: the line that held
         # it is what blocked the loop.
         holder = Frame(*_resolved(resolver, record.gil_holder[0], record.gil_holder[1]))
+        holder_thread = record.gil_holder[2]
+    elif waited_for_gil:
+        # Its line unseen, the thread is still known: the loop's own line (where it
+        # queued for the GIL) is no culprit.
+        holder_thread = record.gil_holder_thread
     return Stall(
         duration_ms=round(record.duration * 1000, 3),
         started_at_s=round(record.started_at - started, 3),
         samples=record.samples,
         stack=stack,
-        culprit=holder or (stack[-1] if stack else None),
+        culprit=holder or (stack[-1] if stack and not holder_thread else None),
         coroutine=coroutine,
         tasks=tuple(
             TaskLink(name, None if where is None else Frame(*where)) for name, where in record.tasks
         ),
         causes=causes,
         gil_holder=holder,
-        gil_holder_thread=record.gil_holder[2] if holder and record.gil_holder else "",
+        gil_holder_thread=holder_thread,
     )
 
 

@@ -20,6 +20,7 @@ from ._stacks import at_blocking_call, is_loop_poll
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import CodeType
     from typing import Any
 
@@ -87,11 +88,18 @@ class GilHolders:
         "_long_hold_s",
         "_long_holds",
         "_stdlib_codes",
+        "_thread_name",
         "blame",
     )
 
-    def __init__(self, call_sites: CallSites, stall_ms: float) -> None:
+    def __init__(
+        self,
+        call_sites: CallSites,
+        stall_ms: float,
+        thread_name: Callable[[int], str] = lambda ident: "",
+    ) -> None:
         self._call_sites = call_sites
+        self._thread_name = thread_name
         #: A wait for the GIL this long ended a native call that kept it (half a stall).
         self._long_hold_s = 0.5 * stall_ms / 1000
         self.blame = HolderBlame()
@@ -99,9 +107,9 @@ class GilHolders:
         #: seconds); the watcher's waits are charged by them (``blame_watched_wait``).
         self._holders_seen: deque[tuple[float, Holder | None, float]] = deque()
         self._last_window_at = 0.0
-        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread);
-        #: the line is None where the tick did not see it.
-        self._long_holds: deque[tuple[float, float, Holder | None, int]] = deque(maxlen=256)
+        #: Ticks that came late because one thread kept the GIL: (from, to, line, thread,
+        #: its name); the line is None where the tick did not see it.
+        self._long_holds: deque[tuple[float, float, Holder | None, int, str]] = deque(maxlen=256)
         self._stdlib_codes: dict[CodeType, bool] = {}
 
     def at_tick(
@@ -183,17 +191,18 @@ class GilHolders:
         threads taking turns made the wait long (eight CPU-bound threads named nobody).
         """
         bar = LONG_HOLD_CPU_SHARE * gil_latency
-        ran = [s for s in samples.values() if s.account is not None and s.cpu_used >= bar]
+        # A thread met for the first time counts too (with the CPU it used since it
+        # started within the wait): a pool's new worker can start on its regex at once.
+        ran = [ident for ident, s in samples.items() if s.cpu_used >= bar]
         if not ran:
             return None
-        in_queue = {a.ident for a in queued}
-        ran_queued = [s for s in ran if s.account is not None and s.account.ident in in_queue]
-        keeper = max(ran_queued or ran, key=lambda s: s.cpu_used)
-        account = keeper.account
-        assert account is not None
-        if account.ident in in_queue and not self._back_from_blocking(keeper):
-            return (*self._program_frame(keeper.stack), account.name), account.ident
-        return None, account.ident
+        in_queue = {a.ident: a for a in queued}
+        ran_queued = [ident for ident in ran if ident in in_queue]
+        keeper = max(ran_queued or ran, key=lambda ident: samples[ident].cpu_used)
+        account = in_queue.get(keeper)
+        if account is not None and not self._back_from_blocking(samples[keeper]):
+            return (*self._program_frame(samples[keeper].stack), account.name), keeper
+        return None, keeper
 
     def _charge_holder(
         self, holder: Holding, queued: list[ThreadAccount], dt: float, in_queue: int
@@ -244,7 +253,8 @@ class GilHolders:
             return
         # On a busy machine the holder gets only its share of a CPU, hence a low bar.
         if samples[holder[1]].cpu_used >= LONG_HOLD_CPU_SHARE * gil_latency:
-            self._long_holds.append((now - dt, now, holder[0], holder[1]))
+            name = self._thread_name(holder[1])
+            self._long_holds.append((now - dt, now, holder[0], holder[1], name))
 
     def blame_watched_wait(self, waited_s: float, now: float) -> None:
         """Charge the wait the watcher counted since its last window to the holders the
@@ -284,22 +294,22 @@ class GilHolders:
         not running a callback, so what kept it from its heartbeat was the GIL (after
         the poll returned) or the CPU, not a line of its own.
         """
-        if record.gil_holder is not None:
+        if record.gil_holder is not None or record.gil_holder_thread:
             return record
         if record.samples and not (record.stack and is_loop_poll(record.stack[0][0])):
             return record
         start, end = record.started_at, record.started_at + record.duration
-        best: tuple[float, Holder | None, int] | None = None
-        for hold_start, hold_end, key, ident in self._long_holds:
+        best: tuple[float, Holder | None, int, str] | None = None
+        for hold_start, hold_end, key, ident, name in self._long_holds:
             overlap = min(end, hold_end) - max(start, hold_start)
             if overlap > 0 and (best is None or overlap > best[0]):
-                best = (overlap, key, ident)
+                best = (overlap, key, ident, name)
         if best is None or best[0] < 0.5 * record.duration:
             return record
-        _, key, ident = best
+        _, key, ident, name = best
         if ident != loop_ident:
             # Another thread kept the GIL: the loop waited for it (its line, if seen).
-            return record.explained((0, 1, 0), key, record.stack)
+            return record.explained((0, 1, 0), key, record.stack, name)
         if record.samples:
             return record  # its own poll, not its own long call
         stack = record.stack if key is None else ((key[0], key[1]),)

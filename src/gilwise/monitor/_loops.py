@@ -46,7 +46,16 @@ class StallRecord:
     """A finished stall, stacks still as code objects (resolved at report time)."""
 
     # Plain, not a dataclass: `gilwise run` imports this module before the program starts.
-    __slots__ = ("causes", "duration", "gil_holder", "samples", "stack", "started_at", "tasks")
+    __slots__ = (
+        "causes",
+        "duration",
+        "gil_holder",
+        "gil_holder_thread",
+        "samples",
+        "stack",
+        "started_at",
+        "tasks",
+    )
 
     def __init__(
         self,
@@ -57,6 +66,7 @@ class StallRecord:
         tasks: tuple[TaskLinkData, ...] = (),
         causes: tuple[int, ...] = (0, 0, 0),
         gil_holder: Holder | None = None,
+        gil_holder_thread: str = "",
     ) -> None:
         self.duration = duration
         self.started_at = started_at
@@ -68,13 +78,26 @@ class StallRecord:
         self.causes = causes
         #: The line that held the GIL most often while the loop thread waited for it.
         self.gil_holder = gil_holder
+        #: The thread that held it most often, its line seen or not ("": unknown).
+        self.gil_holder_thread = gil_holder_thread
 
     def explained(
-        self, causes: tuple[int, ...], gil_holder: Holder | None, stack: StackKey
+        self,
+        causes: tuple[int, ...],
+        gil_holder: Holder | None,
+        stack: StackKey,
+        gil_holder_thread: str = "",
     ) -> StallRecord:
         """This stall with its cause found afterwards (from the sampler's record of long holds)."""
         return StallRecord(
-            self.duration, self.started_at, self.samples, stack, self.tasks, causes, gil_holder
+            self.duration,
+            self.started_at,
+            self.samples,
+            stack,
+            self.tasks,
+            causes,
+            gil_holder,
+            gil_holder_thread,
         )
 
 
@@ -85,6 +108,7 @@ class _StallInProgress:
         self.tasks = tasks
         self.causes: Counter[str] = Counter()
         self.holders: Counter[Holder] = Counter()
+        self.holder_threads: Counter[str] = Counter()
         self.last_seen_at: float | None = None
 
     def add(
@@ -93,6 +117,7 @@ class _StallInProgress:
         stack: StackKey,
         cause: str | None = None,
         holder: Holder | None = None,
+        holder_thread: str = "",
     ) -> None:
         self.last_seen_at = now
         if len(self.stacks) < 256 or stack in self.stacks:
@@ -101,12 +126,19 @@ class _StallInProgress:
             self.causes[cause] += 1
         if holder is not None and (len(self.holders) < 64 or holder in self.holders):
             self.holders[holder] += 1
+        if holder_thread and (
+            len(self.holder_threads) < 64 or holder_thread in self.holder_threads
+        ):
+            self.holder_threads[holder_thread] += 1
 
     def cause_counts(self) -> tuple[int, ...]:
         return tuple(self.causes[c] for c in STALL_CAUSES)
 
     def main_holder(self) -> Holder | None:
         return self.holders.most_common(1)[0][0] if self.holders else None
+
+    def main_holder_thread(self) -> str:
+        return self.holder_threads.most_common(1)[0][0] if self.holder_threads else ""
 
     def culprit_stack(self) -> tuple[StackKey, int]:
         """The stack seen most often while stalled, and the number of samples."""
@@ -178,12 +210,13 @@ class LoopWatch:
         frames: dict[int, FrameType],
         cause: str | None = None,
         holder: Holder | None = None,
+        holder_thread: str = "",
     ) -> bool:
         """One sampler tick: start the heartbeat or sample a stall. False once the loop is gone.
 
         ``cause`` says what the loop thread was doing at this tick (one of
-        ``STALL_CAUSES``, where the kernel shows it) and ``holder`` which line held the
-        GIL if it was waiting for it.
+        ``STALL_CAUSES``, where the kernel shows it), ``holder`` which line held the GIL
+        if it was waiting for it, and ``holder_thread`` which thread (its line seen or not).
         """
         loop = self._ref()
         if loop is None or loop.is_closed():
@@ -202,7 +235,7 @@ class LoopWatch:
                 if frame is not None:
                     if self._current is None:
                         self._current = _StallInProgress(task_chain(loop))
-                    self._current.add(now, sample_stack(frame), cause, holder)
+                    self._current.add(now, sample_stack(frame), cause, holder, holder_thread)
         return True
 
     def _start_chain(self, loop: Any, now: float) -> None:
@@ -261,9 +294,12 @@ class LoopWatch:
         tasks = current.tasks if current else ()
         causes = current.cause_counts() if current else (0, 0, 0)
         holder = current.main_holder() if current else None
+        holder_thread = current.main_holder_thread() if current else ""
         self.stalls_total += 1
         self.stalled_seconds += duration
-        record = StallRecord(duration, started_at, samples, stack, tasks, causes, holder)
+        record = StallRecord(
+            duration, started_at, samples, stack, tasks, causes, holder, holder_thread
+        )
         self.stalls.append(record)
         if len(self.stalls) > MAX_STALLS_KEPT:
             self.stalls.remove(min(self.stalls, key=lambda s: s.duration))

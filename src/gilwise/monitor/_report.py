@@ -160,7 +160,8 @@ class Stall:
     #: Linux; empty elsewhere): ``callback`` (its own code), ``gil`` (waiting for the GIL
     #: another thread held), ``blocked`` (a system call: I/O, a sleep, a lock).
     causes: dict[str, float] = field(default_factory=dict)
-    #: When waiting for the GIL was most of the stall: the line holding it, and where.
+    #: When waiting for the GIL was most of the stall: the line holding it (None where no
+    #: sample saw it), and the thread holding it ("" where unknown).
     gil_holder: Frame | None = None
     gil_holder_thread: str = ""
 

@@ -116,7 +116,7 @@ class Monitor:
         self._watcher: WatcherLink | None = None
         #: Native ids of hidden threads, known when they hid themselves.
         self._hidden_native_ids: set[int] = set()
-        self._holders = GilHolders(self._call_sites, self.config.stall_ms)
+        self._holders = GilHolders(self._call_sites, self.config.stall_ms, self._thread_name)
         #: This tick's samples and GIL holder, for the loop watches.
         self._tick_view: tuple[dict[int, TickSample], Holding | None] | None = None
         self._errors: dict[str, str] = {}
@@ -505,7 +505,9 @@ class Monitor:
             self._credit_life_before_sighting(account, now)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            return TickSample(None, kernel, ThreadState.WAITING)
+            # Started since the previous tick: all the CPU it used, it used since then.
+            new_cpu = account.cpu if account.cpu and 0 < account.unseen_wall <= dt else 0.0
+            return TickSample(None, kernel, ThreadState.WAITING, cpu_used=new_cpu)
         stack = sample_stack(frame)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
         cpu_before, cpu_now = account.last_cpu, self.sources.thread_cpu(ident, native_id)
@@ -541,21 +543,25 @@ class Monitor:
         account.wall = account.unseen_wall = max(min(age, since_start), cpu_now)
         account.cpu = cpu_now
 
-    def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None]:
-        """What a loop thread was doing at this tick, from the kernel's view (if any)."""
+    def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None, str]:
+        """What a loop thread was doing at this tick, from the kernel's view (if any): the
+        cause, and if it waited for the GIL, the holder's line (if seen) and thread."""
         view = self._tick_view
         sample = view[0].get(ident) if view is not None else None
         if view is None or sample is None or sample.kernel is None:
-            return None, None
+            return None, None, ""
         holder = view[1]
         if sample.kernel is KernelState.ON_CPU:
-            return "callback", None
+            return "callback", None, ""
         if sample.kernel is not KernelState.GIL:
-            return "blocked", None
+            return "blocked", None, ""
         if holder is None or holder[1] == ident:
             # It queues only because the sampler took the GIL from it: its own code ran.
-            return "callback", None
-        return "gil", holder[0]
+            return "callback", None, ""
+        return "gil", holder[0], self._thread_name(holder[1])
+
+    def _thread_name(self, ident: int) -> str:
+        return self._names.get(ident, (None, ""))[1]
 
     def _cpu_clocks(self) -> dict[int, float | None]:
         read = self.sources.thread_cpu
@@ -695,8 +701,8 @@ class Monitor:
 
     def _check_loops(self, now: float, frames: dict[int, FrameType]) -> None:
         for key, watch in list(self._loops.items()):
-            cause, holder = self._stall_cause(watch.thread_ident)
-            if not watch.check(now, frames, cause, holder):
+            cause, holder, holder_thread = self._stall_cause(watch.thread_ident)
+            if not watch.check(now, frames, cause, holder, holder_thread):
                 watch.close(now)
                 self._closed_loops.append(watch)
                 del self._loops[key]

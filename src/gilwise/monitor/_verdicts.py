@@ -254,7 +254,7 @@ def _loop_blocked(report: Report) -> Verdict | None:
     named = [
         s
         for s in kept
-        if s.gil_holder is not None or (s.culprit is not None and not _is_poll(s.culprit))
+        if s.gil_holder_thread or (s.culprit is not None and not _is_poll(s.culprit))
     ]
     worst = max(named or kept, key=lambda s: s.duration_ms) if kept else None
     longest = "the longest"
@@ -262,10 +262,11 @@ def _loop_blocked(report: Report) -> Verdict | None:
         longest = "the longest with a known cause"
     where = ""
     fix = _TO_THREAD_FIX["trio" if all(_is_trio(loop) for loop in stalled) else "asyncio"]
-    if worst is not None and worst.gil_holder is not None:
+    if worst is not None and worst.gil_holder_thread:
+        at = _at(worst.gil_holder) if worst.gil_holder else "a line no sample saw"
         where = (
             f"; {longest} ({worst.duration_ms:.0f} ms) waiting for the GIL, which thread "
-            f"{worst.gil_holder_thread!r} held at {_at(worst.gil_holder)}"
+            f"{worst.gil_holder_thread!r} held at {at}"
         )
         fix = (
             "The loop waited for another thread holding the GIL, so moving work to a thread "

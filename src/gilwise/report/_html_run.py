@@ -387,8 +387,9 @@ def _loop(loop: LoopReport) -> Section:
 
 
 def _stall_cause(stall: Stall) -> str:
-    if stall.gil_holder is not None:
-        return f"waiting for the GIL, held by thread {stall.gil_holder_thread!r}"
+    if stall.gil_holder_thread:
+        held = f"waiting for the GIL, held by thread {stall.gil_holder_thread!r}"
+        return held if stall.gil_holder is not None else f"{held}, at a line no sample saw"
     return stall_causes(stall.causes)
 
 

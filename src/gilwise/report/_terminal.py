@@ -192,12 +192,10 @@ def _loop(loop: LoopReport) -> RenderableType:
         )
     for stall in loop.stalls[:_MAX_STALLS_SHOWN]:
         lines.append(Text(f"  stall {stall.duration_ms:.0f} ms at +{stall.started_at_s:.2f} s"))
-        if stall.gil_holder is not None:
-            lines.append(
-                Text(
-                    f"    the loop waited for the GIL, held by thread {stall.gil_holder_thread!r}:"
-                )
-            )
+        if stall.gil_holder_thread:
+            held = f"    the loop waited for the GIL, held by thread {stall.gil_holder_thread!r}"
+            at = ":" if stall.gil_holder is not None else ", at a line no sample saw"
+            lines.append(Text(held + at))
         elif doing := stall_causes(stall.causes):
             lines.append(Text(f"    the loop thread was: {doing}", style="dim"))
         if stall.culprit is not None:
