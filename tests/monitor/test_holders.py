@@ -369,6 +369,22 @@ def test_a_new_pool_thread_that_kept_the_gil_through_its_first_wait_is_the_holde
     assert monitor.stop().gil.holder_unseen_share == 1.0
 
 
+def test_cpu_used_before_the_samplers_wait_does_not_make_a_long_holder() -> None:
+    # The first tick comes 0.4 s in, after the sampler's set-up, and waited 0.1 s for the
+    # GIL: the CPU the threads used since the run (or they) began is not the wait's.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
+    world.add(1, at_spin, name="MainThread")
+    monitor = _monitor(world)
+    world.add(2, at_spin, name="worker")
+    world.started_ago[2] = 0.35
+    world.clock.advance(0.4)
+    world.cpu.run(1, 0.3)
+    world.cpu.run(2, 0.1)
+    monitor._gil_latency = 0.1
+    monitor.tick()
+    assert monitor._stall_cause(2) == ("callback", None, "")
+
+
 def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:
     # Eight CPU-bound threads on two cores: the sampler waited long, and each thread got
     # a fifth to an eighth of the wait's CPU time, too little for one to have kept the GIL

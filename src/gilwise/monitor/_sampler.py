@@ -505,9 +505,9 @@ class Monitor:
             self._credit_life_before_sighting(account, now)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
-            # Started since the previous tick: all the CPU it used, it used since then.
-            new_cpu = account.cpu if account.cpu and 0 < account.unseen_wall <= dt else 0.0
-            return TickSample(None, kernel, ThreadState.WAITING, cpu_used=new_cpu)
+            return TickSample(
+                None, kernel, ThreadState.WAITING, cpu_used=self._new_cpu(account, dt)
+            )
         stack = sample_stack(frame)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
         cpu_before, cpu_now = account.last_cpu, self.sources.thread_cpu(ident, native_id)
@@ -517,6 +517,19 @@ class Monitor:
             self._spans.record(ident, state, stack, now, self.config.interval_s)
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
         return TickSample(account, kernel, state, stack, used)
+
+    def _new_cpu(self, account: ThreadAccount, dt: float) -> float:
+        """CPU a thread met for the first time used over the sampler's wait for the GIL
+        before this tick: all it used, if it started during that wait, else none known.
+
+        What the long-hold rule weighs: a pool's new worker can keep the GIL from its
+        start. Its whole life is no measure where it began before the wait (the first
+        tick comes after the sampler's set-up, which a busy machine makes long).
+        """
+        wait = min(dt, self._gil_latency + self.config.interval_s + THREAD_AGE_SLACK_S)
+        if account.cpu is None or not 0 < account.unseen_wall <= wait:
+            return 0.0
+        return account.cpu
 
     def _credit_life_before_sighting(self, account: ThreadAccount, now: float) -> None:
         """Count a thread's wall and CPU time since the monitor began (or since its own
