@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from rich.console import Console
 
 from gilwise.monitor import Frame, LineStat
 from gilwise.report._figures import MAX_THREADS_SHOWN, short_name
-from gilwise.report._terminal import render_summary
+from gilwise.report._terminal import console_width, render_summary
 
 from ..monitor.reports import loop, report, stall, thread
 from .test_figures import many_threads
@@ -65,6 +66,22 @@ def test_a_long_hottest_line_does_not_cut_the_thread_names() -> None:
     threads = (thread("Thread-2 (burn)", top_lines=(burn,)), thread("MainThread", top_lines=(far,)))
     text = _render(report(threads=threads))
     assert "Thread-2 (burn) " in text
+
+
+class _Piped(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 110), ("150", None), ("wide", 110)])
+def test_piped_output_is_drawn_110_wide_unless_columns_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int | None
+) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert console_width(_Piped()) == width
 
 
 @pytest.mark.parametrize("name", ["a", "x" * 22, "ThreadPoolExecutor-0_15", "y" * 300])

@@ -14,13 +14,14 @@ from rich.text import Text
 
 from ..advise import AdviceReport, Measurement
 from ._figures import best_speedups
+from ._terminal import console_width
 
 _BAR_WIDTH = 40
 
 
 def render_advice(report: AdviceReport, console: Console | None = None) -> None:
     """Print ``report`` (to stdout unless another console is given)."""
-    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+    console = console or Console(highlight=False, width=console_width(sys.stdout))
     console.print(advice(report))
 
 

@@ -17,6 +17,10 @@ from .._core._where import where
 from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
 from ._figures import ThreadRows, short_name, stall_causes, thread_rows
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
+
 _VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
 _MAX_STALLS_SHOWN = 3
 _MAX_HOLDERS_SHOWN = 3
@@ -24,7 +28,7 @@ _MAX_HOLDERS_SHOWN = 3
 
 def render_summary(report: Report, console: Console | None = None) -> None:
     """Print the summary of ``report`` (to stderr unless another console is given)."""
-    console = console or Console(stderr=True, highlight=False, width=_width())
+    console = console or Console(stderr=True, highlight=False, width=console_width(sys.stderr))
     console.print(summary(report))
 
 
@@ -223,6 +227,12 @@ def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
 
 
-def _width() -> int | None:
-    # Piped output defaults to 80 columns, too narrow for the thread table.
-    return None if sys.stderr.isatty() else 110
+def console_width(stream: TextIO) -> int | None:
+    """The width to draw at (None: rich's own choice, the terminal's or ``COLUMNS``).
+
+    Piped output would get 80 columns, too narrow for the thread table: 110 unless the
+    user set ``COLUMNS``.
+    """
+    if stream.isatty() or os.environ.get("COLUMNS", "").strip().isdigit():
+        return None
+    return 110
