@@ -482,6 +482,43 @@ def test_the_watcher_takes_over_from_the_samplers_count_when_it_is_ready(
     assert thread_2.gil_wait_fraction == pytest.approx((2 / 3 + 0.5) / 1.5, abs=0.01)
 
 
+@pytest.mark.parametrize(
+    ("lived", "waited", "wall", "share"),
+    [
+        (0.03, 0.012, 0.03, 0.4),  # its 30 ms, all between two ticks (it read 100%)
+        (0.008, 0.004, 0.008, None),  # too short a time for a share
+    ],
+)
+def test_a_short_thread_is_charged_its_waits_over_the_time_they_were_counted_in(
+    process: FakeProcess, lived: float, waited: float, wall: float, share: float | None
+) -> None:
+    from .test_sampler import TICK, World, _monitor
+
+    # A request handler lives between two ticks: the watcher's count of its waiting is
+    # taken in at the tick that first meets it.
+    world = World(kernel={1: KernelState.LOCK, 4: KernelState.LOCK})
+    world.add(1, at_spin)
+    monitor = _monitor(world)
+    monitor._watcher = WatcherLink(_counts(process))
+    process.say("ready\nwindow 0.01 0.0 0.0 10\n")
+    world.step(monitor, {1: 0.5})
+    assert monitor._watcher.took_over
+    for _ in range(10):
+        process.say("window 0.01 0.0 0.0 10\n")
+        world.step(monitor, {1: 0.5})
+    world.add(4, at_spin, name="handler")
+    world.started_ago[4] = lived
+    world.clock.advance(max(0.0, lived - TICK))  # the tick that meets it comes that late
+    process.say(f"window {lived} {waited} {waited} 10 10004:{waited}\n")
+    world.step(monitor, {4: 0.1})
+    world.remove(4)
+    process.say("window 0.01 0.0 0.0 10\n")
+    world.step(monitor, {1: 0.5})
+    handler = next(t for t in monitor.stop().threads if t.name == "handler")
+    assert handler.wall_seconds == pytest.approx(wall)
+    assert handler.gil_wait_fraction == (None if share is None else pytest.approx(share))
+
+
 def test_the_link_hands_the_count_over_once_the_watcher_is_ready(process: FakeProcess) -> None:
     # What the sampler counted (1 s, three queued: two waiting) becomes the watcher's
     # beginning; from then on the watcher's waits go to the threads and to the holders.

@@ -248,8 +248,9 @@ def thread_report(
     # wait before the first tick that accounts its time (a pool's new worker starting
     # while another thread kept the GIL read 116% waiting).
     wall = max(a.wall, gil_wait)
-    # Waits and run-queue time are counted from the thread's first sighting on.
-    observed = max(a.observed_wall, gil_wait)
+    # Waits and run-queue time are counted from (about) the thread's first sighting on.
+    waits_over = max(a.counted_wall, gil_wait)
+    observed = a.observed_wall
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,
@@ -258,11 +259,9 @@ def thread_report(
         alive_at_end=a.alive,
         wall_seconds=round(wall, 6),
         cpu_seconds=rounded(a.cpu, 6),
-        cpu_fraction=rounded(a.cpu / wall) if a.cpu is not None and wall > 0 else None,
-        gil_wait_fraction=rounded(gil_wait / observed) if observed > 0 else None,
-        run_queue_fraction=(
-            rounded(a.run_queue / observed) if a.run_queue is not None and observed > 0 else None
-        ),
+        cpu_fraction=_share(a.cpu, wall),
+        gil_wait_fraction=_share(gil_wait, waits_over),
+        run_queue_fraction=_share(a.run_queue, observed),
         samples=a.samples,
         running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
         waiting_fraction=round(1 - a.running / a.samples, 4) if a.samples else 0.0,
@@ -270,6 +269,17 @@ def thread_report(
         top_functions=_line_stats(top_functions(a.table, resolver)),
         threads_merged=a.merged,
     )
+
+
+#: A share of less time than this is not given: the ticks and the kernel's clocks
+#: measure time to a few ms (a request handler living 1 ms read "CPU/wall 100%").
+MIN_SHARE_SPAN_S = 0.02
+
+
+def _share(part: float | None, whole: float) -> float | None:
+    if part is None or whole < MIN_SHARE_SPAN_S:
+        return None
+    return rounded(part / whole)
 
 
 def _run_queue_fraction(

@@ -96,6 +96,7 @@ class ThreadAccount:
         "running",
         "samples",
         "table",
+        "uncounted_wall",
         "unseen_wall",
         "wall",
         "window",
@@ -115,8 +116,10 @@ class ThreadAccount:
         self.native_id = native_id
         self.name = name
         self.wall = wall
-        #: Of ``wall``, the time before the thread's first sighting (no waits counted).
+        #: Of ``wall``, the time before the thread's first sighting (its run-queue time
+        #: not counted), and of that, the time its GIL waits were not counted either.
         self.unseen_wall = 0.0
+        self.uncounted_wall = 0.0
         self.cpu = cpu
         self.last_cpu: float | None = None
         self.run_queue: float | None = None
@@ -154,8 +157,13 @@ class ThreadAccount:
 
     @property
     def observed_wall(self) -> float:
-        """Seconds over which the thread's GIL waits and run-queue time were counted."""
+        """Seconds over which the thread's run-queue time was counted."""
         return self.wall - self.unseen_wall
+
+    @property
+    def counted_wall(self) -> float:
+        """Seconds over which the thread's GIL waits were counted."""
+        return self.wall - self.uncounted_wall
 
     def observe_schedstat(self, reading: tuple[float, int] | None) -> None:
         """Account the thread's cumulative run-queue time and wake-ups from the kernel."""
@@ -181,6 +189,7 @@ class ThreadAccount:
         """Merge a finished thread into this aggregate account (bounded memory)."""
         self.wall += other.wall
         self.unseen_wall += other.unseen_wall
+        self.uncounted_wall += other.uncounted_wall
         if other.cpu is not None:
             self.cpu = (self.cpu or 0.0) + other.cpu
         if other.run_queue is not None:

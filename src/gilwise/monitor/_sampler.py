@@ -502,7 +502,7 @@ class Monitor:
                 ident=ident, native_id=native_id, name=name
             )
             account.last_cpu = self.sources.thread_cpu(ident, native_id)
-            self._credit_life_before_sighting(account, now)
+            self._credit_life_before_sighting(account, now, dt)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
             return TickSample(
@@ -527,34 +527,39 @@ class Monitor:
         tick comes after the sampler's set-up, which a busy machine makes long).
         """
         wait = min(dt, self._gil_latency + self.config.interval_s + THREAD_AGE_SLACK_S)
-        if account.cpu is None or not 0 < account.unseen_wall <= wait:
+        if account.cpu is None or not 0 < account.wall <= wait:
             return 0.0
         return account.cpu
 
-    def _credit_life_before_sighting(self, account: ThreadAccount, now: float) -> None:
+    def _credit_life_before_sighting(self, account: ThreadAccount, now: float, dt: float) -> None:
         """Count a thread's wall and CPU time since the monitor began (or since its own
-        start) up to its first sighting.
+        start) up to its first sighting, ``dt`` after the previous tick.
 
         Ticks are late while the sampler sets up (up to a few hundred ms beside threads
         holding the GIL) or queues for the GIL: counted from its first sighting, each of
         three CPU-bound threads of a 0.6 s run read 0.1 s of CPU where it used 0.2 s.
-        Its waits are counted from the sighting on, and their shares over that time
-        (``ThreadAccount.observed_wall``).
+        Its run-queue time is counted from the sighting on, and its GIL waits too, but
+        for those the watcher counted since the previous tick (charged now): their shares
+        are taken over those times (``observed_wall``, ``counted_wall``).
         """
         cpu_now = account.last_cpu
         since_start = now - self._started
         native_id, cpu_at_start = self._alive_at_start.pop(account.ident, (None, None))
         if native_id is not None and native_id == account.native_id:
-            account.wall = account.unseen_wall = since_start
+            lived = since_start
             if cpu_at_start is not None and cpu_now is not None:
                 account.cpu = max(0.0, cpu_now - cpu_at_start)
-            return
-        read_age = self.sources.thread_age
-        age = read_age(account.native_id) if read_age and account.native_id else None
-        if age is None or cpu_now is None or age > since_start + THREAD_AGE_SLACK_S:
-            return  # unknown, or alive before the monitor: its CPU then is not the run's
-        account.wall = account.unseen_wall = max(min(age, since_start), cpu_now)
-        account.cpu = cpu_now
+        else:
+            read_age = self.sources.thread_age
+            age = read_age(account.native_id) if read_age and account.native_id else None
+            if age is None or cpu_now is None or age > since_start + THREAD_AGE_SLACK_S:
+                return  # unknown, or alive before the monitor: its CPU then is not the run's
+            lived = max(min(age, since_start), cpu_now)
+            account.cpu = cpu_now
+        account.wall = account.unseen_wall = lived
+        watched = self._watcher is not None and self._watcher.took_over
+        # A short-lived thread read "GIL wait 100%" with no time counted to hold it.
+        account.uncounted_wall = max(0.0, lived - dt) if watched else lived
 
     def _stall_cause(self, ident: int) -> tuple[str | None, Holder | None, str]:
         """What a loop thread was doing at this tick, from the kernel's view (if any): the
