@@ -176,8 +176,8 @@ def _add_advise(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--inputs",
         required=True,
         metavar="SPEC",
-        help="items to call it on: module:factory or file.py:factory (returns an iterable), "
-        "or a .json list / .jsonl file",
+        help="items to call it on: module:name or file.py:name naming a list of items or a "
+        "function returning an iterable of them, or a .json list / .jsonl file",
     )
     advise.add_argument(
         "--budget", type=float, default=20.0, metavar="S", help="seconds to spend (default 20)"

@@ -108,6 +108,26 @@ def test_a_json_line_holding_a_line_separator_is_one_item(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [("ITEMS = [3, 1, 2]", ([3, 1], 3)), ("ITEMS = range(10)", ([0, 1], 10))],
+)
+def test_items_named_as_a_collection_are_taken_as_they_are(
+    tmp_path: Path, assignment: str, expected: tuple[list[int], int]
+) -> None:
+    source = tmp_path / f"collection_{abs(hash(assignment))}.py"
+    source.write_text(assignment + "\n")
+    assert load_items(f"{source}:ITEMS", 2) == expected
+
+
+@pytest.mark.parametrize("assignment", ["ITEMS = 42", "ITEMS = 'abc'"])
+def test_a_named_value_that_holds_no_items_is_refused(tmp_path: Path, assignment: str) -> None:
+    source = tmp_path / f"value_{abs(hash(assignment))}.py"
+    source.write_text(assignment + "\n")
+    with pytest.raises(InputsInvalid, match=r"is a (int|str), not an iterable of items; name a"):
+        load_items(f"{source}:ITEMS", 10)
+
+
+@pytest.mark.parametrize(
     ("body", "error", "words"),
     [
         ("return 42", InputsInvalid, "not an iterable"),

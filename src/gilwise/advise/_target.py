@@ -22,6 +22,13 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 def load_callable(ref: str) -> Callable[..., Any]:
     """The callable named by ``package.module:function`` or ``path/to/file.py:function``."""
+    value = _load_attribute(ref)
+    if not callable(value):
+        raise TargetInvalid(f"{ref} is a {type(value).__name__}, not a function")
+    return value  # type: ignore[no-any-return]
+
+
+def _load_attribute(ref: str) -> Any:
     module_part, sep, name = ref.rpartition(":")
     if not sep or not module_part or not name:
         raise TargetInvalid(
@@ -35,13 +42,12 @@ def load_callable(ref: str) -> Callable[..., Any]:
                 f"{module_part} has no {name!r}; it defines: {_public_names(module)}"
             )
         value = getattr(value, attribute)
-    if not callable(value):
-        raise TargetInvalid(f"{ref} is a {type(value).__name__}, not a function")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def load_items(spec: str, limit: int) -> tuple[list[Any], int | None]:
-    """Up to ``limit`` items from a JSON/JSON-lines file or a ``module:factory`` callable.
+    """Up to ``limit`` items from a JSON/JSON-lines file, or a ``module:name`` that is a
+    collection of items (a list, a tuple, a range) or a callable returning an iterable.
 
     Also returns how many items the source holds when it knows (a file, a list).
     """
@@ -49,12 +55,16 @@ def load_items(spec: str, limit: int) -> tuple[list[Any], int | None]:
         items = _read_json_items(Path(spec))
         total: int | None = len(items)
     else:
-        factory = load_callable(spec)
-        produced = _call_user(factory, f"the inputs factory {spec}")
+        named = _load_attribute(spec)
+        if callable(named):
+            produced = _call_user(named, f"the inputs factory {spec}")
+            said = f"{spec} returned a {type(produced).__name__}"
+        else:
+            produced, said = named, f"{spec} is a {type(named).__name__}"
         if isinstance(produced, (str, bytes)) or not isinstance(produced, Iterable):
             raise InputsInvalid(
-                f"{spec} returned a {type(produced).__name__}, not an iterable of items; "
-                "return a list or a generator of items"
+                f"{said}, not an iterable of items; name a list of items, or a function "
+                "returning a list or a generator of them"
             )
         total = len(produced) if isinstance(produced, Sized) else None
         items = _call_user(lambda: list(itertools.islice(produced, limit)), spec)
