@@ -30,7 +30,8 @@ FILES = {
         "def broken(n):\n    return n / 0\n\n"
         "def never(n):\n    while True:\n        time.sleep(0.05)\n\n"
         "def items():\n    return [1000] * 8\n\n"
-        "def nothing():\n    return []\n"
+        "def nothing():\n    return []\n\n"
+        "LIMIT = 1000\n"
     ),
     "bad.py": "def broken(:\n    pass\n",
     "binary.py": "\x00\x01\x02",
@@ -70,6 +71,9 @@ CASES = (
     Case("advise", "a target not MODULE:FUNCTION", ("advise", "work", *ITEMS), 2),
     Case("advise", "a function that does not exist", ("advise", "work.py:nope", *ITEMS), 2),
     Case("advise", "no items", ("advise", "work.py:work", "--inputs", "work.py:nothing"), 2),
+    Case(
+        "advise", "inputs that are no items", ("advise", "work.py:work", "--inputs", "work.py:LIMIT"), 2
+    ),
     Case("advise", "a bad line in a .jsonl file", ("advise", "work.py:work", "--inputs", "bad.jsonl"), 2),
     Case("advise", "a budget under a second", ("advise", "work.py:work", *ITEMS, "--budget", "0.5"), 2),
     Case("advise", "an unknown backend", ("advise", "work.py:work", *ITEMS, "--backends", "gpu"), 2),

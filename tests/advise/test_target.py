@@ -123,7 +123,7 @@ def test_items_named_as_a_collection_are_taken_as_they_are(
 def test_a_named_value_that_holds_no_items_is_refused(tmp_path: Path, assignment: str) -> None:
     source = tmp_path / f"value_{abs(hash(assignment))}.py"
     source.write_text(assignment + "\n")
-    with pytest.raises(InputsInvalid, match=r"is a (int|str), not an iterable of items; name a"):
+    with pytest.raises(InputsInvalid, match=r"is an? (int|str), not an iterable of items; name a"):
         load_items(f"{source}:ITEMS", 10)
 
 

@@ -24,7 +24,7 @@ def load_callable(ref: str) -> Callable[..., Any]:
     """The callable named by ``package.module:function`` or ``path/to/file.py:function``."""
     value = _load_attribute(ref)
     if not callable(value):
-        raise TargetInvalid(f"{ref} is a {type(value).__name__}, not a function")
+        raise TargetInvalid(f"{ref} is {_a_type(value)}, not a function")
     return value  # type: ignore[no-any-return]
 
 
@@ -58,9 +58,9 @@ def load_items(spec: str, limit: int) -> tuple[list[Any], int | None]:
         named = _load_attribute(spec)
         if callable(named):
             produced = _call_user(named, f"the inputs factory {spec}")
-            said = f"{spec} returned a {type(produced).__name__}"
+            said = f"{spec} returned {_a_type(produced)}"
         else:
-            produced, said = named, f"{spec} is a {type(named).__name__}"
+            produced, said = named, f"{spec} is {_a_type(named)}"
         if isinstance(produced, (str, bytes)) or not isinstance(produced, Iterable):
             raise InputsInvalid(
                 f"{said}, not an iterable of items; name a list of items, or a function "
@@ -71,6 +71,11 @@ def load_items(spec: str, limit: int) -> tuple[list[Any], int | None]:
     if not items:
         raise InputsInvalid(f"{spec} gave no items; advise needs at least one item to call")
     return items[:limit], total
+
+
+def _a_type(value: object) -> str:
+    name = type(value).__name__
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def _read_json_items(path: Path) -> list[Any]:
