@@ -79,6 +79,7 @@ def report(
     threads: tuple[ThreadReport, ...] = (),
     loops: tuple[LoopReport, ...] = (),
     others: float | None = None,
+    children: float = 0.0,
     method: str = "test",
 ) -> Report:
     built = Report(
@@ -108,6 +109,7 @@ def report(
             monitor_cpu_seconds=0.01,
             user_cores_used=cores if user_cores is None else user_cores,
             other_cores_used=others,
+            children_cores_used=children,
         ),
         threads=threads,
         loops=loops,

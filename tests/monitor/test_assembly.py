@@ -49,6 +49,7 @@ def _state(**changes: object) -> RunState:
         user_cpu=2.5,
         monitor_cpu=0.2,
         others_cpu=0.4,
+        children_cpu=0.6,
         budget=CoreBudget(usable=2.0, affinity=2, cgroup_quota=None, online=2),
         accounts=[_account(1, "alpha", cpu=1.9), _account(2, "beta", cpu=0.9)],
         others=None,
@@ -78,6 +79,7 @@ def test_the_programs_cpu_leaves_out_the_monitors_own() -> None:
     assert report.process.cpu_cores_used == pytest.approx(1.4)
     assert report.process.user_cores_used == pytest.approx(1.15)
     assert report.process.other_cores_used == pytest.approx(0.2)
+    assert report.process.children_cores_used == pytest.approx(0.3)
     assert report.process.monitor_cpu_seconds == pytest.approx(0.2)
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
-from gilwise._core._clocks import ThreadAgeReader
+from gilwise._core import _clocks
+from gilwise._core._clocks import ThreadAgeReader, children_cpu_seconds
 from gilwise.monitor import MonitorConfig, Sources
 from gilwise.monitor import _config as config
 
@@ -76,3 +82,37 @@ def test_a_threads_age_is_read_from_its_start_in_the_kernels_ticks(
         assert result is None
     else:
         assert result == pytest.approx(age)
+
+
+def test_live_children_count_their_cpu_and_their_reaped_childrens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "listdir", lambda path: ["1", "2"])
+    files = {
+        "/proc/self/task/1/children": "10 11 ",
+        "/proc/self/task/2/children": "11",
+        # fields 14-17 (utime, stime, cutime, cstime) in 10 ms ticks; a name with spaces
+        "/proc/10/stat": "10 (pool worker) R 1 " + "0 " * 9 + "50 10 30 10 0",
+        "/proc/11/stat": "11 (w) S 1 " + "0 " * 9 + "20 0 0 0 0",
+    }
+    hz = os.sysconf("SC_CLK_TCK")
+    assert _clocks._live_children_cpu(files.get) == pytest.approx(120 / hz)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live children: /proc")
+def test_a_childs_cpu_is_counted_alive_and_once_reaped() -> None:
+
+    before = children_cpu_seconds()
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn + "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while children_cpu_seconds() - before < 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert children_cpu_seconds() - before >= 0.25  # alive: read from /proc
+    finally:
+        child.communicate(b"")
+    assert children_cpu_seconds() - before >= 0.3  # reaped: from os.times()

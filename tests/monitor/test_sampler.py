@@ -62,6 +62,8 @@ class World:
     settled: dict[int, KernelState] = field(default_factory=dict)
     #: CPU seconds other processes used on our cores so far (None: the counters are unknown).
     busy_cpu: float | None = None
+    #: CPU seconds the process's child processes used so far.
+    children_cpu: float = 0.0
     #: How long ago each thread started, as the kernel says (by ident; missing: unknown).
     started_ago: dict[int, float] = field(default_factory=dict)
 
@@ -87,7 +89,12 @@ class World:
             native_id=lambda ident: ident + 10_000,
             process_cpu=lambda: self.process_cpu,
             process_user_cpu=lambda: self.process_cpu,
-            busy_cpu=lambda: None if self.busy_cpu is None else self.busy_cpu + self.process_cpu,
+            busy_cpu=lambda: (
+                None
+                if self.busy_cpu is None
+                else self.busy_cpu + self.process_cpu + self.children_cpu
+            ),
+            children_cpu=lambda: self.children_cpu,
             schedstat=self.schedstat,
             thread_age=lambda native_id: self.started_ago.get(native_id - 10_000),
             kernel=None
@@ -144,14 +151,16 @@ def test_one_cpu_bound_thread_waits_for_nothing() -> None:
 
 
 @pytest.mark.parametrize(("others_per_tick", "expected"), [(0.0, 0.0), (0.6, 0.6), (None, None)])
-def test_other_processes_cpu_is_the_machines_busy_time_less_ours(
+def test_other_processes_cpu_is_the_machines_busy_time_less_ours_and_our_childrens(
     others_per_tick: float | None, expected: float | None
 ) -> None:
+    # A process pool's workers (0.8 cores here) are the program's: not other processes.
     world = World()
     world.add(1, at_spin)
     world.busy_cpu = None if others_per_tick is None else 0.0
     monitor = _monitor(world)
     for _ in range(100):
+        world.children_cpu += 0.8 * TICK
         world.step(monitor, {1: 1.0})
         if world.busy_cpu is not None and others_per_tick is not None:
             world.busy_cpu += others_per_tick * TICK
@@ -161,6 +170,7 @@ def test_other_processes_cpu_is_the_machines_busy_time_less_ours(
     else:
         assert report.process.other_cores_used == pytest.approx(expected, abs=0.01)
     assert report.process.cpu_cores_used == pytest.approx(1.0, abs=0.02)  # ours alone
+    assert report.process.children_cores_used == pytest.approx(0.8, abs=0.01)
 
 
 def test_sleeping_threads_are_io_bound() -> None:

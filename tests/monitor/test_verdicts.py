@@ -77,6 +77,15 @@ def test_a_thread_counted_waiting_for_the_gil_is_busy_though_seen_in_its_poll(
         # a little background load is not a busy machine
         (report(cores=0.9, threads=(thread(),), others=0.3), ["NO_ISSUE"]),
         (report(cores=0.05, threads=IDLE), ["IO_BOUND"]),
+        # a process pool's parent waits for its workers: not told to add threads
+        (report(cores=0.05, threads=IDLE, children=1.6), ["CHILD_PROCESSES"]),
+        # children working little beside a waiting parent: it waits on something else
+        (report(cores=0.05, threads=IDLE, children=0.3), ["IO_BOUND"]),
+        # a parent busy beside its children: its own verdicts stand
+        (
+            report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY, children=1.0),
+            ["GIL_BOUND"],
+        ),
         # busy loopback I/O: much kernel time, little user code, mostly waiting
         (report(cores=1.9, user_cores=0.3, threads=IDLE), ["IO_BOUND"]),
         (report(cores=0.05, threads=IDLE, loops=(loop(stall()),)), ["LOOP_BLOCKED", "IO_BOUND"]),

@@ -150,6 +150,12 @@ def test_a_stall_behind_a_gil_holder_names_its_thread(holder: Frame | None, said
     assert f"the loop waited for the GIL, {said}" in text
 
 
+@pytest.mark.parametrize(("children", "shown"), [(1.6, True), (0.0, False)])
+def test_child_processes_cpu_is_shown_beside_the_processs_own(children: float, shown: bool) -> None:
+    text = _render(report(cores=0.05, children=children))
+    assert ("child processes 1.60 cores" in text) is shown
+
+
 def test_gil_holders_are_named() -> None:
     from gilwise.monitor._report import GilHolder
 

@@ -70,11 +70,12 @@ class RunState:
     interval_s: float
     stall_ms: float
     #: CPU seconds since the start: the whole process, its user mode, the monitor's own,
-    #: and other processes on our cores (None: unknown).
+    #: other processes on our cores (None: unknown), and this one's child processes.
     process_cpu: float
     user_cpu: float
     monitor_cpu: float
     others_cpu: float | None
+    children_cpu: float
     budget: CoreBudget
     #: Live threads, then finished ones kept one by one, then the rest summed (if any).
     accounts: list[ThreadAccount]
@@ -129,6 +130,7 @@ def assemble(run: RunState) -> Report:
         monitor_cpu_seconds=round(run.monitor_cpu, 6),
         user_cores_used=round(user_cpu / wall, 4),
         other_cores_used=None if run.others_cpu is None else round(run.others_cpu / wall, 4),
+        children_cores_used=round(run.children_cpu / wall, 4),
     )
     totals: QueueCounts | GilTotals = run.queues if run.counted else run.estimate
     gil = GilReport(

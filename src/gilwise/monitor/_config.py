@@ -17,6 +17,7 @@ from .._core._clocks import (
     SchedStatReader,
     ThreadAgeReader,
     busy_cpu_seconds,
+    children_cpu_seconds,
     native_id_of,
     process_cpu_seconds,
     process_user_cpu_seconds,
@@ -139,9 +140,9 @@ class Sources:
 
     ``native_id``: the kernel's id of a thread ``threading`` does not know (started with
     ``_thread``). ``busy_cpu``: busy seconds of the CPUs the process may use, whoever used
-    them (None: unknown). ``schedstat``, ``thread_age`` (seconds since a thread, by native
-    id, started) and ``kernel`` are found on this machine unless given (None: not
-    available).
+    them (None: unknown). ``children_cpu``: CPU seconds of the process's child processes.
+    ``schedstat``, ``thread_age`` (seconds since a thread, by native id, started) and
+    ``kernel`` are found on this machine unless given (None: not available).
     """
 
     def __init__(
@@ -155,6 +156,7 @@ class Sources:
         process_cpu: Callable[[], float] = process_cpu_seconds,
         process_user_cpu: Callable[[], float] = process_user_cpu_seconds,
         busy_cpu: Callable[[], float | None] = busy_cpu_seconds,
+        children_cpu: Callable[[], float] = children_cpu_seconds,
         schedstat: SchedStat | EllipsisType | None = ...,
         thread_age: ThreadAge | EllipsisType | None = ...,
         kernel: KernelStates | EllipsisType | None = ...,
@@ -167,6 +169,7 @@ class Sources:
         self.process_cpu = process_cpu
         self.process_user_cpu = process_user_cpu
         self.busy_cpu = busy_cpu
+        self.children_cpu = children_cpu
         self._schedstat = schedstat
         self._thread_age = thread_age
         self._kernel = kernel

@@ -108,8 +108,12 @@ class ProcessReport:
     monitor_cpu_seconds: float
     user_cores_used: float
     #: Cores' worth of CPU other processes took, on the cores this one may use, over the
-    #: run (None where the system's counters cannot be read).
+    #: run (None where the system's counters cannot be read); this process's child
+    #: processes (a process pool's workers) are not others.
     other_cores_used: float | None = None
+    #: Cores' worth of CPU this process's child processes used over the run: those that
+    #: ended and were waited for, and on Linux those alive at the report.
+    children_cores_used: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ class Monitor:
         self._process_cpu_start = 0.0
         self._user_cpu_start = 0.0
         self._busy_cpu_start: float | None = None
+        self._children_cpu_start = 0.0
         self._timeline: Timeline | None = None
         self._stopped_report: Report | None = None
         self._monitor_cpu = 0.0
@@ -166,6 +167,7 @@ class Monitor:
         self._process_cpu_start = self.sources.process_cpu()
         self._user_cpu_start = self.sources.process_user_cpu()
         self._busy_cpu_start = _read_or_none(self.sources.busy_cpu)
+        self._children_cpu_start = self.sources.children_cpu()
         self._timeline = Timeline(now, self._process_cpu_start, self.config.max_timeline_points)
         self._alive_at_start = self._thread_clocks_now()
 
@@ -330,12 +332,13 @@ class Monitor:
                 account.outside_wait = account.queued_wait
         watcher.charge_waits(self._accounts.values(), self._finished, self._others)
 
-    def _others_cpu(self, process_cpu: float) -> float | None:
-        """CPU seconds other processes took on the cores this one may use, since the start."""
+    def _others_cpu(self, process_cpu: float, children_cpu: float) -> float | None:
+        """CPU seconds processes other than this one and its children took on the cores
+        this one may use, since the start."""
         busy = _read_or_none(self.sources.busy_cpu)
         if busy is None or self._busy_cpu_start is None:
             return None
-        return max(0.0, busy - self._busy_cpu_start - process_cpu)
+        return max(0.0, busy - self._busy_cpu_start - process_cpu - children_cpu)
 
     def _monitor_cost(self) -> float:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
@@ -853,6 +856,7 @@ class Monitor:
         from ._assembly import RunState
 
         watched = self._watched(max(1e-9, now - self._started))
+        children_cpu = max(0.0, self.sources.children_cpu() - self._children_cpu_start)
         return RunState(
             pid=self._pid,
             started=self._started,
@@ -863,7 +867,8 @@ class Monitor:
             process_cpu=process_cpu,
             user_cpu=self.sources.process_user_cpu() - self._user_cpu_start,
             monitor_cpu=self._monitor_cost(),
-            others_cpu=self._others_cpu(process_cpu),
+            others_cpu=self._others_cpu(process_cpu, children_cpu),
+            children_cpu=children_cpu,
             budget=core_budget(),
             accounts=[*self._accounts.values(), *self._finished],
             others=self._others,

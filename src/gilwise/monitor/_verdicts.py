@@ -32,6 +32,10 @@ MANY_THREADS = 64
 MACHINE_BUSY_CORES = 0.5
 MACHINE_BUSY_SHARE = 0.25
 MACHINE_BUSY_MIN_RUN_S = 0.5
+#: Child processes' CPU use (cores, and times this process's own) from which the work
+#: ran in them (a process pool's workers) and this process mostly waited for it.
+CHILD_WORK_CORES = 0.5
+CHILD_WORK_RATIO = 2.0
 #: Fewer samples than this make the figures rough: no "no issue" is claimed from them.
 FEW_SAMPLES = 30
 #: A thread running, or (counted) waiting for the GIL, this share of the time is busy.
@@ -54,6 +58,7 @@ def verdicts_for(report: Report) -> tuple[Verdict, ...]:
             _native_parallel(report),
             _oversubscribed(report),
             _io_bound(report),
+            _child_processes(report),
             _machine_busy(report),
         )
         if v is not None
@@ -295,7 +300,33 @@ def _loop_blocked(report: Report) -> Verdict | None:
     )
 
 
+def _children_did_the_work(report: Report) -> bool:
+    children = report.process.children_cores_used
+    own = report.process.cpu_cores_used
+    return children >= CHILD_WORK_CORES and children >= CHILD_WORK_RATIO * own
+
+
+def _child_processes(report: Report) -> Verdict | None:
+    if not _children_did_the_work(report):
+        return None
+    children = report.process.children_cores_used
+    return _make(
+        "CHILD_PROCESSES",
+        "The work ran in child processes",
+        f"Child processes (a process pool's workers, subprocesses) used {children:.2f} cores "
+        f"while this process used {report.process.cpu_cores_used:.2f}: it mostly waited for "
+        "them. gilwise watched this process, so its figures are that waiting, not the work.",
+        "Nothing to change here for it. To judge the pool, `gilwise advise module:function` "
+        "measures it against threads and serial calls, pickling and start-up included; to "
+        "look inside a long-running worker, `gilwise attach PID` on it.",
+        children_cores_used=children,
+        cpu_cores_used=report.process.cpu_cores_used,
+    )
+
+
 def _io_bound(report: Report) -> Verdict | None:
+    if _children_did_the_work(report):
+        return None  # waiting for its child processes: more threads or asyncio do not help
     threads = [t for t in report.threads if t.samples]
     # Kernel time on I/O calls is part of waiting on I/O, not of computing.
     user_utilisation = report.process.user_cores_used / report.process.usable_cores

@@ -36,6 +36,10 @@ class ThreadRows:
         return 0 if self.others is None else self.others.threads_merged
 
 
+#: Child processes' CPU use (cores) worth a mention beside the process's own.
+CHILDREN_SHOWN_CORES = 0.01
+
+
 def gil_wait_seconds(thread: ThreadReport) -> float:
     """Seconds the thread waited for the GIL (0 when unknown)."""
     return (thread.gil_wait_fraction or 0.0) * thread.wall_seconds

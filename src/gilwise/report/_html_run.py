@@ -7,10 +7,22 @@ from typing import Any, NamedTuple, Protocol
 
 from .._core._where import where
 from ..monitor import LoopReport, Report, Stall, ThreadReport, TimelinePoint
-from ._figures import ThreadRows, short_name, stall_causes, thread_rows, thread_time
+from ._figures import (
+    CHILDREN_SHOWN_CORES,
+    ThreadRows,
+    short_name,
+    stall_causes,
+    thread_rows,
+    thread_time,
+)
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
-_VERDICT_KIND = {"NO_ISSUE": "good", "NATIVE_PARALLEL": "good", "IO_BOUND": "neutral"}
+_VERDICT_KIND = {
+    "NO_ISSUE": "good",
+    "NATIVE_PARALLEL": "good",
+    "IO_BOUND": "neutral",
+    "CHILD_PROCESSES": "neutral",
+}
 _MAX_STALLS_LISTED = 50
 
 
@@ -26,6 +38,8 @@ def run_html(report: Report) -> str:
         # Threads are seen by sampling: none were if the run ended before the first sample.
         ("threads seen", str(report.process.threads_seen) if gil.probe.count else "n/a"),
     ]
+    if report.process.children_cores_used >= CHILDREN_SHOWN_CORES:
+        facts.append(("child processes", f"{report.process.children_cores_used:.2f} cores"))
     if report.exit_code is not None:
         facts.append(("exit status", str(report.exit_code)))
     sections = [*(_verdict(v.code, v.title, v.message, v.fix) for v in report.verdicts)]

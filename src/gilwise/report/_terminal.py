@@ -15,13 +15,18 @@ from rich.text import Text
 
 from .._core._where import where
 from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
-from ._figures import ThreadRows, short_name, stall_causes, thread_rows
+from ._figures import CHILDREN_SHOWN_CORES, ThreadRows, short_name, stall_causes, thread_rows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TextIO
 
-_VERDICT_STYLE = {"NO_ISSUE": "green", "NATIVE_PARALLEL": "green", "IO_BOUND": "cyan"}
+_VERDICT_STYLE = {
+    "NO_ISSUE": "green",
+    "NATIVE_PARALLEL": "green",
+    "IO_BOUND": "cyan",
+    "CHILD_PROCESSES": "cyan",
+}
 _MAX_STALLS_SHOWN = 3
 _MAX_HOLDERS_SHOWN = 3
 
@@ -90,10 +95,15 @@ def _figures(report: Report) -> RenderableType:
         if gil.probe.count
         else ""
     )
+    children = (
+        f" · child processes {proc.children_cores_used:.2f} cores"
+        if proc.children_cores_used >= CHILDREN_SHOWN_CORES
+        else ""
+    )
     table.add_row(
         "CPU",
         f"{proc.cpu_cores_used:.2f} of {proc.usable_cores:g} usable cores "
-        f"({proc.utilisation:.0%}){threads}",
+        f"({proc.utilisation:.0%}){children}{threads}",
     )
     if proc.run_queue_fraction is not None:
         table.add_row("CPU starvation", f"{proc.run_queue_fraction:.0%} of thread time runnable")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .._core._clocks import busy_cpu_seconds, core_budget
+from .._core._clocks import (
+    busy_cpu_seconds,
+    children_cpu_seconds,
+    core_budget,
+    process_cpu_seconds,
+)
 from .._core._json import JsonReport
 from .._core._probe import settle_cpu
 from .._core._python import python_description
@@ -85,10 +89,9 @@ class _OthersCpu:
 
 
 def _own_cpu_seconds() -> float:
-    # Our process and the workers it has ended and reaped: a lesson's process pools are
-    # its own work, not another process's.
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    # Our process and its child processes: a lesson's process pools are its own work,
+    # not another process's.
+    return process_cpu_seconds() + children_cpu_seconds()
 
 
 def _unless_machine_busy(finding: Finding, others: float | None, cores: float) -> Finding:
