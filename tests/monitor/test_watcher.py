@@ -219,6 +219,8 @@ class FakeProcess:
         self.stdin_closed = False
         self.killed = False
         self.returncode: int | None = None
+        #: CPU seconds the watcher used, as its parent's kernel counts them.
+        self.cpu = 0.0
 
     def say(self, text: str) -> None:
         os.write(self.write_end, text.encode())
@@ -243,6 +245,9 @@ class FakeProcess:
 
     def wait(self, timeout: float) -> int | None:
         return self.returncode
+
+    def cpu_used(self) -> float:
+        return self.cpu
 
     def close(self) -> None:
         for fd in (self.stdout, self.write_end):
@@ -517,6 +522,20 @@ def test_a_short_thread_is_charged_its_waits_over_the_time_they_were_counted_in(
     handler = next(t for t in monitor.stop().threads if t.name == "handler")
     assert handler.wall_seconds == pytest.approx(wall)
     assert handler.gil_wait_fraction == (None if share is None else pytest.approx(share))
+
+
+def test_the_watchers_own_cpu_is_not_the_programs_child_processes(process: FakeProcess) -> None:
+    from .test_sampler import World, _monitor
+
+    # The watcher is a child process of the program; what it used is the monitor's cost.
+    world = World()
+    world.add(1, at_spin)
+    monitor = _monitor(world)
+    monitor._watcher = WatcherLink(_counts(process))
+    world.step(monitor, {1: 0.5}, ticks=100)
+    process.cpu = 0.05
+    world.children_cpu = 0.05 + 0.3  # the watcher and one worker process
+    assert monitor.report().process.children_cores_used == pytest.approx(0.3)
 
 
 def test_the_link_hands_the_count_over_once_the_watcher_is_ready(process: FakeProcess) -> None:

@@ -129,15 +129,19 @@ def _live_children_cpu(read: Callable[[str], str | None]) -> float:
     pids = {
         pid for task in tasks for pid in (read(f"/proc/self/task/{task}/children") or "").split()
     }
-    ticks = 0
-    for pid in pids:
-        stat = read(f"/proc/{pid}/stat") or ""
-        # Fields from the state on (the name, in parentheses, may hold spaces): utime,
-        # stime, and the CPU of its own children it waited for, fields 14 to 17.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 14 and all(f.isdigit() for f in fields[11:15]):
-            ticks += sum(int(f) for f in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK") if ticks else 0.0
+    return sum(process_cpu_of(int(pid), read) for pid in pids)
+
+
+def process_cpu_of(pid: int, read: Callable[[str], str | None] | None = None) -> float:
+    """CPU seconds a live process (Linux) and the children it waited for used; 0 if unknown."""
+    stat = (read or _read_text)(f"/proc/{pid}/stat") or ""
+    # Fields from the state on (the name, in parentheses, may hold spaces): utime, stime,
+    # and the CPU of its own children it waited for are fields 14 to 17.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if len(fields) <= 14 or not all(f.isdigit() for f in fields[11:15]):
+        return 0.0
+    ticks = sum(int(f) for f in fields[11:15])
+    return float(ticks / os.sysconf("SC_CLK_TCK"))
 
 
 def _read_text(path: str) -> str | None:

@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 
+from .._core._clocks import process_cpu_of
 from ._gil import QueueCounts
 from ._watcher import parse_window
 
@@ -50,6 +51,9 @@ class WatcherProcess:
         self.stdin = stdin
         self.stdout = stdout
         self.returncode: int | None = None
+        #: Its CPU seconds, from the kernel as it was waited for (None: not yet, or the
+        #: program waited for it itself).
+        self._cpu_at_end: float | None = None
         self._inodes = {fd: _inode(fd) for fd in (stdin, stdout)}
 
     def owns(self, fd: int) -> bool:
@@ -71,13 +75,20 @@ class WatcherProcess:
     def poll(self) -> int | None:
         if self.returncode is None:
             try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
             except ChildProcessError:  # reaped by the program itself (os.wait())
                 self.returncode = 0
                 return self.returncode
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
+                self._cpu_at_end = usage.ru_utime + usage.ru_stime
         return self.returncode
+
+    def cpu_used(self) -> float:
+        """CPU seconds it has used so far: the program's child processes include it."""
+        if self.returncode is not None:
+            return self._cpu_at_end or 0.0
+        return process_cpu_of(self.pid)
 
     def kill(self) -> None:
         if self.poll() is None:
@@ -194,6 +205,10 @@ class OutsideCounts(QueueCounts):
     def take_pending(self) -> dict[int, float]:
         pending, self.pending = self.pending, {}
         return pending
+
+    def process_cpu(self) -> float:
+        """CPU seconds the watcher's process used so far, as the kernel counts them."""
+        return self._process.cpu_used()
 
     def stop(self, timeout: float = 1.0) -> None:
         """End the watcher and take in its last window and its CPU time."""

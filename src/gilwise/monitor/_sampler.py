@@ -340,6 +340,19 @@ class Monitor:
             return None
         return max(0.0, busy - self._busy_cpu_start - process_cpu - children_cpu)
 
+    def _children_cpu(self) -> float:
+        return self.sources.children_cpu() - self._children_cpu_start
+
+    def _watcher_process_cpu(self) -> float:
+        """The GIL watcher's CPU as its parent's kernel counts it: a child process, but
+        the monitor's (its own figure is in the monitor's cost), not the program's."""
+        if self._watcher is None or os.getpid() != self._pid:
+            return 0.0
+        try:
+            return self._watcher.counts.process_cpu()
+        except Exception:  # a report must not fail for it
+            return 0.0
+
     def _monitor_cost(self) -> float:
         """CPU seconds of the monitor's own threads: the sampler and the calibration's spinner."""
         kernel = self.sources.kernel_if_found
@@ -856,7 +869,7 @@ class Monitor:
         from ._assembly import RunState
 
         watched = self._watched(max(1e-9, now - self._started))
-        children_cpu = max(0.0, self.sources.children_cpu() - self._children_cpu_start)
+        children_cpu = max(0.0, self._children_cpu() - self._watcher_process_cpu())
         return RunState(
             pid=self._pid,
             started=self._started,
