@@ -48,6 +48,23 @@ def test_holders_of_one_line_are_one_holder() -> None:
     assert named[0].wait_share == round(1.0 / 1.5, 4)
 
 
+def test_threads_holding_the_gil_at_one_line_are_one_holder() -> None:
+    """Sixteen pool workers on one line filled every row and hid the other lines."""
+    code = compile("x = 1\ny = 2\n", "work.py", "exec")
+    resolver = FrameResolver()
+    first, second = (next(s for s, _, n in code.co_lines() if n == line) for line in (1, 2))
+    blame = HolderBlame()
+    for worker in range(16):
+        blame.add(code, first, f"pool-{worker}", 0.1 + 0.01 * worker)
+    blame.add(code, second, "MainThread", 0.5)
+    named = named_holders(blame, resolver)
+    assert [(h.line, h.threads, h.held_by) for h in named] == [
+        (1, 16, "pool-15 and 15 other threads"),
+        (2, 1, "MainThread"),
+    ]
+    assert named[0].wait_seconds == pytest.approx(2.8)
+
+
 # -- holders told from samples made by hand ------------------------------------------------
 
 TICK = 0.01

@@ -194,22 +194,27 @@ def holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...
     """The lines that held the GIL while others waited, most wait first."""
     if blame.total <= 0:
         return ()
-    # Blame is kept per instruction; several instructions of one line are one holder.
-    by_line: dict[tuple[str, int, str, str], float] = {}
+    # Blame is kept per instruction and thread; a line is one holder, whichever of its
+    # instructions and threads held the GIL (a pool of 16 workers on one line filled
+    # every row, and hid the other lines).
+    by_line: dict[tuple[str, int, str], dict[str, float]] = {}
     for (code, lasti, thread_name), seconds in blame.seconds.items():
-        key = (*_resolved(resolver, code, lasti), thread_name)
-        by_line[key] = by_line.get(key, 0.0) + seconds
-    top = sorted(by_line.items(), key=lambda item: item[1], reverse=True)[:MAX_HOLDERS]
+        threads = by_line.setdefault(_resolved(resolver, code, lasti), {})
+        threads[thread_name] = threads.get(thread_name, 0.0) + seconds
+    totals = {line: sum(threads.values()) for line, threads in by_line.items()}
+    top = sorted(totals, key=totals.__getitem__, reverse=True)[:MAX_HOLDERS]
     return tuple(
         GilHolder(
             file=file,
             line=line,
             function=function,
-            thread_name=thread_name,
-            wait_share=round(seconds / blame.total, 4),
-            wait_seconds=round(seconds, 6),
+            thread_name=max(by_line[key], key=by_line[key].__getitem__),
+            wait_share=round(totals[key] / blame.total, 4),
+            wait_seconds=round(totals[key], 6),
+            threads=len(by_line[key]),
         )
-        for (file, line, function, thread_name), seconds in top
+        for key in top
+        for file, line, function in [key]
     )
 
 

@@ -59,11 +59,22 @@ class GilHolder:
     file: str
     line: int
     function: str
+    #: The thread that held the GIL at this line the most (of ``threads``).
     thread_name: str
     #: Share of all thread-seconds spent waiting for the GIL that waited on this line.
     wait_share: float
     #: Those thread-seconds.
     wait_seconds: float
+    #: How many threads held it at this line (a pool's workers running one function).
+    threads: int = 1
+
+    @property
+    def held_by(self) -> str:
+        """``worker-1``, or ``worker-1 and 3 other threads``."""
+        if self.threads <= 1:
+            return self.thread_name
+        others = self.threads - 1
+        return f"{self.thread_name} and {others} other thread{'s' if others > 1 else ''}"
 
 
 @dataclass(frozen=True)

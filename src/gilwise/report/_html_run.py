@@ -338,7 +338,7 @@ def _holders(report: Report) -> Section:
                 (
                     (
                         _where(h),
-                        h.thread_name,
+                        h.held_by,
                         f"{h.wait_share:.0%}",
                         f"{h.wait_seconds:.2f} s",
                     )

@@ -80,7 +80,7 @@ def _figures(report: Report) -> RenderableType:
         table.add_row(
             "GIL held by" if n == 0 else "",
             f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
-            f"({holder.thread_name}): {holder.wait_share:.0%} of the wait",
+            f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
         )
     if gil.holder_unseen_share >= _UNSEEN_SHOWN:
         table.add_row(

@@ -44,8 +44,7 @@ def trace_events(report: Report) -> dict[str, Any]:
             "started_at": report.started_at,
             "interval_s": report.interval_s,
             "GIL held by": [
-                f"{where(h.file, h.line, h.function)} ({h.thread_name}): "
-                f"{h.wait_share:.0%} of the wait"
+                f"{where(h.file, h.line, h.function)} ({h.held_by}): {h.wait_share:.0%} of the wait"
                 for h in report.gil.holders
             ],
         },
