@@ -386,20 +386,31 @@ def test_a_new_pool_thread_that_kept_the_gil_through_its_first_wait_is_the_holde
     assert monitor.stop().gil.holder_unseen_share == 1.0
 
 
-def test_cpu_used_before_the_samplers_wait_does_not_make_a_long_holder() -> None:
-    # The first tick comes 0.4 s in, after the sampler's set-up, and waited 0.1 s for the
-    # GIL: the CPU the threads used since the run (or they) began is not the wait's.
+@pytest.mark.parametrize(
+    ("started_ago", "holder"),
+    [
+        (0.35, ("callback", None, "")),  # started while the sampler set up: not the wait's
+        (0.1, ("gil", None, "worker")),  # started since: its CPU was all used in the wait
+    ],
+)
+def test_cpu_used_before_the_samplers_wait_does_not_make_a_long_holder(
+    started_ago: float, holder: tuple[str, None, str]
+) -> None:
+    # The sampler sets up for 0.3 s after its first look, then waits 0.1 s for the GIL:
+    # the CPU the threads used since the run (or they) began is not the wait's.
     world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
     world.add(1, at_spin, name="MainThread")
     monitor = _monitor(world)
+    world.clock.advance(0.3)
+    monitor._set_up_done()
     world.add(2, at_spin, name="worker")
-    world.started_ago[2] = 0.35
-    world.clock.advance(0.4)
+    world.started_ago[2] = started_ago
+    world.clock.advance(0.1)
     world.cpu.run(1, 0.3)
     world.cpu.run(2, 0.1)
     monitor._gil_latency = 0.1
     monitor.tick()
-    assert monitor._stall_cause(2) == ("callback", None, "")
+    assert monitor._stall_cause(1 if holder[0] == "gil" else 2) == holder
 
 
 def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:

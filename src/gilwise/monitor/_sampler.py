@@ -125,6 +125,8 @@ class Monitor:
         self._started_wall = time.time()
         self._started = 0.0
         self._last_tick = 0.0
+        #: When the sampler last finished looking at the threads (a tick, or its set-up).
+        self._looked_at = 0.0
         self._process_cpu_start = 0.0
         self._user_cpu_start = 0.0
         self._busy_cpu_start: float | None = None
@@ -162,7 +164,7 @@ class Monitor:
     def begin(self) -> None:
         """Start accounting without a thread: tests then call :meth:`tick` themselves."""
         now = self.sources.clock()
-        self._started = self._last_tick = self._windows.started = now
+        self._started = self._last_tick = self._looked_at = self._windows.started = now
         self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
         self._user_cpu_start = self.sources.process_user_cpu()
@@ -251,11 +253,17 @@ class Monitor:
         starved_before = _read_or_none(starvation)
         kernel = self.sources.kernel
         if kernel is not None:
+            # A first look before the set-up, which beside threads holding the GIL takes a
+            # few hundred ms: the threads met now are accounted from here, and the next
+            # tick's holder (the one that ran the most meanwhile) is charged the waits of
+            # the set-up's time. Three threads inserting into sqlite waited most then; the
+            # waits left to charge were their later queries', named as the holder's line.
+            self._safe_tick(self.sources.clock())
             # Found now, while the program is still starting: later, threads that hog the
             # GIL (or a busy machine) can keep the calibration's helper from running.
             self._calibrate(kernel)
             self._start_watcher(kernel)
-            deadline = self.sources.clock() + interval
+            deadline = self._set_up_done() + interval
         while True:
             delay = deadline - self.sources.clock()
             if self._stop_lock.acquire(timeout=max(0.0, delay)):
@@ -285,7 +293,12 @@ class Monitor:
                 # Between ticks and outside the lock: it lets go of the GIL a few times.
                 self._calibrate(kernel)
                 self._start_watcher(kernel)
-                deadline = self.sources.clock() + interval
+                deadline = self._set_up_done() + interval
+
+    def _set_up_done(self) -> float:
+        """Note that the sampler looks again from now on (see ``_new_cpu``); the time."""
+        self._looked_at = self.sources.clock()
+        return self._looked_at
 
     def _calibrate(self, kernel: KernelStates) -> None:
         try:
@@ -341,6 +354,8 @@ class Monitor:
         return max(0.0, busy - self._busy_cpu_start - process_cpu - children_cpu)
 
     def _children_cpu(self) -> float:
+        if os.getpid() != self._pid:
+            return 0.0  # a forked child: the start was its parent's
         return self.sources.children_cpu() - self._children_cpu_start
 
     def _watcher_process_cpu(self) -> float:
@@ -463,6 +478,7 @@ class Monitor:
         if timeline is not None and now - timeline.started >= self.config.timeline_window_s:
             lags = [w.take_window_max_lag() for w in self._loops.values()]
             timeline.close(now, self.sources.process_cpu(), seen, lags)
+        self._looked_at = now
 
     def _refresh_names(self, frames: dict[int, FrameType]) -> None:
         # A new thread sets its native id only once it runs, so look again until it has;
@@ -522,7 +538,7 @@ class Monitor:
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
             return TickSample(
-                None, kernel, ThreadState.WAITING, cpu_used=self._new_cpu(account, dt)
+                None, kernel, ThreadState.WAITING, cpu_used=self._new_cpu(account, now)
             )
         stack = sample_stack(frame)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)
@@ -534,16 +550,17 @@ class Monitor:
         used = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else 0.0
         return TickSample(account, kernel, state, stack, used)
 
-    def _new_cpu(self, account: ThreadAccount, dt: float) -> float:
-        """CPU a thread met for the first time used over the sampler's wait for the GIL
-        before this tick: all it used, if it started during that wait, else none known.
+    def _new_cpu(self, account: ThreadAccount, now: float) -> float:
+        """CPU a thread met for the first time used since the sampler last looked (its
+        previous tick, or its set-up): all it used, if it started since, else none known.
 
         What the long-hold rule weighs: a pool's new worker can keep the GIL from its
-        start. Its whole life is no measure where it began before the wait (the first
-        tick comes after the sampler's set-up, which a busy machine makes long).
+        start. Its whole life is no measure where it began while the sampler was setting
+        up (which a busy machine makes long) rather than waiting for the GIL.
         """
-        wait = min(dt, self._gil_latency + self.config.interval_s + THREAD_AGE_SLACK_S)
-        if account.cpu is None or not 0 < account.wall <= wait:
+        # Its age may read a little older than it is (the kernel's clock ticks).
+        since = now - self._looked_at + THREAD_AGE_SLACK_S
+        if account.cpu is None or not 0 < account.wall <= since:
             return 0.0
         return account.cpu
 
