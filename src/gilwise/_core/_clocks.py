@@ -129,7 +129,7 @@ def _live_children_cpu(read: Callable[[str], str | None]) -> float:
     pids = {
         pid for task in tasks for pid in (read(f"/proc/self/task/{task}/children") or "").split()
     }
-    return sum(process_cpu_of(int(pid), read) for pid in pids)
+    return sum(process_cpu_of(int(pid), read) for pid in pids if pid.isdigit())
 
 
 def process_cpu_of(pid: int, read: Callable[[str], str | None] | None = None) -> float:

@@ -205,16 +205,13 @@ def holders(blame: HolderBlame, resolver: FrameResolver) -> tuple[GilHolder, ...
     top = sorted(totals, key=totals.__getitem__, reverse=True)[:MAX_HOLDERS]
     return tuple(
         GilHolder(
-            file=file,
-            line=line,
-            function=function,
+            *key,  # file, line, function
             thread_name=max(by_line[key], key=by_line[key].__getitem__),
             wait_share=round(totals[key] / blame.total, 4),
             wait_seconds=round(totals[key], 6),
             threads=len(by_line[key]),
         )
         for key in top
-        for file, line, function in [key]
     )
 
 
