@@ -142,10 +142,11 @@ def _latency(gil: GilReport) -> str:
 def _threads(report: Report) -> RenderableType:
     shown = thread_rows(report.threads)
     table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
-    names = [escape(short_name(t.name, _NAME_WIDTH)) for t in shown.rows]
+    plain = [short_name(t.name, _NAME_WIDTH) for t in shown.rows]
+    names = [escape(name) for name in plain]
     # Held at its width: squeezed by a long hottest line, rich cut names at the end
     # ("Thread-2 (bu…"), which is where threads differ.
-    widest = max(map(len, names), default=0)
+    widest = max(map(len, plain), default=0)
     table.add_column("thread", min_width=widest, max_width=_NAME_WIDTH, no_wrap=True)
     for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
