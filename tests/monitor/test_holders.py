@@ -183,6 +183,18 @@ def test_a_thread_met_first_after_a_long_wait_can_have_kept_the_gil() -> None:
     assert (stall.gil_holder, stall.gil_holder_thread, stall.culprit) == (None, "asyncio_0", None)
 
 
+def test_the_thread_behind_unseen_waits_is_kept_counted_and_watched() -> None:
+    names = {1: "loop", 2: "hog", 3: "pool"}
+    holders = GilHolders(CallSites(), 100.0, lambda ident: names.get(ident, ""))
+    samples = [_sample(1, name="loop"), _sample(2, at_acquire, cpu_used=0.5, name="hog")]
+    _tick(holders, samples, now=10.5, dt=0.5, gil_latency=0.5, queued=[1])  # 0.5 s behind hog
+    watched = [_sample(1, name="loop"), _sample(3, at_acquire, cpu_used=0.5, name="pool")]
+    _tick(holders, watched, now=11.0, dt=0.5, gil_latency=0.5, queued=[1], watched=True)
+    holders.blame_watched_wait(0.8, 11.0)  # the watcher's count, behind pool's unseen line
+    assert holders.blame.unseen_threads == pytest.approx({"hog": 0.5, "pool": 0.8})
+    assert holders.blame.unseen_thread() == "pool"
+
+
 def test_a_long_wait_shared_by_many_threads_is_no_long_hold() -> None:
     holders = _holders()
     samples = [_sample(i, cpu_used=0.4 / 5 if i == 1 else 0.4 / 8) for i in range(1, 9)]
@@ -383,7 +395,8 @@ def test_a_new_pool_thread_that_kept_the_gil_through_its_first_wait_is_the_holde
     world.started_ago[2] = 0.45
     _long_hold(world, monitor, 0.5, hog=2)
     assert monitor._stall_cause(1) == ("gil", None, "asyncio_0")
-    assert monitor.stop().gil.holder_unseen_share == 1.0
+    gil = monitor.stop().gil
+    assert (gil.holder_unseen_share, gil.holder_unseen_thread) == (1.0, "asyncio_0")
 
 
 @pytest.mark.parametrize(

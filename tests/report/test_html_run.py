@@ -91,6 +91,15 @@ def test_a_stall_behind_a_gil_holder_whose_line_was_unseen_names_its_thread() ->
     assert row["blocking line"] == "unknown"
 
 
+def test_the_unseen_holders_thread_is_named_in_the_page() -> None:
+    built = report(wait=0.5)
+    gil = dataclasses.replace(built.gil, holder_unseen_share=1.0, holder_unseen_thread="asyncio_0")
+    parts = _parts(built.with_updates(gil=gil))
+    assert any(
+        "behind a line no sample saw, mostly in thread 'asyncio_0':" in p for p in parts.paragraphs
+    )
+
+
 def test_stalls_are_drawn_even_when_the_run_was_too_short_for_a_timeline() -> None:
     parts = _parts(report(loops=(loop(stall(300.0)),)))
     assert parts.traces("stall")[0]["y"] == [300.0]

@@ -141,6 +141,7 @@ def assemble(run: RunState) -> Report:
         samples=run.queues.ticks if run.counted else run.probe.count,
         holders=holders(run.blame, resolver) if run.counted else (),
         holder_unseen_share=_unseen_share(run.blame) if run.counted else 0.0,
+        holder_unseen_thread=run.blame.unseen_thread() if run.counted else "",
     )
     errors = dict(run.errors)
     spans: tuple[Span, ...] = ()

@@ -52,19 +52,30 @@ class HolderBlame:
     a holder whose line no tick saw is in the total and in ``unseen``, named nowhere.
     """
 
-    __slots__ = ("max_keys", "seconds", "total", "unseen")
+    __slots__ = ("max_keys", "seconds", "total", "unseen", "unseen_threads")
 
     def __init__(self, max_keys: int = 2000) -> None:
         self.max_keys = max_keys
         self.seconds: dict[tuple[Any, int, str], float] = {}
         self.total = 0.0
-        #: Of the total, the wait behind holders whose line no tick saw.
+        #: Of the total, the wait behind holders whose line no tick saw, and of that, the
+        #: wait behind each holder's thread where it is known.
         self.unseen = 0.0
+        self.unseen_threads: dict[str, float] = {}
 
-    def add_unseen(self, wait_seconds: float) -> None:
-        """Wait behind a holder whose line no tick saw: in the total, named nowhere."""
+    def add_unseen(self, wait_seconds: float, thread_name: str = "") -> None:
+        """Wait behind a holder whose line no tick saw: in the total, its line named
+        nowhere, its thread (if known) kept."""
         self.total += wait_seconds
         self.unseen += wait_seconds
+        threads = self.unseen_threads
+        if thread_name and (thread_name in threads or len(threads) < self.max_keys):
+            threads[thread_name] = threads.get(thread_name, 0.0) + wait_seconds
+
+    def unseen_thread(self) -> str:
+        """The thread most of the unseen wait was behind ("" if none is known)."""
+        threads = self.unseen_threads
+        return max(threads, key=threads.__getitem__) if threads else ""
 
     def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
         self.total += wait_seconds
@@ -105,7 +116,7 @@ class GilHolders:
         self.blame = HolderBlame()
         #: Holders the recent ticks saw: (tick time, line or None where not seen, tick
         #: seconds); the watcher's waits are charged by them (``blame_watched_wait``).
-        self._holders_seen: deque[tuple[float, Holder | None, float]] = deque()
+        self._holders_seen: deque[tuple[float, Holder | None, float, str]] = deque()
         self._last_window_at = 0.0
         #: Ticks that came late because one thread kept the GIL: (from, to, line, thread,
         #: its name); the line is None where the tick did not see it.
@@ -138,7 +149,8 @@ class GilHolders:
             # own line holds it at many short ticks with nobody waiting, and took 56% of
             # the blame by ticks alone.
             waiters = max(0, _waiters(holder, queued, in_queue))
-            self._holders_seen.append((now, holder[0], dt * (waiters + NOBODY_WAITING_WEIGHT)))
+            weight = dt * (waiters + NOBODY_WAITING_WEIGHT)
+            self._holders_seen.append((now, holder[0], weight, self._thread_name(holder[1])))
             self._forget_holders_before(now - HOLDERS_STAND_FOR_S)
         elif holder is not None:
             self._charge_holder(holder, queued, dt, in_queue)
@@ -215,7 +227,7 @@ class GilHolders:
             return
         waited_s = dt * waiters
         if line is None:
-            self.blame.add_unseen(waited_s)
+            self.blame.add_unseen(waited_s, self._thread_name(holder[1]))
         else:
             self.blame.add(*line, waited_s)
 
@@ -271,14 +283,14 @@ class GilHolders:
         seen = self._holders_seen
         since = [s for s in seen if s[0] > self._last_window_at] or list(seen)
         self._last_window_at = now
-        total = sum(dt for _, _, dt in since)
+        total = sum(weight for _, _, weight, _ in since)
         if total <= 0:
             self.blame.add_unseen(waited_s)
             return
-        for _, line, dt in since:
-            share = waited_s * dt / total
+        for _, line, weight, thread_name in since:
+            share = waited_s * weight / total
             if line is None:
-                self.blame.add_unseen(share)
+                self.blame.add_unseen(share, thread_name)
             else:
                 self.blame.add(*line, share)
 

@@ -99,6 +99,8 @@ class GilReport:
     samples: int = 0
     #: Share of the wait behind a holder whose line no sample saw (docs/report-schema.md).
     holder_unseen_share: float = 0.0
+    #: The thread most of that wait was behind, its line unseen ("" if none is known).
+    holder_unseen_thread: str = ""
 
 
 @dataclass(frozen=True)

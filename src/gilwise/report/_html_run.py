@@ -314,12 +314,13 @@ def _where(place: _Located) -> str:
 
 def _holders(report: Report) -> Section:
     gil = report.gil
+    held_in = f", mostly in thread {gil.holder_unseen_thread!r}" if gil.holder_unseen_thread else ""
     unseen = (
         (
-            f"{gil.holder_unseen_share:.0%} of the wait was behind a line no sample saw: "
-            "no sample caught its holder at the line it ran (a native call that kept the "
-            "GIL returned and the thread ran on; a thread back from a blocking call; or "
-            "no holder seen within a second of the wait).",
+            f"{gil.holder_unseen_share:.0%} of the wait was behind a line no sample saw"
+            f"{held_in}: no sample caught its holder at the line it ran (a native call that "
+            "kept the GIL returned and the thread ran on; a thread back from a blocking call; "
+            "or no holder seen within a second of the wait).",
         )
         if gil.holder_unseen_share
         else ()

@@ -83,9 +83,10 @@ def _figures(report: Report) -> RenderableType:
             f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
         )
     if gil.holder_unseen_share >= _UNSEEN_SHOWN:
+        held_in = f", mostly in {gil.holder_unseen_thread}" if gil.holder_unseen_thread else ""
         table.add_row(
             "GIL held by" if not gil.holders else "",
-            f"a line no sample saw: {gil.holder_unseen_share:.0%} of the wait "
+            f"a line no sample saw{held_in}: {gil.holder_unseen_share:.0%} of the wait "
             "(no sample caught its holder at the line it ran)",
         )
     table.add_row("GIL latency", _latency(gil))
