@@ -186,7 +186,7 @@ def test_a_longer_stall_without_samples_does_not_hide_the_gil_holder() -> None:
     unseen = Stall(142.0, 2.0, 0, (), None, None)  # the sampler never saw the loop stuck
     built = report(cores=0.5, threads=IDLE, loops=(loop(unseen, behind),))
     blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
-    assert "the longest with a known cause (120 ms)" in blocked.message
+    assert "the longest with a known line (120 ms)" in blocked.message
     assert "slow_regex" in blocked.message
     assert "process" in blocked.fix
 
@@ -201,6 +201,23 @@ def test_a_stall_behind_a_gil_holder_whose_line_was_unseen_is_not_fixed_with_a_t
     assert "'asyncio_0' held at a line no sample saw" in blocked.message
     assert "process" in blocked.fix
     assert "to_thread" not in blocked.fix
+
+
+def test_a_stall_with_the_holders_line_comes_before_a_longer_one_with_its_thread_alone() -> None:
+    # Five stalls behind a regex: the longest saw only the regex's thread.
+    lined = dataclasses.replace(
+        stall(150.0, "slow_regex"),
+        causes={"gil": 1.0},
+        gil_holder=Frame("/app/lib.py", 12, "slow_regex"),
+        gil_holder_thread="asyncio_0",
+    )
+    threaded = Stall(
+        161.0, 2.0, 1, (), None, None, causes={"gil": 1.0}, gil_holder_thread="asyncio_0"
+    )
+    built = report(cores=0.5, threads=IDLE, loops=(loop(threaded, lined),))
+    blocked = next(v for v in built.verdicts if v.code == "LOOP_BLOCKED")
+    assert "the longest with a known line (150 ms)" in blocked.message
+    assert "slow_regex" in blocked.message
 
 
 def test_only_poll_stalls_say_the_loop_was_waiting_to_run() -> None:

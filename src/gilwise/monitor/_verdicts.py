@@ -256,15 +256,18 @@ def _loop_blocked(report: Report) -> Verdict | None:
     # does, when there is one.
     # A stall with no samples names nothing either (CI on 3.15 caught one such stall,
     # the longest, hiding the GIL holder another stall named).
-    named = [
+    # A line beats a thread alone: of five stalls behind a regex, the longest had only
+    # the regex's thread (its line unseen) and hid the line another stall named.
+    lined = [
         s
         for s in kept
-        if s.gil_holder_thread or (s.culprit is not None and not _is_poll(s.culprit))
+        if s.gil_holder is not None or (s.culprit is not None and not _is_poll(s.culprit))
     ]
-    worst = max(named or kept, key=lambda s: s.duration_ms) if kept else None
+    threaded = [s for s in kept if s.gil_holder_thread]
+    worst = max(lined or threaded or kept, key=lambda s: s.duration_ms) if kept else None
     longest = "the longest"
     if worst is not None and any(s.duration_ms > worst.duration_ms for s in kept):
-        longest = "the longest with a known cause"
+        longest = "the longest with a known line" if lined else "the longest with a known cause"
     where = ""
     fix = _TO_THREAD_FIX["trio" if all(_is_trio(loop) for loop in stalled) else "asyncio"]
     if worst is not None and worst.gil_holder_thread:
