@@ -109,3 +109,13 @@ def test_the_timeline_says_its_own_resolution() -> None:
     timeline = tuple(TimelinePoint(0.25 * t, 0.0, 1.0, 2, None) for t in range(1, 13))
     parts = _parts(report().with_updates(timeline=timeline, duration_s=3.0))
     assert any("one point every 0.25 s" in c for c in parts.captions)
+
+
+@pytest.mark.parametrize(("wait", "shown"), [(0.5, True), (0.004, False)])
+def test_the_holders_section_is_left_out_where_the_wait_rounds_to_nothing(
+    wait: float, shown: bool
+) -> None:
+    built = report(wait=wait)
+    gil = dataclasses.replace(built.gil, holder_unseen_share=1.0)
+    parts = _parts(built.with_updates(gil=gil))
+    assert any("behind a line no sample saw" in p for p in parts.paragraphs) is shown

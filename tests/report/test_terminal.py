@@ -127,7 +127,7 @@ def test_a_run_without_samples_shows_no_made_up_figures() -> None:
     text = _render(built.with_updates(gil=gil))
     assert "no samples: the run ended" in text
     assert re.search(r"GIL latency +n/a \(no probes\)", text)
-    assert "threads seen" not in text
+    assert "threads:" not in text
     assert "rough figure" not in text
 
 
@@ -172,3 +172,20 @@ def test_gil_holders_are_named() -> None:
     text = _render(built.with_updates(gil=dataclasses.replace(built.gil, holders=(holder,))))
     assert "GIL held by" in text
     assert "hog.py:7 in crunch (worker-1): 75% of the wait" in text
+
+
+@pytest.mark.parametrize(("wait", "shown"), [(0.5, True), (0.004, False)])
+def test_holders_are_left_out_where_the_wait_rounds_to_nothing(wait: float, shown: bool) -> None:
+    # "0% of the time someone waited" above "a line no sample saw: 100% of the wait" named a
+    # holder for a few stray milliseconds.
+    built = report(wait=wait)
+    gil = dataclasses.replace(built.gil, holder_unseen_share=1.0)
+    assert ("GIL held by" in _render(built.with_updates(gil=gil))) is shown
+
+
+def test_the_cpu_row_counts_the_threads_seen() -> None:
+    built = report(threads=(thread("a", ident=1), thread("b", ident=2)))
+    proc = dataclasses.replace(built.process, threads_seen=2, max_threads_alive=2)
+    gil = dataclasses.replace(built.gil, probe=dataclasses.replace(built.gil.probe, count=40))
+    text = _render(built.with_updates(process=proc, gil=gil))
+    assert "threads: 2 seen, 2 at once" in text

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..monitor import ThreadReport
+from ..monitor import GilReport, ThreadReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
@@ -38,6 +38,16 @@ class ThreadRows:
 
 #: Child processes' CPU use (cores) worth a mention beside the process's own.
 CHILDREN_SHOWN_CORES = 0.01
+
+#: Share of the run with a thread waiting for the GIL under which the holders are not shown:
+#: "100% of the wait" beside a wait that reads 0% names a line for a few stray milliseconds.
+HOLDERS_SHOWN_WAIT = 0.005
+
+
+def holders_worth_showing(gil: GilReport) -> bool:
+    """Whether the run waited enough for the GIL that who held it means something."""
+    has_holders = bool(gil.holders) or gil.holder_unseen_share > 0
+    return has_holders and (gil.wait_fraction or 0.0) >= HOLDERS_SHOWN_WAIT
 
 
 def gil_wait_seconds(thread: ThreadReport) -> float:

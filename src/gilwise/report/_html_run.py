@@ -10,6 +10,7 @@ from ..monitor import LoopReport, Report, Stall, ThreadReport, TimelinePoint
 from ._figures import (
     CHILDREN_SHOWN_CORES,
     ThreadRows,
+    holders_worth_showing,
     short_name,
     stall_causes,
     thread_rows,
@@ -45,7 +46,7 @@ def run_html(report: Report) -> str:
     sections = [*(_verdict(v.code, v.title, v.message, v.fix) for v in report.verdicts)]
     if report.timeline or any(loop.stalls for loop in report.loops):
         sections.append(_over_time(report))
-    if gil.holders or gil.holder_unseen_share:
+    if holders_worth_showing(gil):
         sections.append(_holders(report))
     if report.threads:
         sections.append(_threads(report))

@@ -15,7 +15,14 @@ from rich.text import Text
 
 from .._core._where import where
 from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
-from ._figures import CHILDREN_SHOWN_CORES, ThreadRows, short_name, stall_causes, thread_rows
+from ._figures import (
+    CHILDREN_SHOWN_CORES,
+    ThreadRows,
+    holders_worth_showing,
+    short_name,
+    stall_causes,
+    thread_rows,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,23 +83,12 @@ def _figures(report: Report) -> RenderableType:
     )
     how = "counted" if gil.method.startswith("counted") else "estimated"
     table.add_row("GIL wait", f"{wait} of the time someone waited{waiting} · {how}{_few(gil)}")
-    for n, holder in enumerate(gil.holders[:_MAX_HOLDERS_SHOWN]):
-        table.add_row(
-            "GIL held by" if n == 0 else "",
-            f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
-            f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
-        )
-    if gil.holder_unseen_share >= _UNSEEN_SHOWN:
-        held_in = f", mostly in {gil.holder_unseen_thread}" if gil.holder_unseen_thread else ""
-        table.add_row(
-            "GIL held by" if not gil.holders else "",
-            f"a line no sample saw{held_in}: {gil.holder_unseen_share:.0%} of the wait "
-            "(no sample caught its holder at the line it ran)",
-        )
+    if holders_worth_showing(gil):
+        _add_holders(table, gil)
     table.add_row("GIL latency", _latency(gil))
     # Threads are seen by sampling: with no sample taken, "0 threads" would be untrue.
     threads = (
-        f" · {proc.threads_seen} threads seen, {proc.max_threads_alive} at once"
+        f" · threads: {proc.threads_seen} seen, {proc.max_threads_alive} at once"
         if gil.probe.count
         else ""
     )
@@ -117,6 +113,22 @@ _UNSEEN_SHOWN = 0.05
 
 #: Fewer samples than this make the GIL figures rough, and the summary says so.
 FEW_SAMPLES = 30
+
+
+def _add_holders(table: Table, gil: GilReport) -> None:
+    for n, holder in enumerate(gil.holders[:_MAX_HOLDERS_SHOWN]):
+        table.add_row(
+            "GIL held by" if n == 0 else "",
+            f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
+            f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
+        )
+    if gil.holder_unseen_share >= _UNSEEN_SHOWN:
+        held_in = f", mostly in {gil.holder_unseen_thread}" if gil.holder_unseen_thread else ""
+        table.add_row(
+            "GIL held by" if not gil.holders else "",
+            f"a line no sample saw{held_in}: {gil.holder_unseen_share:.0%} of the wait "
+            "(no sample caught its holder at the line it ran)",
+        )
 
 
 def _few(gil: GilReport) -> str:
