@@ -41,6 +41,16 @@ def test_waiting_functions_climb_to_hundreds_of_threads_computing_ones_to_twice_
     assert computing.ladders["thread"] == computing.ladders["process"] == 4
 
 
+@pytest.mark.parametrize(("items", "top"), [(40, 40), (3, 3), (1, 1), (9_999, 512), (None, 512)])
+def test_pools_are_no_wider_than_the_items_given(items: int | None, top: int) -> None:
+    # 40 URLs to fetch got "512 threads, 358x", measured on the 40 cycled.
+    the_plan = plan(a_profile(cpu_fraction=0.01), cores=2, budget_s=20, wanted=None, items=items)
+    assert the_plan.ladders["thread"] == the_plan.ladders["asyncio"] == top
+    assert the_plan.ladders["serial"] == 1
+    said = any(f"more than {items} workers" in s for s in the_plan.skipped)
+    assert said is (top != 512)
+
+
 def test_wanted_backends_keep_serial_as_the_baseline() -> None:
     the_plan = plan(a_profile(), cores=2, budget_s=20, wanted=["process"])
     assert set(the_plan.ladders) == {"serial", "process"}
@@ -104,6 +114,14 @@ def test_climbing_stops_at_the_ceiling() -> None:
     _sweep(fake, {"serial": 1, "process": 4}).run()
     assert [w for b, w in fake.calls if b == "process"][:3] == [1, 2, 4]
     assert max(w for b, w in fake.calls if b == "process") == 4
+
+
+@pytest.mark.parametrize(("top", "rungs"), [(40, [1, 2, 4, 8, 16, 32, 40]), (6, [1, 2, 4, 6])])
+def test_a_ceiling_between_doublings_is_measured_itself(top: int, rungs: list[int]) -> None:
+    fake = FakeTrials({"serial": lambda n: 100.0, "thread": lambda n: 100.0 * n})
+    _sweep(fake, {"serial": 1, "thread": top}).run()
+    assert [w for b, w in fake.calls if b == "thread"][: len(rungs)] == rungs
+    assert max(w for b, w in fake.calls if b == "thread") == top
 
 
 def test_the_best_two_backends_and_the_baseline_are_measured_again() -> None:

@@ -137,7 +137,12 @@ class _Experiment:
         )
         _check_budget_fits(self.profile.item_wall_s, self.deadline - time.perf_counter())
         self.plan = plan(
-            self.profile, self.cores, self.deadline - time.perf_counter(), backends, bool(foreign)
+            self.profile,
+            self.cores,
+            self.deadline - time.perf_counter(),
+            backends,
+            bool(foreign),
+            items=len(sample) if len(sample) < MAX_ITEMS else None,
         )
         sweep = Sweep(job, sample, self.profile, self.plan, self.deadline, start_method, on_trial)
         if foreign is not None:
