@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -158,3 +160,18 @@ def test_watch_block_spanning_a_fork_ends_cleanly_in_the_child() -> None:
         answer = _answer_from_child(child)
     assert answer == b"ok"
     assert w.report.monitor_errors == ()
+
+
+@pytest.mark.timeout(60)
+def test_starting_the_monitor_imports_neither_typing_nor_re() -> None:
+    # Every file an import reads lets go of the GIL: beside three CPU-bound threads,
+    # typing (and re with it) took watch() 0.4-0.7 s to start.
+    probe = (
+        "import sys, gilwise\n"
+        "with gilwise.watch():\n"
+        "    print(sorted({'typing', 're'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

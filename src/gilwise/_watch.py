@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import typing
 import warnings
 from collections.abc import Iterable
 from types import TracebackType
@@ -137,7 +136,7 @@ def _exporters_of(metrics: Metrics | None) -> tuple[Exporter, ...]:
             )
     if len({id(item) for item in items}) != len(items):
         raise InvalidOption("metrics= lists the same exporter twice; give each one once")
-    return typing.cast("tuple[Exporter, ...]", items)
+    return items  # type: ignore[return-value]  # each item checked above
 
 
 def _attach_all(exporters: tuple[Exporter, ...], monitor: Monitor) -> None:

@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from gilwise._core import _clocks
 from gilwise._core._clocks import ThreadAgeReader, children_cpu_seconds
+from gilwise._core._procfs import read_file
 from gilwise.monitor import MonitorConfig, Sources
 from gilwise.monitor import _config as config
 
@@ -88,6 +90,7 @@ def test_live_children_count_their_cpu_and_their_reaped_childrens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(os, "listdir", lambda path: ["1", "2"])
+    monkeypatch.setattr(_clocks, "_may_have_children", lambda: True)
     files = {
         "/proc/self/task/1/children": "10 11 ",
         "/proc/self/task/2/children": "11",
@@ -116,3 +119,35 @@ def test_a_childs_cpu_is_counted_alive_and_once_reaped() -> None:
     finally:
         child.communicate(b"")
     assert children_cpu_seconds() - before >= 0.3  # reaped: from os.times()
+
+
+_CHILDREN_PROBE = """
+import subprocess, sys, time
+from gilwise._core._clocks import _may_have_children
+print(_may_have_children())
+child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+print(_may_have_children())
+time.sleep(0.5)  # it has ended, not been waited for
+print(_may_have_children())
+print(child.wait())
+print(_may_have_children())
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "waitid"), reason="os.waitid")
+def test_no_children_is_told_in_one_call_and_an_ended_child_stays_waitable() -> None:
+    # Reading each thread's children file cost watch()'s caller 0.18-0.24 s beside busy
+    # threads; the check must not reap a child the program will wait for itself.
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILDREN_PROBE], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "True", "3", "False"]
+
+
+def test_a_small_file_is_read_whole_or_up_to_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 100_000)
+    assert read_file(str(path)) == b"x" * 100_000
+    assert read_file(str(path), 256) == b"x" * 256
+    assert read_file(str(tmp_path / "missing")) is None

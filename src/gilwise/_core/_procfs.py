@@ -48,11 +48,32 @@ def gil_holding_reader() -> Callable[[str], bytes | None] | None:
 
 def python_reader(path: str) -> bytes | None:
     """Plain Python file reading (releases the GIL per call): the portable fallback."""
+    return read_file(path, 256)
+
+
+def read_file(path: str, limit: int | None = None) -> bytes | None:
+    """A file's bytes (its first ``limit``), None if it cannot be read.
+
+    With the fewest system calls: each one lets go of the GIL and, beside busy threads,
+    waits a switch interval or more to take it back. ``open()`` makes seven (fstat,
+    isatty, lseek...); this, three or four. Beside three CPU-bound threads, ``watch()``
+    took 0.35-0.68 s to start reading a file per thread through ``open()``.
+    """
     try:
-        with open(path, "rb") as fh:
-            return fh.read(256)
+        fd = os.open(path, _O_RDONLY_CLOEXEC)
     except OSError:
         return None
+    try:
+        if limit is not None:
+            return os.read(fd, limit)
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def proc_reader() -> Callable[[str], bytes | None]:

@@ -23,13 +23,14 @@ import os
 import socket
 import struct
 import threading
-from typing import Any
 
 from ._config import MonitorConfig
 from ._sampler import Monitor
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing and its import of re: slow in a process whose threads are busy
+    from typing import Any
+
     from ._report import Report
 
 _HEADER = struct.Struct("!I")

@@ -249,6 +249,7 @@ class Monitor:
         cpu_clock = time.thread_time
         interval = self.config.interval_s
         deadline = self.sources.clock() + interval
+        CallSites.prepare()
         starvation = self._run_queue_seconds(threading.get_native_id())
         starved_before = _read_or_none(starvation)
         kernel = self.sources.kernel
