@@ -403,11 +403,12 @@ def test_a_new_pool_thread_that_kept_the_gil_through_its_first_wait_is_the_holde
     ("started_ago", "holder"),
     [
         (0.35, ("callback", None, "")),  # started while the sampler set up: not the wait's
-        (0.1, ("gil", None, "worker")),  # started since: its CPU was all used in the wait
+        # started since: its CPU was all used in the wait; queued in Python, at its line
+        (0.1, ("gil", _line(at_spin, "worker"), "worker")),
     ],
 )
 def test_cpu_used_before_the_samplers_wait_does_not_make_a_long_holder(
-    started_ago: float, holder: tuple[str, None, str]
+    started_ago: float, holder: tuple[str, object, str]
 ) -> None:
     # The sampler sets up for 0.3 s after its first look, then waits 0.1 s for the GIL:
     # the CPU the threads used since the run (or they) began is not the wait's.
@@ -423,7 +424,8 @@ def test_cpu_used_before_the_samplers_wait_does_not_make_a_long_holder(
     world.cpu.run(2, 0.1)
     monitor._gil_latency = 0.1
     monitor.tick()
-    assert monitor._stall_cause(1 if holder[0] == "gil" else 2) == holder
+    cause, line, thread = monitor._stall_cause(1 if holder[0] == "gil" else 2)
+    assert (cause, line and (line[0], line[1], line[2]), thread) == holder
 
 
 def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() -> None:
@@ -443,3 +445,26 @@ def test_a_long_wait_made_by_many_threads_taking_turns_still_names_the_holder() 
     report = monitor.stop()
     assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "t1")]
     assert report.gil.holder_unseen_share == 0.0
+
+
+@pytest.mark.parametrize(("started_ago", "named"), [(0.005, True), (0.5, False)])
+def test_a_short_lived_thread_met_holding_the_gil_is_the_holder(
+    started_ago: float, named: bool
+) -> None:
+    # A threaded HTTP server's handlers live a few ms: each tick meets new ones, one of
+    # them queued where the sampler took the GIL from it. Met threads had no say in who
+    # held it, and the clients' request line was named for the handlers' work. One met
+    # that started before the previous tick has no CPU known since: not a candidate.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
+    world.add(1, at_sleep, name="client")
+    monitor = _monitor(world)
+    world.step(monitor, {})
+    world.add(2, at_spin, name="handler")
+    world.started_ago[2] = started_ago
+    world.clock.advance(TICK)
+    world.cpu.run(2, 0.004)
+    monitor.tick()
+    gil = monitor.stop().gil
+    assert [(h.function, h.thread_name) for h in gil.holders] == (
+        [("spinner", "handler")] if named else []
+    )

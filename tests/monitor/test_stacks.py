@@ -12,6 +12,7 @@ from gilwise.monitor._stacks import (
     FrameResolver,
     StackTable,
     ThreadState,
+    at_blocking_call,
     classify,
     sample_stack,
     top_functions,
@@ -125,3 +126,20 @@ def test_thread_blocked_at_a_specialised_call_site_is_waiting() -> None:
         stop.set()
         thread.join()
     assert state is ThreadState.WAITING
+
+
+def _hands_back(request: object) -> None:
+    request.shutdown(1)  # type: ignore[attr-defined]
+    request.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["shutdown", "close"])
+def test_a_socket_shut_down_or_closed_let_go_of_the_gil(name: str) -> None:
+    code, sites = _hands_back.__code__, CallSites()
+    offsets = [
+        offset
+        for offset in range(0, len(code.co_code), 2)
+        if name in (sites.names_at(code, offset) or ())
+    ]
+    assert offsets
+    assert all(at_blocking_call(((code, offset),), sites) for offset in offsets)

@@ -646,3 +646,12 @@ def test_a_wait_no_tick_saw_a_holder_for_is_charged_to_the_last_seconds_holders(
     report = monitor.stop()
     assert report.gil.holder_unseen_share == pytest.approx(unseen)
     assert [h.function for h in report.gil.holders] == ([] if unseen else ["spinner"])
+
+
+def test_the_thread_list_is_read_again_often_enough_to_meet_short_lived_threads() -> None:
+    # A threaded HTTP server's handlers live 5-10 ms: listed every 50 ms, most were never
+    # read, and their waits for the GIL went uncounted (mean waiting threads 1.5 against
+    # the reference's 2.5). A thread living 10 ms must be listed at least once.
+    threads = FakeThreads([[]])
+    _run_watch(threads, reads=100, step=0.001)  # 0.1 s of reads, one a millisecond
+    assert threads.refreshes >= 8  # about one every 10 ms (at 50 ms: 2)

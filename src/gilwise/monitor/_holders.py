@@ -137,8 +137,9 @@ class GilHolders:
         """Who held the GIL at a counted tick; its waits charged, a long hold remembered.
 
         ``gil_latency``: how long the sampler waited for the GIL before this tick.
-        ``queued``: the threads counted queueing for it, of ``in_queue`` in all (threads
-        met at this tick have no account yet). ``watched``: the watcher's count took over,
+        ``queued``: the threads queueing for it (of those met for the first time at this
+        tick, the ones started since the last look, whose CPU is known), of ``in_queue``
+        in all. ``watched``: the watcher's count took over,
         so the holder is kept to be charged with the watcher's waits instead of this
         tick's queue.
         """

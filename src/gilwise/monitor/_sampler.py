@@ -417,7 +417,7 @@ class Monitor:
         seen = 0
         queued: list[ThreadAccount] = []
         #: Threads met at this tick asleep on the GIL: they queue now, with no account yet.
-        met_queued = 0
+        met_queued: list[ThreadAccount] = []
         on_cpu: list[ThreadAccount] = []
         samples: dict[int, TickSample] = {}
         counted = self.sources.kernel is not None
@@ -436,7 +436,8 @@ class Monitor:
                 # now. Left out, threads the first tick met (late, after the calibration)
                 # read as not waiting for the whole time up to it: 8 CPU-bound threads 0.65
                 # against 0.93.
-                met_queued += sample.kernel is KernelState.GIL
+                if sample.kernel is KernelState.GIL:
+                    met_queued.append(self._accounts[ident])
             elif sample.kernel is KernelState.GIL and sample.state is ThreadState.RUNNING:
                 queued.append(sample.account)
             elif sample.kernel is KernelState.ON_CPU and (
@@ -454,13 +455,22 @@ class Monitor:
             queued += self._settled_on_gil(on_cpu)
         if counted:
             queued = [a for a in queued if self._queued_before_tick(a, cpu_at_start)]
-            in_queue = len(queued) + met_queued
+            in_queue = len(queued) + len(met_queued)
             share = self._queues.add_tick(dt, in_queue)
             for account in queued:
                 account.queued_wait += dt * share
             took_over = self._watcher is not None and self._watcher.took_over
+            # A thread met now may have held the GIL if it started since the last look,
+            # its whole CPU then known (a threaded server's handlers live a few ms).
+            started_since = [a for a in met_queued if samples[a.ident].cpu_used > 0]
             holder = self._holders.at_tick(
-                now, dt, self._gil_latency, queued, in_queue, samples, watched=took_over
+                now,
+                dt,
+                self._gil_latency,
+                queued + started_since,
+                in_queue,
+                samples,
+                watched=took_over,
             )
             self._tick_view = (samples, holder)
         else:
@@ -535,8 +545,13 @@ class Monitor:
             self._credit_life_before_sighting(account, now, dt)
             if self.sources.schedstat is not None and native_id is not None:
                 account.observe_schedstat(self.sources.schedstat(native_id))
+            # Its stack too, for the holder rule only (not a sample of its state).
             return TickSample(
-                None, kernel, ThreadState.WAITING, cpu_used=self._new_cpu(account, now)
+                None,
+                kernel,
+                ThreadState.WAITING,
+                sample_stack(frame),
+                cpu_used=self._new_cpu(account, now),
             )
         stack = sample_stack(frame)
         state = classify(stack, self._call_sites, kernel, self._gil_was_busy)

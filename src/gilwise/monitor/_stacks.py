@@ -64,6 +64,10 @@ BLOCKING_CALL_NAMES = frozenset(
         "write",
         "flush",
         "fsync",
+        # each one system call, made with the GIL let go: a threaded server's handler
+        # queued after request.shutdown() was named as the GIL's holder at that line
+        "shutdown",
+        "close",
         "getaddrinfo",
         "gethostbyname",
         "do_handshake",
