@@ -119,3 +119,9 @@ def test_the_holders_section_is_left_out_where_the_wait_rounds_to_nothing(
     gil = dataclasses.replace(built.gil, holder_unseen_share=1.0)
     parts = _parts(built.with_updates(gil=gil))
     assert any("behind a line no sample saw" in p for p in parts.paragraphs) is shown
+
+
+def test_the_page_tells_the_cpu_of_threads_no_sample_met() -> None:
+    built = report(cores=1.0, threads=(thread("main", ident=1, cpu_seconds=0.2),))
+    parts = _parts(built)
+    assert any("0.80 s of the process's CPU (80%) ran in threads" in p for p in parts.paragraphs)

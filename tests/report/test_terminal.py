@@ -189,3 +189,15 @@ def test_the_cpu_row_counts_the_threads_seen() -> None:
     gil = dataclasses.replace(built.gil, probe=dataclasses.replace(built.gil.probe, count=40))
     text = _render(built.with_updates(process=proc, gil=gil))
     assert "threads: 2 seen, 2 at once" in text
+
+
+@pytest.mark.parametrize(
+    ("thread_cpu", "said"), [(0.2, "0.80 s of the process's CPU (80%)"), (0.99, "")]
+)
+def test_cpu_of_threads_no_sample_met_is_told(thread_cpu: float, said: str) -> None:
+    # A threaded HTTP server's per-request threads lived a few ms: 72% of its CPU was in
+    # no row, and the table read as if the program had done little.
+    built = report(cores=1.0, threads=(thread("main", ident=1, cpu_seconds=thread_cpu),))
+    text = " ".join(_render(built).split())
+    assert ("ran in threads no sample met" in text) is bool(said)
+    assert said in text

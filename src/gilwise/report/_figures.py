@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..monitor import GilReport, ThreadReport
+from ..monitor import GilReport, Report, ThreadReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing would add to every `gilwise run --json`
@@ -42,6 +42,35 @@ CHILDREN_SHOWN_CORES = 0.01
 #: Share of the run with a thread waiting for the GIL under which the holders are not shown:
 #: "100% of the wait" beside a wait that reads 0% names a line for a few stray milliseconds.
 HOLDERS_SHOWN_WAIT = 0.005
+
+
+#: CPU no thread row holds, worth a sentence: at least this many seconds, and this share
+#: of the process's CPU (per-thread clocks and the process's agree within ~20 ms).
+UNSEEN_CPU_SHOWN_S = 0.05
+UNSEEN_CPU_SHOWN_SHARE = 0.1
+
+
+def unseen_threads_cpu(report: Report) -> float:
+    """CPU seconds the process used in threads no sample met: short-lived ones (a threaded
+    server's handlers lived a few ms, and held 72% of its CPU), and threads' last moments
+    after their last sample. 0 where that is within the clocks' disagreement."""
+    seen = sum(t.cpu_seconds or 0.0 for t in report.threads)
+    unseen = report.process.cpu_seconds - seen
+    shown = unseen >= max(UNSEEN_CPU_SHOWN_S, UNSEEN_CPU_SHOWN_SHARE * report.process.cpu_seconds)
+    return unseen if shown else 0.0
+
+
+def unseen_threads_note(report: Report) -> str:
+    """The sentence the thread views add about :func:`unseen_threads_cpu` ("" if none)."""
+    unseen = unseen_threads_cpu(report)
+    if not unseen:
+        return ""
+    share = unseen / report.process.cpu_seconds
+    return (
+        f"{unseen:.2f} s of the process's CPU ({share:.0%}) ran in threads no sample met: "
+        "threads that lived less than a sampling interval (a server's per-request threads), "
+        "and threads' last moments"
+    )
 
 
 def holders_worth_showing(gil: GilReport) -> bool:

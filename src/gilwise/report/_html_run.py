@@ -15,6 +15,7 @@ from ._figures import (
     stall_causes,
     thread_rows,
     thread_time,
+    unseen_threads_note,
 )
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
 
@@ -205,9 +206,10 @@ _THREAD_PARTS = (
 def _threads(report: Report) -> Section:
     shown = thread_rows(report.threads)
     rows = shown.rows
+    unseen = unseen_threads_note(report)
     return Section(
         "Threads",
-        paragraphs=(_threads_note(shown),),
+        paragraphs=(_threads_note(shown), *((f"{unseen}.",) if unseen else ())),
         charts=(Chart(_threads_figure(rows), _THREADS_CAPTION),),
         tables=(_threads_table(rows),),
     )

@@ -22,6 +22,7 @@ from ._figures import (
     short_name,
     stall_causes,
     thread_rows,
+    unseen_threads_note,
 )
 
 TYPE_CHECKING = False
@@ -173,8 +174,13 @@ def _threads(report: Report) -> RenderableType:
             _pct(t.running_fraction),
             escape(_hottest(t)),
         )
-    table.caption = _threads_caption(shown)
-    return table
+    # Below the table, not its caption: a caption wider than the table was cut at the
+    # panel's edge ("(CPU + GIL wait" lost its ") are").
+    notes = [Text(_threads_caption(shown), style="dim")]
+    unseen = unseen_threads_note(report)
+    if unseen:
+        notes.append(Text(f"{unseen}."))
+    return Group(table, *notes)
 
 
 #: Widest thread name shown; longer ones lose their middle.
