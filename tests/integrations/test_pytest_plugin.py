@@ -167,7 +167,7 @@ def test_enabled_false_leaves_a_test_unwatched(pytester: pytest.Pytester) -> Non
     _suite(pytester, "pytest-asyncio", marker="@pytest.mark.gilwise(enabled=False)")
     result = _run(pytester, "--gilwise", "--gilwise-max-stall-ms=50")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["1 tests watched: 1 ran an event loop (0 stalled)*"])
+    result.stdout.fnmatch_lines(["1 test watched: 1 ran an event loop (0 stalled)*"])
 
 
 def test_stall_in_a_fixture_teardown_is_an_error_at_teardown(pytester: pytest.Pytester) -> None:

@@ -610,7 +610,8 @@ def summary_lines(
         )
     stalled = sum(1 for f in with_loops if f.stalls)
     tally = (
-        f"{len(figures)} tests watched: {len(with_loops)} ran an event loop "
+        f"{len(figures)} test{'s' * (len(figures) != 1)} watched: "
+        f"{len(with_loops)} ran an event loop "
         f"({stalled} stalled), {len(contended)} waited for the GIL "
         f"{100 * GIL_LISTED_FROM:g}% of the time or more"
     )
