@@ -47,3 +47,24 @@ def test_items_waiting_to_start_are_looked_at_again_soon(
         release.set()
         backend.end(abandon=True)
         backend.close()
+
+
+def _pool_threads(_: object) -> int:
+    return sum(t.name == "gilwise-thread" for t in threading.enumerate())
+
+
+def test_a_map_of_few_items_starts_no_more_threads_than_items() -> None:
+    # pmap of 3 items with 16 workers started 16 threads (16 processes on the process
+    # backend), 13 of which never got an item.
+    from gilwise import pmap
+
+    assert max(pmap(_pool_threads, range(3), backend="thread", workers=16)) <= 3
+
+
+@pytest.mark.parametrize(("workers", "items", "count"), [(16, 3, 3), (16, None, 16), (4, 0, 1)])
+def test_the_worker_count_is_capped_by_a_known_length(
+    workers: int, items: int | None, count: int
+) -> None:
+    from gilwise.pool._registry import BackendOptions
+
+    assert BackendOptions("thread", workers, None, None, items=items).worker_count() == count

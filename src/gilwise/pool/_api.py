@@ -165,6 +165,8 @@ class _MapRun:
                 start_method=self.plan.start_method,
                 blas_threads=self.plan.blas_threads,
                 client=self.plan.client,
+                # A Pool keeps its backend for later maps, which may be longer.
+                items=None if total < 0 or self._adopt is not None else total,
             )
             self.backend = backend
             if self._adopt is not None and self._shared is None and self._settled:

@@ -48,10 +48,14 @@ class BackendOptions:
     start_method: str | None
     blas_threads: int | None
     client: Any = None
+    #: How many items the map has, where known (a list, a range): more workers than
+    #: that would never get one (pmap of 3 items started 16 processes).
+    items: int | None = None
 
     def worker_count(self) -> int:
-        """The caller's worker count, else the backend's default."""
-        return self.workers or default_workers(self.name)
+        """The caller's worker count, else the backend's default; at most one per item."""
+        workers = self.workers or default_workers(self.name)
+        return workers if self.items is None else max(1, min(workers, self.items))
 
 
 def make_backend(
@@ -61,10 +65,12 @@ def make_backend(
     start_method: str | None,
     blas_threads: int | None,
     client: Any = None,
+    items: int | None = None,
 ) -> Backend:
-    """A fresh backend with its workers not yet started."""
+    """A fresh backend with its workers not yet started (``items``: the map's length, if
+    known, which caps them)."""
     make = _factory(_pool_spec(name))
-    return make(BackendOptions(name, workers, start_method, blas_threads, client))
+    return make(BackendOptions(name, workers, start_method, blas_threads, client, items))
 
 
 def _pool_spec(name: str) -> BackendSpec:
