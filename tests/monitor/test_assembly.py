@@ -56,6 +56,7 @@ def _state(**changes: object) -> RunState:
         max_alive=2,
         counted=True,
         watched=False,
+        counted_from=0.4,
         queues=queues,
         estimate=estimate,
         probe=LatencyHistogram(),
@@ -154,3 +155,9 @@ def test_a_stall_is_resolved_to_its_lines_and_its_offset_from_the_start() -> Non
     assert stall.culprit is not None
     assert stall.culprit.function == "spinner"
     assert stall.causes == {"callback": 1.0, "gil": 0.0, "blocked": 0.0}
+
+
+@pytest.mark.parametrize(("counted", "counted_from_s"), [(True, 0.4), (False, 0.0)])
+def test_the_gil_figures_say_where_the_count_began(counted: bool, counted_from_s: float) -> None:
+    gil = assemble(_state(counted=counted)).gil
+    assert gil.counted_from_s == counted_from_s

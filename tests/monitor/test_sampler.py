@@ -523,3 +523,22 @@ def test_a_program_that_ends_at_once_sets_up_no_kernel_reader(
     monitor.start()
     monitor.halt()
     assert found == []
+
+
+def test_the_count_begins_after_the_monitors_set_up_not_at_one_look_over_it() -> None:
+    # The set-up took 0.6 s beside two CPU-bound threads; the first tick, which stood for
+    # all of it, caught one of them on its way into the GIL: 0.6 s of "nobody waits"
+    # where one always did (0.66 against 0.98 by construction).
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU})
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world)
+    world.clock.advance(0.6)
+    monitor._first_set_up_done()
+    world.step(monitor, {1: 0.5, 2: 0.5})  # that look: thread 2 not yet queued
+    world.kernel[2] = KernelState.GIL  # type: ignore[index]
+    world.step(monitor, {1: 0.5, 2: 0.5}, ticks=50)
+    gil = monitor.stop().gil
+    assert gil.method.startswith("counted")  # 0.51 s counted of 1.11: since the set-up
+    assert gil.counted_from_s == pytest.approx(0.6)
+    assert gil.wait_fraction == pytest.approx(50 / 51, abs=0.01)

@@ -125,3 +125,10 @@ def test_the_page_tells_the_cpu_of_threads_no_sample_met() -> None:
     built = report(cores=1.0, threads=(thread("main", ident=1, cpu_seconds=0.2),))
     parts = _parts(built)
     assert any("0.80 s of the process's CPU (80%) ran in threads" in p for p in parts.paragraphs)
+
+
+def test_the_gil_wait_fact_says_where_a_late_count_began() -> None:
+    built = report(wait=0.9)
+    gil = dataclasses.replace(built.gil, counted_from_s=0.6, method="counted: ...")
+    page = run_html(built.with_updates(gil=gil))
+    assert "<dd>90% from 0.60 s in (the monitor&#39;s set-up before it)</dd>" in page

@@ -201,3 +201,11 @@ def test_cpu_of_threads_no_sample_met_is_told(thread_cpu: float, said: str) -> N
     text = " ".join(_render(built).split())
     assert ("ran in threads no sample met" in text) is bool(said)
     assert said in text
+
+
+@pytest.mark.parametrize(("counted_from", "said"), [(0.6, True), (0.05, False)])
+def test_a_count_that_began_late_in_the_run_says_where(counted_from: float, said: bool) -> None:
+    built = report(wait=0.9)
+    gil = dataclasses.replace(built.gil, counted_from_s=counted_from, method="counted: ...")
+    text = " ".join(_render(built.with_updates(gil=gil)).split())
+    assert ("counted from 0.60 s in (the monitor's" in text) is said

@@ -81,10 +81,12 @@ class RunState:
     accounts: list[ThreadAccount]
     others: ThreadAccount | None
     max_alive: int
-    #: Whether the kernel's thread states counted GIL waits over (most of) the run, and
-    #: whether the watcher process did (``queues`` are then its counts).
+    #: Whether the kernel's thread states counted GIL waits over (most of) the run after
+    #: the monitor's set-up, and whether the watcher process did (``queues`` are then its
+    #: counts); seconds into the run that set-up ended.
     counted: bool
     watched: bool
+    counted_from: float
     queues: QueueCounts
     estimate: GilTotals
     probe: LatencyHistogram
@@ -142,6 +144,7 @@ def assemble(run: RunState) -> Report:
         holders=holders(run.blame, resolver) if run.counted else (),
         holder_unseen_share=_unseen_share(run.blame) if run.counted else 0.0,
         holder_unseen_thread=run.blame.unseen_thread() if run.counted else "",
+        counted_from_s=round(run.counted_from, 6) if run.counted else 0.0,
     )
     errors = dict(run.errors)
     spans: tuple[Span, ...] = ()

@@ -101,6 +101,9 @@ class GilReport:
     holder_unseen_share: float = 0.0
     #: The thread most of that wait was behind, its line unseen ("" if none is known).
     holder_unseen_thread: str = ""
+    #: Seconds into the run the count began, after the monitor's set-up (0 for the
+    #: estimate): ``wait_fraction`` and ``mean_waiting_threads`` are over the time since.
+    counted_from_s: float = 0.0
 
 
 @dataclass(frozen=True)

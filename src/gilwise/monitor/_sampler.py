@@ -127,6 +127,8 @@ class Monitor:
         self._last_tick = 0.0
         #: When the sampler last finished looking at the threads (a tick, or its set-up).
         self._looked_at = 0.0
+        #: Where the GIL's waits begin to be counted: the end of the sampler's set-up.
+        self._counting_from = 0.0
         self._process_cpu_start = 0.0
         self._user_cpu_start = 0.0
         self._busy_cpu_start: float | None = None
@@ -165,6 +167,7 @@ class Monitor:
         """Start accounting without a thread: tests then call :meth:`tick` themselves."""
         now = self.sources.clock()
         self._started = self._last_tick = self._looked_at = self._windows.started = now
+        self._counting_from = now
         self._started_wall = time.time()
         self._process_cpu_start = self.sources.process_cpu()
         self._user_cpu_start = self.sources.process_user_cpu()
@@ -261,7 +264,7 @@ class Monitor:
             # json_threads read 0.76 against the reference's 0.94; 0.98 without).
             self._calibrate(kernel)
             self._start_watcher(kernel)
-            deadline = self._set_up_done() + interval
+            deadline = self._first_set_up_done() + interval
         while True:
             delay = deadline - self.sources.clock()
             if self._stop_lock.acquire(timeout=max(0.0, delay)):
@@ -297,6 +300,16 @@ class Monitor:
         """Note that the sampler looks again from now on (see ``_new_cpu``); the time."""
         self._looked_at = self.sources.clock()
         return self._looked_at
+
+    def _first_set_up_done(self) -> float:
+        """Count the GIL's waits from now on, the set-up's time left out; the time.
+
+        The first tick stood for the whole set-up (0.3-1.0 s beside busy threads) by
+        one look: two CPU-bound threads read 0.66-0.98 of the time waiting, against
+        0.98 by construction, as that look caught one of them on its way into the GIL.
+        """
+        self._counting_from = self._last_tick = self._set_up_done()
+        return self._counting_from
 
     def _calibrate(self, kernel: KernelStates) -> None:
         try:
@@ -373,14 +386,19 @@ class Monitor:
         watcher = self._watcher.counts.cpu_seconds if self._watcher is not None else 0.0
         return self._monitor_cpu + calibration + watcher
 
-    def _counted(self, wall: float) -> bool:
-        """Whether the kernel's thread states counted the GIL waits over the run."""
-        return self._queues.time >= KERNEL_COVERAGE * wall or self._watched(wall)
+    def _counted(self, now: float) -> bool:
+        """Whether the kernel's thread states counted the GIL waits over the run since
+        the monitor's set-up."""
+        return self._queues.time >= KERNEL_COVERAGE * self._countable(now) or self._watched(now)
 
-    def _watched(self, wall: float) -> bool:
-        """Whether the watcher process counted the GIL waits over the run."""
+    def _watched(self, now: float) -> bool:
+        """Whether the watcher process counted the GIL waits since the monitor's set-up."""
         watcher = self._watcher
-        return watcher is not None and watcher.counts.time >= KERNEL_COVERAGE * wall
+        return watcher is not None and watcher.counts.time >= KERNEL_COVERAGE * self._countable(now)
+
+    def _countable(self, now: float) -> float:
+        """Seconds the GIL's waits could be counted: since the monitor's set-up."""
+        return max(1e-9, now - self._counting_from)
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
@@ -818,9 +836,9 @@ class Monitor:
         length, fraction = self._windows.close(now, list(self._accounts.values()), self._gil)
         counted = self._queues.take_window()
         watched = self._watcher.counts.take_window() if self._watcher is not None else None
-        if watched is not None and self._watched(now - self._started):
+        if watched is not None and self._watched(now):
             fraction = watched
-        elif counted is not None and self._queues.time >= KERNEL_COVERAGE * (now - self._started):
+        elif counted is not None and self._queues.time >= KERNEL_COVERAGE * self._countable(now):
             fraction = counted
         if self._timeline is not None:
             self._timeline.add_gil_window(length, fraction)
@@ -898,7 +916,7 @@ class Monitor:
         """What a report is made from, as of ``now`` (called under the lock)."""
         from ._assembly import RunState
 
-        watched = self._watched(max(1e-9, now - self._started))
+        watched = self._watched(now)
         children_cpu = max(0.0, self._children_cpu() - self._watcher_process_cpu())
         return RunState(
             pid=self._pid,
@@ -916,7 +934,8 @@ class Monitor:
             accounts=[*self._accounts.values(), *self._finished],
             others=self._others,
             max_alive=self._max_alive,
-            counted=self._counted(max(1e-9, now - self._started)),
+            counted=self._counted(now),
+            counted_from=self._counting_from - self._started,
             watched=watched,
             queues=self._watcher.counts if watched and self._watcher is not None else self._queues,
             estimate=self._gil,

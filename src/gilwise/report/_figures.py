@@ -73,6 +73,18 @@ def unseen_threads_note(report: Report) -> str:
     )
 
 
+#: A count that began this share of the run in says so beside its figure.
+LATE_COUNT_SHARE = 0.1
+
+
+def counted_from_note(report: Report) -> str:
+    """Where the GIL count began, if late enough in the run to say ("" otherwise)."""
+    start = report.gil.counted_from_s
+    if start < LATE_COUNT_SHARE * report.duration_s:
+        return ""
+    return f"from {start:.2f} s in (the monitor's set-up before it)"
+
+
 def holders_worth_showing(gil: GilReport) -> bool:
     """Whether the run waited enough for the GIL that who held it means something."""
     has_holders = bool(gil.holders) or gil.holder_unseen_share > 0

@@ -10,6 +10,7 @@ from ..monitor import LoopReport, Report, Stall, ThreadReport, TimelinePoint
 from ._figures import (
     CHILDREN_SHOWN_CORES,
     ThreadRows,
+    counted_from_note,
     holders_worth_showing,
     short_name,
     stall_causes,
@@ -35,7 +36,7 @@ def run_html(report: Report) -> str:
     facts = [
         ("python", report.python),
         ("duration", f"{report.duration_s:.2f} s"),
-        ("GIL wait", "n/a" if gil.wait_fraction is None else f"{gil.wait_fraction:.0%}"),
+        ("GIL wait", _gil_wait(report)),
         ("CPU", f"{report.process.cpu_cores_used:.2f} of {report.process.usable_cores:g} cores"),
         # Threads are seen by sampling: none were if the run ended before the first sample.
         ("threads seen", str(report.process.threads_seen) if gil.probe.count else "n/a"),
@@ -298,6 +299,14 @@ def _threads_table(rows: tuple[ThreadReport, ...]) -> Table:
         ),
         (1, 2, 3),
     )
+
+
+def _gil_wait(report: Report) -> str:
+    wait = report.gil.wait_fraction
+    if wait is None:
+        return "n/a"
+    late = counted_from_note(report)
+    return f"{wait:.0%} {late}" if late else f"{wait:.0%}"
 
 
 class _Located(Protocol):

@@ -18,6 +18,7 @@ from ..monitor import Frame, GilReport, LoopReport, Report, ThreadReport
 from ._figures import (
     CHILDREN_SHOWN_CORES,
     ThreadRows,
+    counted_from_note,
     holders_worth_showing,
     short_name,
     stall_causes,
@@ -83,6 +84,8 @@ def _figures(report: Report) -> RenderableType:
         else (f" (avg {gil.mean_waiting_threads:.2f} threads waiting)")
     )
     how = "counted" if gil.method.startswith("counted") else "estimated"
+    late = counted_from_note(report)
+    how += f" {late}" if late else ""
     table.add_row("GIL wait", f"{wait} of the time someone waited{waiting} · {how}{_few(gil)}")
     if holders_worth_showing(gil):
         _add_holders(table, gil)
