@@ -28,7 +28,7 @@ def test_config_rejects_bad_values(interval: float, stall: float) -> None:
 def test_the_kernels_readers_are_found_on_first_use_not_when_the_monitor_is_made(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Setting them up imports ctypes: a program that ends at once should not pay for it.
+    # Setting them up reads /proc and calibrates: a program that ends at once should not pay.
     found: list[str] = []
     monkeypatch.setattr(config, "_kernel_states", lambda: found.append("kernel"))
     monkeypatch.setattr(config, "_schedstat_reader", lambda: found.append("schedstat"))
