@@ -613,8 +613,8 @@ def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
     process.say("ready\n")
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
-    process.say("window 0.3 0.15 0.2 300 10002:0.1 10003:0.1\n")
-    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=1)
+    process.say("window 0.4 0.15 0.2 400 10002:0.1 10003:0.1\n")
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=12)  # its pipe is read every 0.1 s
     report = monitor.stop()
     assert report.gil.method == GIL_METHOD_WATCHER
     assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "python")]
@@ -642,7 +642,7 @@ def test_a_wait_no_tick_saw_a_holder_for_is_charged_to_the_last_seconds_holders(
     world.kernel[1] = KernelState.ON_CPU
     world.step(monitor, {1: 0.5, 2: 1.0}, ticks=quiet_ticks)
     process.say("window 0.1 0.05 0.05 100 10002:0.05\n")
-    world.step(monitor, {1: 0.5, 2: 1.0}, ticks=1)
+    world.step(monitor, {1: 0.5, 2: 1.0}, ticks=12)  # its pipe is read every 0.1 s
     report = monitor.stop()
     assert report.gil.holder_unseen_share == pytest.approx(unseen)
     assert [h.function for h in report.gil.holders] == ([] if unseen else ["spinner"])
@@ -655,3 +655,22 @@ def test_the_thread_list_is_read_again_often_enough_to_meet_short_lived_threads(
     threads = FakeThreads([[]])
     _run_watch(threads, reads=100, step=0.001)  # 0.1 s of reads, one a millisecond
     assert threads.refreshes >= 8  # about one every 10 ms (at 50 ms: 2)
+
+
+def test_once_it_took_over_the_watchers_pipe_is_read_as_often_as_it_writes(
+    process: FakeProcess,
+) -> None:
+    # Each look at the pipe lets go of the GIL two or three times (fstat, read): at every
+    # tick, a tenth of a tick's time beside a 16-thread pool doing loopback I/O.
+    holders = GilHolders(CallSites(), 100.0)
+    link = WatcherLink(_counts(process))
+    now = [0.0]
+    process.say("ready\n")
+    assert link.take_counts(QueueCounts(), holders, lambda: now[0])  # took over
+    process.say("window 0.1 0.05 0.05 100\n")
+    now[0] = 0.05
+    link.take_counts(QueueCounts(), holders, lambda: now[0])
+    assert link.counts.time == 0.0  # not read yet
+    now[0] = 0.1
+    link.take_counts(QueueCounts(), holders, lambda: now[0])
+    assert link.counts.time == pytest.approx(0.1)

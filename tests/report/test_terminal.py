@@ -209,3 +209,8 @@ def test_a_count_that_began_late_in_the_run_says_where(counted_from: float, said
     gil = dataclasses.replace(built.gil, counted_from_s=counted_from, method="counted: ...")
     text = " ".join(_render(built.with_updates(gil=gil)).split())
     assert ("counted from 0.60 s in (the monitor's" in text) is said
+
+
+def test_no_cpu_is_called_unseen_where_a_threads_clock_was_unknown() -> None:
+    built = report(cores=1.0, threads=(thread("main", ident=1, cpu_seconds=None),))
+    assert "ran in threads no sample met" not in _render(built)

@@ -260,8 +260,8 @@ class Monitor:
             # Found now, while the program is still starting: later, threads that hog the
             # GIL (or a busy machine) can keep the calibration's helper from running. No
             # tick before it (tried: it named sqlite's inserters as the holder on 3.11,
-            # not on 3.15, and with the set-up's time counted from one classified tick,
-            # json_threads read 0.76 against the reference's 0.94; 0.98 without).
+            # not on 3.15, and counted the set-up's time by one look: json_threads read
+            # 0.76 against the reference's 0.94); the count begins after it.
             self._calibrate(kernel)
             self._start_watcher(kernel)
             deadline = self._first_set_up_done() + interval

@@ -39,11 +39,6 @@ class ThreadRows:
 #: Child processes' CPU use (cores) worth a mention beside the process's own.
 CHILDREN_SHOWN_CORES = 0.01
 
-#: Share of the run with a thread waiting for the GIL under which the holders are not shown:
-#: "100% of the wait" beside a wait that reads 0% names a line for a few stray milliseconds.
-HOLDERS_SHOWN_WAIT = 0.005
-
-
 #: CPU no thread row holds, worth a sentence: at least this many seconds, and this share
 #: of the process's CPU (per-thread clocks and the process's agree within ~20 ms).
 UNSEEN_CPU_SHOWN_S = 0.05
@@ -53,9 +48,12 @@ UNSEEN_CPU_SHOWN_SHARE = 0.1
 def unseen_threads_cpu(report: Report) -> float:
     """CPU seconds the process used in threads no sample met: short-lived ones (a threaded
     server's handlers lived a few ms, and held 72% of its CPU), and threads' last moments
-    after their last sample. 0 where that is within the clocks' disagreement."""
-    seen = sum(t.cpu_seconds or 0.0 for t in report.threads)
-    unseen = report.process.cpu_seconds - seen
+    after their last sample. 0 where that is within the clocks' disagreement, or where a
+    thread's CPU clock could not be read (its CPU would read as no thread's)."""
+    clocks = [t.cpu_seconds for t in report.threads]
+    if None in clocks:
+        return 0.0
+    unseen = report.process.cpu_seconds - sum(c for c in clocks if c is not None)
     shown = unseen >= max(UNSEEN_CPU_SHOWN_S, UNSEEN_CPU_SHOWN_SHARE * report.process.cpu_seconds)
     return unseen if shown else 0.0
 
@@ -83,6 +81,11 @@ def counted_from_note(report: Report) -> str:
     if start < LATE_COUNT_SHARE * report.duration_s:
         return ""
     return f"from {start:.2f} s in (the monitor's set-up before it)"
+
+
+#: Share of the run with a thread waiting for the GIL under which the holders are not shown:
+#: "100% of the wait" beside a wait that reads 0% names a line for a few stray milliseconds.
+HOLDERS_SHOWN_WAIT = 0.005
 
 
 def holders_worth_showing(gil: GilReport) -> bool:
