@@ -666,7 +666,8 @@ def test_once_it_took_over_the_watchers_pipe_is_read_as_often_as_it_writes(
     link = WatcherLink(_counts(process))
     now = [0.0]
     process.say("ready\n")
-    assert link.take_counts(QueueCounts(), holders, lambda: now[0])  # took over
+    link.take_counts(QueueCounts(), holders, lambda: now[0])
+    assert link.took_over
     process.say("window 0.1 0.05 0.05 100\n")
     now[0] = 0.05
     link.take_counts(QueueCounts(), holders, lambda: now[0])
@@ -674,3 +675,19 @@ def test_once_it_took_over_the_watchers_pipe_is_read_as_often_as_it_writes(
     now[0] = 0.1
     link.take_counts(QueueCounts(), holders, lambda: now[0])
     assert link.counts.time == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("watched_s", "adopted"), [(0.6, False), (0.1, True)])
+def test_a_watcher_that_read_the_stretch_keeps_its_count_at_the_hand_over(
+    process: FakeProcess, watched_s: float, adopted: bool
+) -> None:
+    # A regex held the GIL 0.6 s at a time beside a loop: the sampler got one look at
+    # the end of a match ("nobody waits": the loop's the thread that would hold it
+    # next) to stand for the whole of it, while the watcher read the loop waiting.
+    sampler_count = QueueCounts()
+    sampler_count.add_tick(0.6, 1)
+    link = WatcherLink(_counts(process))
+    process.say(f"ready\nwindow {watched_s} {watched_s} {watched_s} 100 10001:{watched_s}\n")
+    assert link.take_counts(sampler_count, GilHolders(CallSites(), 100.0), lambda: 1.0) is adopted
+    assert link.took_over
+    assert link.counts.any_wait_time == pytest.approx(0.0 if adopted else watched_s)

@@ -38,6 +38,10 @@ WATCHER_DUTY = 0.03
 START_TIMEOUT_S = 5.0
 #: Once its count took over, the watcher's pipe is read this often: as often as it writes.
 DRAIN_EVERY_S = WINDOW_S
+#: At the hand-over, the watcher keeps its own count if it read this share of the time
+#: the sampler counted (it starts as the count does; a late one started behind a
+#: calibration retried on a busy machine).
+OWN_COUNT_COVERAGE = 0.8
 
 
 class WatcherProcess:
@@ -335,10 +339,14 @@ class WatcherLink:
         self, sampler_count: QueueCounts, holders: GilHolders, clock: Callable[[], float]
     ) -> bool:
         """Take in what the watcher counted since the last call (never waiting for more);
-        whether its count took over from ``sampler_count`` at this call.
+        whether its count took over from ``sampler_count`` at this call, starting from it.
 
         The threads' own counts then start from the sampler's too (the caller's part:
-        they are its accounts).
+        they are its accounts). A watcher that read most of the stretch the sampler
+        counted keeps its own count instead (and the threads theirs): the sampler's
+        ticks are one look each, and beside a regex that held the GIL 0.6 s at a time
+        they stood for whole matches with "nobody waits" (a loop beside it read 0.72
+        where it waited 0.99 of the time, when the hand-over came late).
         """
         counts = self.counts
         now = clock()
@@ -356,6 +364,8 @@ class WatcherLink:
         if not counts.ready:
             return False
         self.took_over = True
+        if counts.time >= OWN_COUNT_COVERAGE * sampler_count.time:
+            return False
         counts.start_from(
             sampler_count.time,
             sampler_count.any_wait_time,
