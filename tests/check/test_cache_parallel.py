@@ -323,3 +323,22 @@ def test_reading_an_entry_keeps_it_young(project: Path) -> None:
         _age(entry, 3 * 24 * 3600)
     assert main(["check", "--jobs", "1"]) == 1
     assert all(time.time() - e.stat().st_mtime < 3600 for e in entries)
+
+
+def test_a_worker_dead_before_every_file_was_handed_out_is_the_same_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On CPython 3.10 a forked worker died before submit() had handed out every file,
+    # and submit() itself raised BrokenProcessPool: a traceback from concurrent.futures.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    _many_files(project)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise BrokenProcessPool("A child process terminated abruptly")
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", broken)
+    with pytest.raises(GilwiseError, match=r"a checker process died.*--jobs 1"):
+        runner.check_paths(["pkg"], CheckConfig(root=project), jobs=2)

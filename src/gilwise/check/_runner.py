@@ -30,7 +30,7 @@ from ._paths import discover
 
 if TYPE_CHECKING:
     import multiprocessing.context
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
 #: Files larger than this are generated or data; reading them would only slow the run.
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -140,30 +140,28 @@ def _check_all(tasks: list[_Task], store: Cache | None, workers: int) -> list[Fi
 
     # Largest first: a big file started last would keep one core busy alone at the end.
     tasks = sorted(tasks, key=lambda task: task.size, reverse=True)
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = ProcessPoolExecutor(workers, mp_context=_start_method())
     try:
         # Workers start inside submit(), with SIGINT blocked: a Ctrl-C reaches only this
         # process, which ends them, instead of printing a traceback from each.
         with ctrl_c_held():
             futures = [pool.submit(_check, task, store) for task in tasks]
-        findings = [finding for future in futures for finding in _result(future)]
+        findings = [finding for future in futures for finding in future.result()]
+    except BrokenProcessPool:
+        # Seen from result(), or from submit() when a worker died before every file was
+        # handed out (CPython 3.10, forked workers: a traceback from concurrent.futures).
+        _abandon(pool)
+        raise CheckFailed(
+            "a checker process died (killed by the system, or out of memory); "
+            "run 'gilwise check --jobs 1' to check in one process and see why"
+        ) from None
     except BaseException:
         _abandon(pool)
         raise
     pool.shutdown()
     return findings
-
-
-def _result(future: Future[list[Finding]]) -> list[Finding]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        raise CheckFailed(
-            "a checker process died (killed by the system, or out of memory); "
-            "run 'gilwise check --jobs 1' to check in one process and see why"
-        ) from None
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:
