@@ -3,8 +3,11 @@
 Each program runs under ``gilwise run --json`` while a second process samples it with
 ``_remote_debugging.RemoteUnwinder`` (CPython 3.15; the reader behind ``python -m
 profiling.sampling --mode gil``), which reads every thread's status from the
-interpreter: holding the GIL, or asking for it. Per sample the reference counts the
-program's threads asking for the GIL (gilwise's own sampler thread left out); its
+interpreter: holding the GIL, or asking for it. Per sample taken while the program's
+own code is on a stack (not the interpreter's start, nor gilwise's set-up before the
+program or its report after), the reference counts the program's threads asking for
+the GIL (gilwise's own threads left out; the main thread, which runs the program inside
+gilwise's runner, counted); its
 averages are the truth gilwise's ``gil.wait_fraction`` and ``gil.mean_waiting_threads``
 are held to. The verdict the reference implies is GIL_BOUND when the share of time with
 a waiting thread is at least the verdict's threshold and two or more threads were busy
@@ -488,21 +491,30 @@ def reference(pid: int, out: str) -> None:
         except Exception:  # starting, ending, or caught mid-change: look again
             time.sleep(0.001)
             continue
+        threads = [
+            thread
+            for interpreter in interpreters
+            for thread in interpreter.threads
+            if not _is_gilwise(thread.frame_info)
+        ]
+        if not any(_program_line(thread.frame_info) for thread in threads):
+            # The interpreter's start, gilwise's set-up before the program and its report
+            # after: no figure of gilwise's covers them (counted as "nobody waits", they
+            # lowered the reference by up to 0.1 on a busy machine, where they are slow).
+            time.sleep(0.001)
+            continue
         waiting = 0
         holders = []
-        for interpreter in interpreters:
-            for thread in interpreter.threads:
-                if _is_gilwise(thread.frame_info):
-                    continue
-                alive[thread.thread_id] = alive.get(thread.thread_id, 0) + 1
-                wants = thread.status & rd.THREAD_STATUS_GIL_REQUESTED
-                holds = thread.status & rd.THREAD_STATUS_HAS_GIL
-                if wants and not holds:
-                    waiting += 1
-                if holds:
-                    holders.append(_program_line(thread.frame_info))
-                if wants or holds:
-                    busy[thread.thread_id] = busy.get(thread.thread_id, 0) + 1
+        for thread in threads:
+            alive[thread.thread_id] = alive.get(thread.thread_id, 0) + 1
+            wants = thread.status & rd.THREAD_STATUS_GIL_REQUESTED
+            holds = thread.status & rd.THREAD_STATUS_HAS_GIL
+            if wants and not holds:
+                waiting += 1
+            if holds:
+                holders.append(_program_line(thread.frame_info))
+            if wants or holds:
+                busy[thread.thread_id] = busy.get(thread.thread_id, 0) + 1
         waiting_counts.append(waiting)
         if waiting and len(holders) == 1 and holders[0]:
             held_by[holders[0]] = held_by.get(holders[0], 0) + waiting
@@ -529,7 +541,18 @@ def _alive(pid: int) -> bool:
 
 
 def _is_gilwise(frames: list[object]) -> bool:
-    return any("gilwise/monitor" in str(getattr(f, "filename", "")) for f in frames)
+    """Whether a thread is gilwise's own: a gilwise file is met, innermost first, before
+    any of the program's. The main thread runs the program inside gilwise's runner, so
+    a gilwise frame anywhere on its stack does not make it gilwise's (counted so until
+    now, the reference left out every wait of the main thread: a pool's caller, an
+    event loop)."""
+    for frame in frames:
+        filename = str(getattr(frame, "filename", ""))
+        if "gilwise/" in filename:
+            return True
+        if filename.endswith(".py") and "/lib/python" not in filename:
+            return False
+    return False
 
 
 def _with_this_checkout() -> dict[str, str]:
