@@ -237,3 +237,54 @@ def test_a_spinning_thread_queues_on_the_gil(calibrated: KernelStates) -> None:
     # Caught queueing for the GIL at least once; never on a lock or in a system call.
     assert KernelState.GIL in states
     assert not {KernelState.LOCK, KernelState.BLOCKED} & set(states)
+
+
+@needs_kernel
+@pytest.mark.e2e
+@pytest.mark.timeout(30)
+def test_calibrating_alone_shortens_the_switch_interval_only_meanwhile() -> None:
+    # Before the program starts (gilwise run) each sighting then waits for one short
+    # hand-over instead of a 5 ms one; the program must find the interval as it was.
+    before = sys.getswitchinterval()
+    real = KernelStates()._reader
+    seen: list[float] = []
+
+    def reader(native_id: int) -> bytes | None:
+        seen.append(sys.getswitchinterval())
+        return real(native_id)
+
+    kernel = KernelStates(reader)
+    assert kernel.calibrate(alone=True), "the GIL's futex was not found"
+    assert seen
+    assert max(seen) < before
+    assert sys.getswitchinterval() == before
+
+
+def test_the_switch_interval_comes_back_when_the_calibration_fails() -> None:
+    before = sys.getswitchinterval()
+
+    def broken(native_id: int) -> bytes | None:
+        raise OSError("unreadable")
+
+    kernel = KernelStates(broken, machine="x86_64", gil_enabled=True)
+    with pytest.raises(OSError, match="unreadable"):
+        kernel.calibrate(alone=True)
+    assert sys.getswitchinterval() == before
+
+
+@needs_kernel
+@pytest.mark.e2e
+@pytest.mark.timeout(30)
+def test_a_monitor_set_up_early_does_not_calibrate_again() -> None:
+    from gilwise.monitor import MonitorConfig
+    from gilwise.monitor._sampler import Monitor
+
+    monitor = Monitor(MonitorConfig(gil_watcher=False))
+    monitor.set_up_early()
+    kernel = monitor.sources.kernel
+    assert kernel is not None
+    assert kernel.gil_window is not None
+    monitor.start()
+    time.sleep(0.2)
+    monitor.stop()
+    assert kernel._attempts == 1

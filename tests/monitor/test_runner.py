@@ -63,9 +63,14 @@ def test_program_sees_what_python_gives_it(tmp_path: Path, exit_code: str) -> No
 def test_the_monitors_set_up_modules_are_imported_before_the_program(tmp_path: Path) -> None:
     # Imported by the sampler beside threads already busy, every file read waited for
     # the GIL: 0.45 s of a 0.7 s set-up beside two CPU-bound threads, nothing counted.
-    _script(tmp_path, "import sys\nprint('ctypes' in sys.modules, 'dis' in sys.modules)\n")
+    # The watcher's link too (10-90 ms of the set-up beside them).
+    _script(
+        tmp_path,
+        "import sys\nprint(*(m in sys.modules for m in "
+        "('ctypes', 'dis', 'gilwise.monitor._outside')))\n",
+    )
     watched = _gilwise("run", "--quiet", "prog.py", cwd=tmp_path)
-    assert watched.stdout == "True True\n"
+    assert watched.stdout == "True True True\n"
 
 
 def test_gilwise_like_options_after_the_script_belong_to_the_program(tmp_path: Path) -> None:
@@ -340,3 +345,11 @@ def test_bundled_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "LOOP_BLOCKED" in result.stderr
     assert "showcase.py" in result.stderr
+
+
+def test_the_program_finds_the_switch_interval_the_monitor_found(tmp_path: Path) -> None:
+    # The GIL's calibration, before the program, shortens it meanwhile.
+    _script(tmp_path, "import sys\nprint(sys.getswitchinterval())\n")
+    plain = _python("prog.py", cwd=tmp_path)
+    watched = _gilwise("run", "--quiet", "prog.py", cwd=tmp_path)
+    assert watched.stdout == plain.stdout

@@ -19,10 +19,11 @@ on one of two words of a condition variable, 4 bytes apart, in turn).
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 
 from .._core._procfs import proc_reader
@@ -51,6 +52,10 @@ _CALIBRATION_S = 0.1
 _CALIBRATION_SIGHTINGS = 2
 _CALIBRATION_ATTEMPTS = 10
 _CALIBRATION_RETRY_S = 0.25
+
+#: The switch interval while calibrating before the program starts: each sighting of the
+#: spinner queueing for the GIL waits for one hand-over.
+_CALIBRATION_SWITCH_S = 0.0002
 
 #: Times a reader gives up its CPU (GIL kept) for a thread caught runnable to settle.
 SETTLE_YIELDS = 3
@@ -161,18 +166,23 @@ class KernelStates:
             return KernelState.GIL
         return KernelState.LOCK
 
-    def calibrate(self, give_up: Callable[[], bool] = lambda: False) -> bool:
+    def calibrate(
+        self, give_up: Callable[[], bool] = lambda: False, *, alone: bool = False
+    ) -> bool:
         """Find the GIL's futex by watching a thread that can wait for nothing else.
 
         Must run in a thread that can let go of the GIL (the sampler, between ticks).
         Takes a few switch intervals (~5 ms each), at most ``_CALIBRATION_S``, and
-        returns early once ``give_up()`` is true (the monitor is stopping).
+        returns early once ``give_up()`` is true (the monitor is stopping). ``alone``:
+        no thread of the program runs yet (``gilwise run``, before the program), so the
+        switch interval may be shortened meanwhile, which takes it to 2-3 ms.
         """
         self.wants_calibration = False
         self._attempts += 1
-        words, spinner_cpu = gil_futex_words(
-            self._reader, self._futex_calls, self._sched_yield, give_up
-        )
+        with _short_switch_interval() if alone else contextlib.nullcontext():
+            words, spinner_cpu = gil_futex_words(
+                self._reader, self._futex_calls, self._sched_yield, give_up
+            )
         self.calibration_cpu_s += spinner_cpu
         if not words:
             # A busy machine may starve the spinner: try again later, a few times.
@@ -182,6 +192,20 @@ class KernelStates:
         low = min(words)
         self.gil_window = (low - _GIL_WINDOW_BEFORE, low + _GIL_WINDOW_AFTER)
         return True
+
+
+@contextlib.contextmanager
+def _short_switch_interval() -> Iterator[None]:
+    """The GIL handed over every ``_CALIBRATION_SWITCH_S`` meanwhile, then as before.
+
+    Only where no program code runs: a program could read or set the interval.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, _CALIBRATION_SWITCH_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _settle(

@@ -19,7 +19,7 @@ from types import CodeType, TracebackType
 
 from .._errors import TargetInvalid, TargetNotFound, TargetUnsupported
 from ._config import MonitorConfig
-from ._sampler import Monitor, import_set_up_modules
+from ._sampler import Monitor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class Session:
         atexit.register(self._die_of_signal)
         atexit.register(self._at_exit)
         self._hook_hard_exits()
-        import_set_up_modules()
+        self.monitor.set_up_early()
         self.monitor.start()
         try:
             exec(self.target.code, main.__dict__)

@@ -176,6 +176,30 @@ class Monitor:
         self._timeline = Timeline(now, self._process_cpu_start, self.config.max_timeline_points)
         self._alive_at_start = self._thread_clocks_now()
 
+    def set_up_early(self) -> None:
+        """Do the sampler's set-up now, for a caller that runs before the program does
+        (``gilwise run``): its imports (ctypes for reading /proc with the GIL held, dis
+        for call sites, the watcher's link) and the GIL's calibration.
+
+        The sampler does them after a short wait, so that a program that ends at once
+        pays nothing; but beside threads that start busy, every file an import reads
+        and every sighting the calibration needs waits for the GIL: two CPU-bound
+        threads started at once were counted from 0.1-0.34 s in (the calibration
+        20-150 ms of it, the watcher's import 10-90 ms). Here, before they exist, a
+        few ms, which every run pays (``benchmarks/fixed_cost.py``).
+        """
+        import ctypes  # noqa: F401
+
+        CallSites.prepare()
+        if self.config.gil_watcher:
+            from . import _outside  # noqa: F401
+        kernel = self.sources.kernel
+        if kernel is not None and kernel.gil_window is None:
+            try:
+                kernel.calibrate(alone=True)
+            except Exception as exc:  # the monitor must never take the program down
+                self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
+
     def _thread_clocks_now(self) -> dict[int, tuple[int | None, float | None]]:
         """Each thread's native id and CPU clock: where its account begins if the first
         tick is late (the sampler's set-up took long beside threads holding the GIL)."""
@@ -262,7 +286,8 @@ class Monitor:
             # tick before it (tried: it named sqlite's inserters as the holder on 3.11,
             # not on 3.15, and counted the set-up's time by one look: json_threads read
             # 0.76 against the reference's 0.94); the count begins after it.
-            self._calibrate(kernel)
+            if kernel.gil_window is None:  # not found before the program (set_up_early)
+                self._calibrate(kernel)
             self._start_watcher(kernel)
             deadline = self._first_set_up_done() + interval
         while True:
@@ -950,20 +975,6 @@ class Monitor:
             command=command,
             complete=complete,
         )
-
-
-def import_set_up_modules() -> None:
-    """Import what the sampler's set-up imports (ctypes for reading /proc with the GIL
-    held, dis for call sites), for a caller that runs before the program does.
-
-    The sampler imports them after a short wait, so that a program that ends at once
-    pays nothing; but beside threads that start busy, every file an import reads waits
-    for the GIL: 0.45 s of a 0.7 s set-up beside two CPU-bound threads. Here, before
-    they exist, 1-2 ms.
-    """
-    import ctypes  # noqa: F401
-
-    CallSites.prepare()
 
 
 def next_tick_at(now: float, interval: float, held: float, max_duty: float) -> float:
