@@ -117,11 +117,13 @@ async def _blocks_once() -> None:
 def test_watch_logs_a_real_stall_with_its_line(logs: pytest.LogCaptureFixture) -> None:
     with gilwise.watch(stall_ms=100):
         asyncio.run(_blocks_once())
-    stalls = [r for r in logs.records if "stalled for" in r.getMessage()]
-    assert len(stalls) == 1
-    message = stalls[0].getMessage()
-    assert f"{__file__}:{_blocks_once.__code__.co_firstlineno + 2} in _blocks_once" in message
-    assert "time.sleep(0.4)  # the blocking line" in message
+    line = f"{__file__}:{_blocks_once.__code__.co_firstlineno + 2} in _blocks_once"
+    # Only the stalls at that line: on a loaded machine (CI under xdist) the loop can also
+    # stall for want of a CPU, elsewhere, and that is logged too.
+    stalls = [r.getMessage() for r in logs.records if line in r.getMessage()]
+    assert len(stalls) == 1, [r.getMessage() for r in logs.records]
+    assert "stalled for" in stalls[0]
+    assert "time.sleep(0.4)  # the blocking line" in stalls[0]
 
 
 @pytest.mark.e2e
