@@ -192,7 +192,29 @@ def test_the_thread_behind_unseen_waits_is_kept_counted_and_watched() -> None:
     _tick(holders, watched, now=11.0, dt=0.5, gil_latency=0.5, queued=[1], watched=True)
     holders.blame_watched_wait(0.8, 11.0)  # the watcher's count, behind pool's unseen line
     assert holders.blame.unseen_threads == pytest.approx({"hog": 0.5, "pool": 0.8})
-    assert holders.blame.unseen_thread() == "pool"
+    assert holders.blame.unseen_thread() == ("pool", 1)
+
+
+@pytest.mark.parametrize(
+    ("waits", "expected"),
+    [
+        ({"hog": 0.6, "pool": 0.4}, ("hog", 1)),
+        # A server's per-request threads: none holds most, together they do.
+        (
+            {f"Thread-{n} (process_request_thread)": 0.01 for n in range(1, 121)} | {"main": 0.3},
+            ("Thread-N (process_request_thread)", 120),
+        ),
+        ({"a": 0.3, "b": 0.3, "c": 0.4}, ("", 0)),  # nobody holds most: nobody is named
+        ({}, ("", 0)),
+    ],
+)
+def test_the_unseen_waits_name_whom_most_of_them_were_behind(
+    waits: dict[str, float], expected: tuple[str, int]
+) -> None:
+    blame = HolderBlame()
+    for thread, seconds in waits.items():
+        blame.add_unseen(seconds, thread)
+    assert blame.unseen_thread() == expected
 
 
 def test_a_long_wait_shared_by_many_threads_is_no_long_hold() -> None:

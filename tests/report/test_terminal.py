@@ -156,10 +156,24 @@ def test_child_processes_cpu_is_shown_beside_the_processs_own(children: float, s
     assert ("child processes 1.60 cores" in text) is shown
 
 
-@pytest.mark.parametrize(("thread", "said"), [("asyncio_0", ", mostly in asyncio_0"), ("", "")])
-def test_an_unseen_holders_thread_is_named_where_known(thread: str, said: str) -> None:
+@pytest.mark.parametrize(
+    ("thread", "threads", "said"),
+    [
+        ("asyncio_0", 1, ", mostly in thread 'asyncio_0'"),
+        ("Thread-N (handle)", 120, ", mostly in 120 threads named 'Thread-N (handle)'"),
+        ("", 0, ""),
+    ],
+)
+def test_an_unseen_holders_thread_is_named_where_known(
+    thread: str, threads: int, said: str
+) -> None:
     built = report(wait=0.5)
-    gil = dataclasses.replace(built.gil, holder_unseen_share=1.0, holder_unseen_thread=thread)
+    gil = dataclasses.replace(
+        built.gil,
+        holder_unseen_share=1.0,
+        holder_unseen_thread=thread,
+        holder_unseen_threads=threads,
+    )
     text = _render(built.with_updates(gil=gil))
     assert f"a line no sample saw{said}: 100% of the wait" in text
 

@@ -135,6 +135,7 @@ def assemble(run: RunState) -> Report:
         children_cores_used=round(run.children_cpu / wall, 4),
     )
     totals: QueueCounts | GilTotals = run.queues if run.counted else run.estimate
+    unseen_thread, unseen_threads = run.blame.unseen_thread() if run.counted else ("", 0)
     gil = GilReport(
         wait_fraction=rounded(totals.wait_fraction),
         mean_waiting_threads=rounded(totals.mean_waiting_threads),
@@ -143,7 +144,8 @@ def assemble(run: RunState) -> Report:
         samples=run.queues.ticks if run.counted else run.probe.count,
         holders=holders(run.blame, resolver) if run.counted else (),
         holder_unseen_share=_unseen_share(run.blame) if run.counted else 0.0,
-        holder_unseen_thread=run.blame.unseen_thread() if run.counted else "",
+        holder_unseen_thread=unseen_thread,
+        holder_unseen_threads=unseen_threads,
         counted_from_s=round(run.counted_from, 6) if run.counted else 0.0,
     )
     errors = dict(run.errors)

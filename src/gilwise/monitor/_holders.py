@@ -13,6 +13,7 @@ samples made by hand.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
 from .._core._library import is_library_file
@@ -39,6 +40,9 @@ HOLDERS_STAND_FOR_S = 1.0
 #: The weight of a holder seen at a tick with nobody waiting behind it, against one per
 #: thread waiting: the watcher counts waits the ticks miss, but mostly where they are.
 NOBODY_WAITING_WEIGHT = 0.05
+
+#: Runs of digits in a thread's name: "Thread-7 (handle)", "ThreadPoolExecutor-0_3".
+_NUMBERS = re.compile(r"\d+")
 
 #: Who held the GIL at a tick: its line (None where the tick did not see it), its ident.
 Holding = tuple["Holder | None", int]
@@ -72,10 +76,29 @@ class HolderBlame:
         if thread_name and (thread_name in threads or len(threads) < self.max_keys):
             threads[thread_name] = threads.get(thread_name, 0.0) + wait_seconds
 
-    def unseen_thread(self) -> str:
-        """The thread most of the unseen wait was behind ("" if none is known)."""
+    def unseen_thread(self) -> tuple[str, int]:
+        """Whom more than half of the unseen wait was behind: a thread's name and 1, or
+        the name threads share with their numbers read as "N" and how many they are;
+        ("", 0) if neither.
+
+        A threaded server's per-request threads each hold a little ("Thread-119
+        (process_request_thread)" was said to hold most of 100% where 120 such threads
+        did); together they are the answer.
+        """
         threads = self.unseen_threads
-        return max(threads, key=threads.__getitem__) if threads else ""
+        total = sum(threads.values())
+        if total <= 0:
+            return "", 0
+        name = max(threads, key=threads.__getitem__)
+        if threads[name] > 0.5 * total:
+            return name, 1
+        families: dict[str, list[float]] = {}
+        for thread, seconds in threads.items():
+            families.setdefault(_NUMBERS.sub("N", thread), []).append(seconds)
+        family, shares = max(families.items(), key=lambda item: sum(item[1]))
+        if len(shares) > 1 and sum(shares) > 0.5 * total:
+            return family, len(shares)
+        return "", 0
 
     def add(self, code: Any, lasti: int, thread_name: str, wait_seconds: float) -> None:
         self.total += wait_seconds

@@ -99,8 +99,11 @@ class GilReport:
     samples: int = 0
     #: Share of the wait behind a holder whose line no sample saw (docs/report-schema.md).
     holder_unseen_share: float = 0.0
-    #: The thread most of that wait was behind, its line unseen ("" if none is known).
+    #: The thread more than half of that wait was behind, its line unseen; or the name
+    #: threads share, their numbers read as "N" ("" if neither: docs/report-schema.md).
     holder_unseen_thread: str = ""
+    #: How many threads ``holder_unseen_thread`` names.
+    holder_unseen_threads: int = 1
     #: Seconds into the run the count began, after the monitor's set-up (0 for the
     #: estimate): ``wait_fraction`` and ``mean_waiting_threads`` are over the time since.
     counted_from_s: float = 0.0

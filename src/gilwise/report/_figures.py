@@ -211,3 +211,14 @@ _CAUSE_NAMES = {"callback": "its own code", "gil": "waiting for the GIL", "block
 def stall_causes(causes: Mapping[str, float]) -> str:
     """What the loop thread was doing during a stall, as shares of its samples ("" if unknown)."""
     return " · ".join(f"{_CAUSE_NAMES.get(k, k)} {v:.0%}" for k, v in causes.items() if v > 0)
+
+
+def unseen_holder_phrase(gil: GilReport) -> str:
+    """Whom the wait behind an unseen line was behind, as the report views say it ("" if
+    nobody is known): ", mostly in asyncio_0", ", mostly in 120 threads named ..."."""
+    name = gil.holder_unseen_thread
+    if not name:
+        return ""
+    if gil.holder_unseen_threads > 1:
+        return f", mostly in {gil.holder_unseen_threads} threads named {name!r}"
+    return f", mostly in thread {name!r}"

@@ -16,6 +16,7 @@ from ._figures import (
     stall_causes,
     thread_rows,
     thread_time,
+    unseen_holder_phrase,
     unseen_threads_note,
 )
 from ._html import Chart, Listing, Page, Section, Table, figure_json, render_page, table
@@ -326,7 +327,7 @@ def _where(place: _Located) -> str:
 
 def _holders(report: Report) -> Section:
     gil = report.gil
-    held_in = f", mostly in thread {gil.holder_unseen_thread!r}" if gil.holder_unseen_thread else ""
+    held_in = unseen_holder_phrase(gil)
     unseen = (
         (
             f"{gil.holder_unseen_share:.0%} of the wait was behind a line no sample saw"

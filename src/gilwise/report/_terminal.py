@@ -23,6 +23,7 @@ from ._figures import (
     short_name,
     stall_causes,
     thread_rows,
+    unseen_holder_phrase,
     unseen_threads_note,
 )
 
@@ -127,7 +128,7 @@ def _add_holders(table: Table, gil: GilReport) -> None:
             f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
         )
     if gil.holder_unseen_share >= _UNSEEN_SHOWN:
-        held_in = f", mostly in {gil.holder_unseen_thread}" if gil.holder_unseen_thread else ""
+        held_in = unseen_holder_phrase(gil)
         table.add_row(
             "GIL held by" if not gil.holders else "",
             f"a line no sample saw{held_in}: {gil.holder_unseen_share:.0%} of the wait "
