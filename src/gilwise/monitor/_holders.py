@@ -41,9 +41,6 @@ HOLDERS_STAND_FOR_S = 1.0
 #: thread waiting: the watcher counts waits the ticks miss, but mostly where they are.
 NOBODY_WAITING_WEIGHT = 0.05
 
-#: Runs of digits in a thread's name: "Thread-7 (handle)", "ThreadPoolExecutor-0_3".
-_NUMBERS = re.compile(r"\d+")
-
 #: Who held the GIL at a tick: its line (None where the tick did not see it), its ident.
 Holding = tuple["Holder | None", int]
 
@@ -94,7 +91,8 @@ class HolderBlame:
             return name, 1
         families: dict[str, list[float]] = {}
         for thread, seconds in threads.items():
-            families.setdefault(_NUMBERS.sub("N", thread), []).append(seconds)
+            # "Thread-7 (handle)", "ThreadPoolExecutor-0_3"
+            families.setdefault(re.sub(r"\d+", "N", thread), []).append(seconds)
         family, shares = max(families.items(), key=lambda item: sum(item[1]))
         if len(shares) > 1 and sum(shares) > 0.5 * total:
             return family, len(shares)
