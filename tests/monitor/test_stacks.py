@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -133,9 +134,20 @@ def _hands_back(request: object) -> None:
     request.close()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", ["shutdown", "close"])
-def test_a_socket_shut_down_or_closed_let_go_of_the_gil(name: str) -> None:
-    code, sites = _hands_back.__code__, CallSites()
+def _accepts(listener: object) -> None:
+    # As socket.socket.accept does: a threaded server's accepting thread, back from it,
+    # was named the GIL's holder at socket.py's line (gil_truth, the HTTP server).
+    listener._accept()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [(_hands_back, "shutdown"), (_hands_back, "close"), (_accepts, "_accept")],
+)
+def test_socket_calls_that_let_go_of_the_gil_are_blocking(
+    function: Callable[[object], None], name: str
+) -> None:
+    code, sites = function.__code__, CallSites()
     offsets = [
         offset
         for offset in range(0, len(code.co_code), 2)

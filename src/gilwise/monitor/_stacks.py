@@ -45,6 +45,7 @@ BLOCKING_CALL_NAMES = frozenset(
         "input",
         # sockets, pipes, files, ssl
         "accept",
+        "_accept",  # socket.socket.accept's own call
         "recv",
         "recv_into",
         "recvfrom",
