@@ -13,7 +13,6 @@ samples made by hand.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 
 from .._core._library import is_library_file
@@ -89,6 +88,8 @@ class HolderBlame:
         name = max(threads, key=threads.__getitem__)
         if threads[name] > 0.5 * total:
             return name, 1
+        import re  # here: starting the monitor beside busy threads must not import it
+
         families: dict[str, list[float]] = {}
         for thread, seconds in threads.items():
             # "Thread-7 (handle)", "ThreadPoolExecutor-0_3"
