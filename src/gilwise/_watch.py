@@ -16,6 +16,13 @@ from types import TracebackType
 
 from ._errors import InvalidOption, MonitorAlreadyRunning, MonitorNotRunning
 from .monitor import Monitor, MonitorConfig
+from .monitor._sampler import import_set_up_modules
+
+# Now, with this module: beside threads that hold the GIL, every file an import reads
+# waits for the GIL, and the sampler's thread imported these after watch() started
+# (counted from 0.3-0.45 s in beside two CPU-bound threads). A program that imports
+# `watch` as it starts (`from gilwise import watch`) pays them then, 2-3 ms.
+import_set_up_modules()
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -253,7 +260,9 @@ def watch(
 ) -> Watch:
     """Monitor the code in a ``with`` block; the report is on the result afterwards.
 
-    ``metrics`` and ``stall_logs_per_minute`` work as in :func:`start`.
+    ``metrics`` and ``stall_logs_per_minute`` work as in :func:`start`. Import it as
+    the program starts (``from gilwise import watch``): loaded for the first time beside
+    threads that hold the GIL, its modules took 1.3-1.7 s to import.
 
     Example:
         >>> import gilwise, threading

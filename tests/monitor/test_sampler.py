@@ -525,6 +525,25 @@ def test_a_program_that_ends_at_once_sets_up_no_kernel_reader(
     assert found == []
 
 
+def test_the_count_covers_the_run_up_to_stop_not_up_to_the_final_report() -> None:
+    # Beside two CPU-bound threads the sampler's thread and the watcher took 0.5-1 s to
+    # stop; counted up to the report, a 3 s watch() fell short of the coverage.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.GIL})
+    world.add(1, at_spin)
+    world.add(2, at_spin)
+    monitor = _monitor(world)
+    world.step(monitor, {1: 0.5, 2: 0.5}, ticks=30)  # 0.3 s counted
+
+    def slow_stop() -> bool:
+        world.clock.advance(1.0)
+        return True
+
+    monitor._stop_thread = slow_stop  # type: ignore[method-assign]
+    gil = monitor.stop().gil
+    assert gil.method.startswith("counted")
+    assert gil.wait_fraction == pytest.approx(1.0, abs=0.05)
+
+
 def test_the_count_begins_after_the_monitors_set_up_not_at_one_look_over_it() -> None:
     # The set-up took 0.6 s beside two CPU-bound threads; the first tick, which stood for
     # all of it, caught one of them on its way into the GIL: 0.6 s of "nobody waits"

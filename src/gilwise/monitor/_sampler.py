@@ -135,6 +135,8 @@ class Monitor:
         self._children_cpu_start = 0.0
         self._timeline: Timeline | None = None
         self._stopped_report: Report | None = None
+        #: When ``stop()`` was called: the GIL's count covers the run up to then.
+        self._stop_asked_at: float | None = None
         self._monitor_cpu = 0.0
         #: Seconds this tick held the GIL while yielding the CPU (settling threads).
         self._settle_s = 0.0
@@ -188,11 +190,7 @@ class Monitor:
         20-150 ms of it, the watcher's import 10-90 ms). Here, before they exist, a
         few ms, which every run pays (``benchmarks/fixed_cost.py``).
         """
-        import ctypes  # noqa: F401
-
-        CallSites.prepare()
-        if self.config.gil_watcher:
-            from . import _outside  # noqa: F401
+        import_set_up_modules()
         kernel = self.sources.kernel
         if kernel is not None and kernel.gil_window is None:
             try:
@@ -215,6 +213,7 @@ class Monitor:
         """Stop sampling and return the report (idempotent)."""
         if self._stopped_report is not None:
             return self._stopped_report
+        self._stop_asked_at = self.sources.clock()
         if os.getpid() != self._pid:
             # A forked child: the sampler lives in the parent, and our lock may have been
             # copied while held. Report what was recorded before the fork.
@@ -422,8 +421,16 @@ class Monitor:
         return watcher is not None and watcher.counts.time >= KERNEL_COVERAGE * self._countable(now)
 
     def _countable(self, now: float) -> float:
-        """Seconds the GIL's waits could be counted: since the monitor's set-up."""
-        return max(1e-9, now - self._counting_from)
+        """Seconds the GIL's waits could be counted: since the monitor's set-up, up to
+        ``stop()``.
+
+        Not up to the final report: beside threads that hold the GIL, the sampler's
+        thread and the watcher take a while to stop (0.5-1 s beside two CPU-bound
+        threads), nothing is counted meanwhile, and a 3 s watch() of such a program
+        fell short of the coverage and reported the estimate.
+        """
+        end = now if self._stop_asked_at is None else min(now, self._stop_asked_at)
+        return max(1e-9, end - self._counting_from)
 
     def _record_probe(self, latency: float) -> None:
         self._probe.add(latency)
@@ -975,6 +982,18 @@ class Monitor:
             command=command,
             complete=complete,
         )
+
+
+def import_set_up_modules() -> None:
+    """Import what the sampler's set-up imports: ctypes for reading /proc with the GIL
+    held, dis for call sites, the watcher's link. For a caller that runs while the
+    program's threads do not exist yet or are quiet (see :meth:`Monitor.set_up_early`).
+    """
+    import ctypes  # noqa: F401
+
+    from . import _outside  # noqa: F401
+
+    CallSites.prepare()
 
 
 def next_tick_at(now: float, interval: float, held: float, max_duty: float) -> float:
