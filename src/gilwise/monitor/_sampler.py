@@ -425,9 +425,9 @@ class Monitor:
         ``stop()``.
 
         Not up to the final report: beside threads that hold the GIL, the sampler's
-        thread and the watcher take a while to stop (0.5-1 s beside two CPU-bound
-        threads), nothing is counted meanwhile, and a 3 s watch() of such a program
-        fell short of the coverage and reported the estimate.
+        thread and the watcher take a while to stop, nothing is counted meanwhile, and
+        a 3 s watch() beside two CPU-bound threads fell short of the coverage (over
+        half a second, then) and reported the estimate.
         """
         end = now if self._stop_asked_at is None else min(now, self._stop_asked_at)
         return max(1e-9, end - self._counting_from)

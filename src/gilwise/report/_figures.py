@@ -215,7 +215,8 @@ def stall_causes(causes: Mapping[str, float]) -> str:
 
 def unseen_holder_phrase(gil: GilReport) -> str:
     """Whom the wait behind an unseen line was behind, as the report views say it ("" if
-    nobody is known): ", mostly in asyncio_0", ", mostly in 120 threads named ..."."""
+    nobody is known): ", mostly in thread 'asyncio_0'", ", mostly in 120 threads named
+    'Thread-N (process_request_thread)'"."""
     name = gil.holder_unseen_thread
     if not name:
         return ""
