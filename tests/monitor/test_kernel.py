@@ -288,3 +288,17 @@ def test_a_monitor_set_up_early_does_not_calibrate_again() -> None:
     time.sleep(0.2)
     monitor.stop()
     assert kernel._attempts == 1
+
+
+def test_an_unreadable_syscall_file_ends_the_calibration_at_once() -> None:
+    # It will not become readable; gilwise run calibrates before the program starts,
+    # which would wait the calibration's whole 0.1 s for nothing.
+    reads: list[int] = []
+
+    def unreadable(native_id: int) -> bytes | None:
+        reads.append(native_id)
+        return None
+
+    kernel = KernelStates(unreadable, machine="x86_64", gil_enabled=True)
+    assert not kernel.calibrate(alone=True)
+    assert len(reads) == 1

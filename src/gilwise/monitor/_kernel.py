@@ -263,7 +263,11 @@ def gil_futex_words(
             if not native_id:
                 continue
             line = _settle(reader, [native_id], yield_cpu)[native_id]
-            parsed = None if line is None else parse_syscall(line, futex_calls)
+            if line is None:
+                # Unreadable (a sandbox without it): it will not become readable, and
+                # `gilwise run` calibrates before the program, which would wait meanwhile.
+                break
+            parsed = parse_syscall(line, futex_calls)
             if parsed is not None and parsed[0] == "futex" and parsed[1] is not None:
                 words.add(parsed[1])
                 sightings += 1
