@@ -162,6 +162,14 @@ def test_watch_block_spanning_a_fork_ends_cleanly_in_the_child() -> None:
     assert w.report.monitor_errors == ()
 
 
+def _fresh_python_prints(code: str) -> str:
+    """What ``code`` prints in a fresh, isolated interpreter (its imports are its own)."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 @pytest.mark.timeout(60)
 def test_starting_the_monitor_imports_neither_typing_nor_re() -> None:
     # Every file an import reads lets go of the GIL: beside three CPU-bound threads,
@@ -171,10 +179,7 @@ def test_starting_the_monitor_imports_neither_typing_nor_re() -> None:
         "with gilwise.watch():\n"
         "    print(sorted({'typing', 're'} & set(sys.modules)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[]"
+    assert _fresh_python_prints(probe) == "[]"
 
 
 @pytest.mark.timeout(60)
@@ -187,7 +192,4 @@ def test_importing_watch_imports_the_monitors_set_up_modules() -> None:
         "from gilwise import watch\n"
         "print([m in sys.modules for m in ('ctypes', 'dis', 'gilwise.monitor._outside')])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[True, True, True]"
+    assert _fresh_python_prints(probe) == "[True, True, True]"
