@@ -15,7 +15,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import FrameType
 
 from .._core._clocks import core_budget
@@ -201,10 +201,12 @@ class Monitor:
     def _thread_clocks_now(self) -> dict[int, tuple[int | None, float | None]]:
         """Each thread's native id and CPU clock: where its account begins if the first
         tick is late (the sampler's set-up took long beside threads holding the GIL)."""
-        frames = self.sources.frames()
-        self._refresh_names(frames)
+        # Only the idents are kept: the calling thread's own frame is in the dict, and a
+        # local holding it would make this frame a reference cycle (see _tick).
+        idents = tuple(self.sources.frames())
+        self._refresh_names(idents)
         clocks = {}
-        for ident in frames:
+        for ident in idents:
             native_id = self._names.get(ident, (None, ""))[0]
             clocks[ident] = (native_id, self.sources.thread_cpu(ident, native_id))
         return clocks
@@ -457,6 +459,13 @@ class Monitor:
     def _tick(self, now: float) -> None:
         frames = self.sources.frames()
         own = self._thread_ident
+        # The sampler's own frame goes at once: held by a local of the very frame it is,
+        # it would make every tick a reference cycle, and each frame the tick looked at
+        # (with the locals of functions that returned meanwhile) would wait for the
+        # garbage collector. A program's BytesIO was then finalised beside its own
+        # memoryview: "BufferError: Existing exports of data" under gilwise run.
+        if own is not None:
+            frames.pop(own, None)
         dt = max(0.0, now - self._last_tick)
         self._last_tick = now
         self._ticks += 1
@@ -474,7 +483,7 @@ class Monitor:
         cpu_at_start = self._cpu_clocks() if counted else {}
         kernel_states = self._kernel_states(frames)
         for ident, frame in frames.items():
-            if ident == own or ident in self._hidden:
+            if ident in self._hidden:
                 continue
             seen += 1
             sample = self._sample_thread(ident, frame, dt, now, kernel_states.get(ident))
@@ -538,14 +547,14 @@ class Monitor:
             timeline.close(now, self.sources.process_cpu(), seen, lags)
         self._looked_at = now
 
-    def _refresh_names(self, frames: dict[int, FrameType]) -> None:
+    def _refresh_names(self, idents: Collection[int]) -> None:
         # A new thread sets its native id only once it runs, so look again until it has;
         # threads unknown to the threading module (our own, raw _thread ones) once only.
         # Every few ticks anyway, to notice a thread ident reused by a new thread.
         periodic = self._ticks % self.config.loop_scan_every == 0
         if not periodic and all(
             ident in self._foreign or self._names.get(ident, (None,))[0] is not None
-            for ident in frames
+            for ident in idents
         ):
             return
         known = set()
@@ -553,7 +562,7 @@ class Monitor:
             if t.ident is not None:
                 known.add(t.ident)
                 self._names[t.ident] = (t.native_id, t.name)
-        for ident in frames:
+        for ident in idents:
             if ident not in known:
                 self._foreign.add(ident)
                 self._names[ident] = (self.sources.native_id(ident), f"thread-{ident}")
@@ -568,11 +577,10 @@ class Monitor:
         """
         if self.sources.kernel is None:
             return {}
-        own = self._thread_ident
         return {
             ident: self._kernel_state(self._names.get(ident, (None, ""))[0])
             for ident in frames
-            if ident != own and ident not in self._hidden
+            if ident not in self._hidden
         }
 
     def _sample_thread(
