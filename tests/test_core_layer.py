@@ -1,15 +1,17 @@
 """``gilwise._core`` is the foundation layer: it imports the standard library only, and
-its tables are consistent."""
+its tables are consistent; its small helpers do what they say."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import sys
 from pathlib import Path
 
 import pytest
 
 from gilwise._core._backends import BACKENDS, BackendSpec, pool_backends
+from gilwise._core._switch import switch_interval
 
 CORE = Path(__file__).resolve().parents[1] / "src" / "gilwise" / "_core"
 
@@ -45,3 +47,16 @@ def test_each_backend_row_agrees_with_itself(spec: BackendSpec) -> None:
         # The printed code and the pmap code put the workers' start in the same place.
         assert ('if __name__ == "__main__":' in spec.code) == spec.reimports_main
     assert spec.extra is None or spec.requires, "name what the extra installs"
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_the_switch_interval_is_set_for_the_block_and_put_back(raises: bool) -> None:
+    before = sys.getswitchinterval()
+    inside = []
+    expected = pytest.raises(ZeroDivisionError) if raises else contextlib.nullcontext()
+    with expected, switch_interval(before / 4):
+        inside.append(sys.getswitchinterval())
+        if raises:
+            1 / 0  # noqa: B018
+    assert inside == [pytest.approx(before / 4)]
+    assert sys.getswitchinterval() == before

@@ -23,10 +23,11 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import Enum
 
 from .._core._procfs import proc_reader
+from .._core._switch import switch_interval
 from ._watcher import parse_syscall
 
 #: ``futex`` and ``futex_waitv`` system call numbers by machine (``os.uname().machine``).
@@ -179,7 +180,9 @@ class KernelStates:
         """
         self.wants_calibration = False
         self._attempts += 1
-        with _short_switch_interval() if alone else contextlib.nullcontext():
+        # Shortened only where no program code runs: a program could read or set it.
+        shortened = min(sys.getswitchinterval(), _CALIBRATION_SWITCH_S)
+        with switch_interval(shortened) if alone else contextlib.nullcontext():
             words, spinner_cpu = gil_futex_words(
                 self._reader, self._futex_calls, self._sched_yield, give_up
             )
@@ -192,20 +195,6 @@ class KernelStates:
         low = min(words)
         self.gil_window = (low - _GIL_WINDOW_BEFORE, low + _GIL_WINDOW_AFTER)
         return True
-
-
-@contextlib.contextmanager
-def _short_switch_interval() -> Iterator[None]:
-    """The GIL handed over every ``_CALIBRATION_SWITCH_S`` meanwhile, then as before.
-
-    Only where no program code runs: a program could read or set the interval.
-    """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, _CALIBRATION_SWITCH_S))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def _settle(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import statistics
-import sys
 import threading
 import time
 
+from ..._core._switch import switch_interval
 from .._lesson import Context, Finding, Row
 
 TITLE = "Responsive or fast: the latency of an I/O thread next to a CPU-bound thread"
@@ -34,23 +34,21 @@ def _latencies(stop: threading.Event, out: list[float]) -> None:
 
 def measure(interval: float, seconds: float) -> tuple[float, float, float]:
     """Median and 99th-percentile wake-up delay (ms), and CPU-thread loops per second."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(interval)
     stop, counts = threading.Event(), [0]
     delays: list[float] = []
     threads = [
         threading.Thread(target=_spin, args=(stop, counts)),
         threading.Thread(target=_latencies, args=(stop, delays)),
     ]
-    try:
-        for t in threads:
-            t.start()
-        time.sleep(seconds)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
-        sys.setswitchinterval(previous)
+    with switch_interval(interval):
+        try:
+            for t in threads:
+                t.start()
+            time.sleep(seconds)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
     ranked = sorted(delays) or [0.0]
     p99 = ranked[min(len(ranked) - 1, int(0.99 * len(ranked)))]
     return statistics.median(ranked) * 1e3, p99 * 1e3, counts[0] / seconds
