@@ -384,12 +384,16 @@ def test_lock_waiters_are_not_gil_waiters_from_outside() -> None:
             pass
 
     threads = [threading.Thread(target=wait_for_the_lock) for _ in range(3)]
-    counts = _watch_this_process(threads, 1.0)
+    for t in threads:
+        t.start()
+    # Watched only while they sit in the lock: on their way to it (their start) and out
+    # of it (the release) they do wait for the GIL, a little, which a watcher may see.
+    counts = _watch_this_process([], 1.0)
+    counts.stop()
     waiters = {t.native_id for t in threads}
     lock.release()
     for t in threads:
         t.join()
-    counts.stop()
     assert counts.reads >= 10
     # Not one of them waited for the GIL (the test runner's own threads, under
     # pytest-xdist, may have, a little).
