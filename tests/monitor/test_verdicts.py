@@ -51,6 +51,30 @@ def test_a_thread_counted_waiting_for_the_gil_is_busy_though_seen_in_its_poll(
 
 
 @pytest.mark.parametrize(
+    ("cpu", "gil_wait", "gil_bound"),
+    [
+        (0.06, 0.07, False),  # 16 socket clients: sampled "running" on their way back
+        (0.15, 0.06, True),
+        (0.45, 0.5, True),  # two CPU-bound threads taking turns
+    ],
+)
+def test_counted_threads_are_busy_by_their_cpu_and_counted_wait_not_their_samples(
+    cpu: float, gil_wait: float, gil_bound: bool
+) -> None:
+    # The sampler, which has just taken the GIL, finds a thread back from recv that has
+    # had no CPU yet "running": 24-38% of its samples, where CPython's reader saw each
+    # of 16 socket clients hold or want the GIL under a fifth of its life.
+    clients = tuple(
+        thread(f"client-{n}", running=0.3, cpu_fraction=cpu, gil_wait_fraction=gil_wait)
+        for n in range(16)
+    )
+    built = report(
+        wait=0.35, waiting_threads=1.0, cores=1.0, threads=clients, method="counted from outside"
+    )
+    assert ("GIL_BOUND" in [v.code for v in verdicts_for(built)]) is gil_bound
+
+
+@pytest.mark.parametrize(
     ("built", "codes"),
     [
         (report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY), ["GIL_BOUND"]),
