@@ -51,7 +51,8 @@ def _state(**changes: object) -> RunState:
         others_cpu=0.4,
         children_cpu=0.6,
         budget=CoreBudget(usable=2.0, affinity=2, cgroup_quota=None, online=2),
-        accounts=[_account(1, "alpha", cpu=1.9), _account(2, "beta", cpu=0.9)],
+        # CPU and GIL wait (up to 1.5 s) fit in each thread's 2 s: it never does both at once
+        accounts=[_account(1, "alpha", cpu=0.5), _account(2, "beta", cpu=0.4)],
         others=None,
         max_alive=2,
         counted=True,
@@ -108,6 +109,18 @@ def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() 
     assert [t.gil_wait_fraction for t in report.threads] == [0.75, 0.75]  # outside_wait / wall
 
 
+def test_a_thread_lived_at_least_its_cpu_time_and_its_gil_wait() -> None:
+    # A request handler the ticks met late: 10 ms on a CPU, 20 ms waiting for the GIL
+    # by the watcher's count, 20 ms of life by the ticks' account.
+    handler = _account(3, "handler", cpu=0.01, wall=0.02)
+    handler.outside_wait = 0.02  # counted over its whole 20 ms
+    report = assemble(_state(watched=True, accounts=[handler]))
+    (thread,) = report.threads
+    assert thread.wall_seconds == pytest.approx(0.03)
+    assert thread.cpu_fraction == pytest.approx(0.3333, abs=1e-4)
+    assert thread.gil_wait_fraction == pytest.approx(0.6667, abs=1e-4)  # not 1.0
+
+
 def test_a_thread_never_waits_longer_than_it_lived() -> None:
     # The watcher saw a new thread wait 0.6 s for the GIL before the first tick that
     # accounted its time; it had lived 0.2 s by the ticks' account.
@@ -129,7 +142,7 @@ def test_without_the_count_the_estimate_is_used_and_no_holder_is_named() -> None
 
 
 def test_threads_are_listed_busiest_first_and_verdicts_are_made() -> None:
-    report = assemble(_state(accounts=[_account(2, "beta", cpu=0.1), _account(1, "alpha", 1.9)]))
+    report = assemble(_state(accounts=[_account(2, "beta", cpu=0.1), _account(1, "alpha", 0.5)]))
     assert [t.name for t in report.threads] == ["alpha", "beta"]
     assert report.verdicts
     assert report.complete

@@ -75,6 +75,25 @@ def test_counted_threads_are_busy_by_their_cpu_and_counted_wait_not_their_sample
 
 
 @pytest.mark.parametrize(
+    ("method", "gil_bound"), [("counted from outside", True), ("estimate", False)]
+)
+def test_handlers_no_sample_caught_are_busy_by_their_counted_figures(
+    method: str, gil_bound: bool
+) -> None:
+    # A threaded server's handlers live a few ms: the ticks rarely sample one, the
+    # watcher counts each one's wait and its CPU clock is read as it goes.
+    accept = thread("serve_forever", running=0.1, cpu_fraction=0.05, gil_wait_fraction=0.1)
+    handlers = tuple(
+        thread(f"handler-{n}", samples=0, running=0.0, cpu_fraction=0.3, gil_wait_fraction=0.6)
+        for n in range(40)
+    )
+    built = report(
+        wait=0.7, waiting_threads=1.8, cores=1.0, threads=(accept, *handlers), method=method
+    )
+    assert ("GIL_BOUND" in [v.code for v in verdicts_for(built)]) is gil_bound
+
+
+@pytest.mark.parametrize(
     ("built", "codes"),
     [
         (report(wait=0.9, waiting_threads=2.0, cores=1.0, threads=BUSY), ["GIL_BOUND"]),

@@ -254,13 +254,15 @@ def thread_report(
     a: ThreadAccount, resolver: FrameResolver, counted: bool, watched: bool = False
 ) -> ThreadReport:
     gil_wait = a.outside_wait if watched else a.queued_wait if counted else a.gil_wait
-    # A thread lived at least as long as it waited for the GIL: the watcher can see it
-    # wait before the first tick that accounts its time (a pool's new worker starting
-    # while another thread kept the GIL read 116% waiting).
-    wall = max(a.wall, gil_wait)
+    # A thread lived at least as long as it waited for the GIL and ran on a CPU (never
+    # both at once): the watcher can see it wait before the first tick that accounts its
+    # time (a pool's new worker starting while another thread kept the GIL read 116%
+    # waiting; a request handler, 48% of its life on a CPU and 100% waiting).
+    wall = max(a.wall, gil_wait + (a.cpu or 0.0))
     # Waits and run-queue time are counted from (about) the thread's first sighting on.
     waits_over = max(a.counted_wall, gil_wait)
     observed = a.observed_wall
+    cpu_share = _share(a.cpu, wall)
     name = a.name if a.merged == 1 or a.name else f"({a.merged} other threads)"
     return ThreadReport(
         ident=a.ident,
@@ -269,8 +271,8 @@ def thread_report(
         alive_at_end=a.alive,
         wall_seconds=round(wall, 6),
         cpu_seconds=rounded(a.cpu, 6),
-        cpu_fraction=_share(a.cpu, wall),
-        gil_wait_fraction=_share(gil_wait, waits_over),
+        cpu_fraction=cpu_share,
+        gil_wait_fraction=_wait_share(gil_wait, waits_over, cpu_share),
         run_queue_fraction=_share(a.run_queue, observed),
         samples=a.samples,
         running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,
@@ -290,6 +292,15 @@ def _share(part: float | None, whole: float) -> float | None:
     if part is None or whole < MIN_SHARE_SPAN_S:
         return None
     return rounded(part / whole)
+
+
+def _wait_share(gil_wait: float, waits_over: float, cpu_share: float | None) -> float | None:
+    """The GIL wait's share of the time it was counted over, at most what the CPU's share
+    of the thread's life leaves: the two spans differ for a thread the ticks met late."""
+    share = _share(gil_wait, waits_over)
+    if share is None or cpu_share is None:
+        return share
+    return min(share, round(max(0.0, 1.0 - cpu_share), 4))
 
 
 def _run_queue_fraction(
