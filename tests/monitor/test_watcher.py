@@ -166,6 +166,7 @@ class FakeThreads:
         self.reads = 0
         self.refreshes = 0
         self.gone_after = gone_after
+        self.churned = False
 
     def refresh(self) -> bool:
         self.refreshes += 1
@@ -658,7 +659,33 @@ def test_the_thread_list_is_read_again_often_enough_to_meet_short_lived_threads(
     # the reference's 2.5). A thread living 10 ms must be listed at least once.
     threads = FakeThreads([[]])
     _run_watch(threads, reads=100, step=0.001)  # 0.1 s of reads, one a millisecond
-    assert threads.refreshes >= 8  # about one every 10 ms (at 50 ms: 2)
+    assert 8 <= threads.refreshes <= 12  # about one every 10 ms (at 50 ms: 2)
+
+
+def test_while_threads_come_and_go_the_list_is_read_more_often() -> None:
+    # Listed every 10 ms, a handler living 5 ms was met about half way through its life.
+    threads = FakeThreads([[]])
+    threads.churned = True
+    _run_watch(threads, reads=100, step=0.001)
+    assert threads.refreshes >= 40  # one every 2 ms
+
+
+def test_a_listing_says_whether_threads_came_or_went(tmp_path: Path) -> None:
+    tasks = tmp_path / "42" / "task"
+    for tid in (1, 2):
+        (tasks / str(tid)).mkdir(parents=True)
+        (tasks / str(tid) / "syscall").write_text("running\n")
+    threads = Threads(42, exclude=set(), proc=str(tmp_path))
+
+    def churned() -> bool:
+        assert threads.refresh()
+        return threads.churned
+
+    assert [churned(), churned()] == [True, False]  # both new, then the same two
+    (tasks / "2" / "syscall").unlink()
+    (tasks / "2").rmdir()
+    assert churned()  # one ended
+    threads.close()
 
 
 def test_once_it_took_over_the_watchers_pipe_is_read_as_often_as_it_writes(
