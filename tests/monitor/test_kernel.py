@@ -12,7 +12,7 @@ import pytest
 from hypothesis import strategies as st
 
 from gilwise.monitor._gil import QueueCounts
-from gilwise.monitor._kernel import KernelState, KernelStates
+from gilwise.monitor._kernel import KernelState, KernelStates, agreeing_words
 from gilwise.monitor._watcher import parse_syscall
 from tests._hypothesis import given
 
@@ -302,3 +302,22 @@ def test_an_unreadable_syscall_file_ends_the_calibration_at_once() -> None:
     kernel = KernelStates(unreadable, machine="x86_64", gil_enabled=True)
     assert not kernel.calibrate(alone=True)
     assert len(reads) == 1
+
+
+GIL = 0xC5FD20  # where CPython 3.15.2's GIL sleeps (a non-PIE binary)
+
+
+@pytest.mark.parametrize(
+    ("sightings", "expected"),
+    [
+        ([GIL], set()),  # one sighting is not enough
+        ([GIL, GIL + 4], {GIL, GIL + 4}),  # the condition variable's two words
+        ([GIL + 4, GIL + 0x68], {GIL + 4, GIL + 0x68}),  # and the switch condition
+        ([0x4A0000, GIL], set()),  # a stray word below the GIL's: no window from it
+        ([0x4A0000, GIL, GIL], {GIL}),
+    ],
+)
+def test_the_calibration_takes_the_gil_from_sightings_that_agree(
+    sightings: list[int], expected: set[int]
+) -> None:
+    assert agreeing_words(sightings) == expected

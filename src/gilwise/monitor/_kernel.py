@@ -215,6 +215,20 @@ def _settle(
     return lines
 
 
+def agreeing_words(sightings: list[int]) -> set[int]:
+    """The words of ``_CALIBRATION_SIGHTINGS`` sightings that fall in one window, if any.
+
+    The GIL's words (its condition variable's two, its mutex, its switch condition)
+    lie within ``_GIL_WINDOW_AFTER`` bytes of one another; a single sighting elsewhere
+    is not taken for the GIL, whose window is set from the lowest word.
+    """
+    for low in sorted(set(sightings)):
+        near = [w for w in sightings if low <= w < low + _GIL_WINDOW_AFTER]
+        if len(near) >= _CALIBRATION_SIGHTINGS:
+            return set(near)
+    return set()
+
+
 def gil_futex_words(
     reader: Callable[[int], bytes | None],
     futex_calls: tuple[int, ...],
@@ -240,11 +254,11 @@ def gil_futex_words(
             done.release()
 
     _thread.start_new_thread(spin, ())
+    sightings: list[int] = []
     words: set[int] = set()
-    sightings = 0
     deadline = time.monotonic() + _CALIBRATION_S
     try:
-        while sightings < _CALIBRATION_SIGHTINGS and time.monotonic() < deadline and not give_up():
+        while not words and time.monotonic() < deadline and not give_up():
             # Let the spinner take the GIL; the switch interval then hands it back to
             # us, and the spinner queues for it while we read.
             time.sleep(0.0005)
@@ -258,8 +272,8 @@ def gil_futex_words(
                 break
             parsed = parse_syscall(line, futex_calls)
             if parsed is not None and parsed[0] == "futex" and parsed[1] is not None:
-                words.add(parsed[1])
-                sightings += 1
+                sightings.append(parsed[1])
+                words = agreeing_words(sightings)
     finally:
         state["stop"] = True
         # Gone before the next tick, so that it is never sampled as a program thread.
