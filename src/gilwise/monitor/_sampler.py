@@ -71,6 +71,14 @@ ARRIVAL_CPU_S = 50e-6
 
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
+#: ...and when it began early enough to stand for the run: at most this share of it went
+#: to the monitor's set-up. Beside threads holding the GIL the set-up (starting the
+#: watcher takes the GIL back after each of its system calls) took 1.2-1.6 s of a 1.6 s
+#: run, and one read at its end counted "nobody waits" for three CPU-bound threads.
+MAX_SET_UP_SHARE = 0.8
+#: Runs from this long are told why their count is not given (shorter ones get
+#: TOO_FEW_SAMPLES).
+LATE_COUNT_MIN_RUN_S = 0.5
 #: A thread's age, in the kernel's clock ticks (10 ms), may read this much older than
 #: it is: one not alive as the monitor began and no older than the run plus this
 #: started during the run.
@@ -415,12 +423,38 @@ class Monitor:
     def _counted(self, now: float) -> bool:
         """Whether the kernel's thread states counted the GIL waits over the run since
         the monitor's set-up."""
-        return self._queues.time >= KERNEL_COVERAGE * self._countable(now) or self._watched(now)
+        return self._set_up_in_time(now) and self._covered(now)
 
     def _watched(self, now: float) -> bool:
         """Whether the watcher process counted the GIL waits since the monitor's set-up."""
+        return self._set_up_in_time(now) and self._watcher_covered(now)
+
+    def _covered(self, now: float) -> bool:
+        return self._queues.time >= KERNEL_COVERAGE * self._countable(now) or (
+            self._watcher_covered(now)
+        )
+
+    def _watcher_covered(self, now: float) -> bool:
         watcher = self._watcher
         return watcher is not None and watcher.counts.time >= KERNEL_COVERAGE * self._countable(now)
+
+    def _set_up_in_time(self, now: float) -> bool:
+        """Whether the count began early enough in the run to stand for it."""
+        set_up = self._counting_from - self._started
+        return set_up <= MAX_SET_UP_SHARE * (set_up + self._countable(now))
+
+    def _late_count_error(self, now: float) -> dict[str, str]:
+        """What the report says where a count is not given for having begun too late."""
+        began = self._counting_from - self._started
+        run = began + self._countable(now)
+        if self._set_up_in_time(now) or not self._covered(now) or run < LATE_COUNT_MIN_RUN_S:
+            return {}  # a run this short is too short anyway, and says so
+        return {
+            "late count": f"the GIL's waits were counted from {began:.2f} s into a "
+            f"{run:.2f} s run (the monitor's set-up waited for the GIL meanwhile): too "
+            "little of it to stand for the run, so they are not given as counted; "
+            "a longer run, or `gilwise run`, which sets up before the program, counts it"
+        }
 
     def _countable(self, now: float) -> float:
         """Seconds the GIL's waits could be counted: since the monitor's set-up, up to
@@ -984,7 +1018,7 @@ class Monitor:
             loops=[*self._loops.values(), *self._closed_loops],
             explain=self._holders.explained,
             timeline=tuple(self._timeline.points) if self._timeline else (),
-            errors=dict(self._errors),
+            errors={**self._errors, **self._late_count_error(now)},
             spans=self._spans,
             exit_code=exit_code,
             command=command,
