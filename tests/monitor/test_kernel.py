@@ -321,3 +321,25 @@ def test_the_calibration_takes_the_gil_from_sightings_that_agree(
     sightings: list[int], expected: set[int]
 ) -> None:
     assert agreeing_words(sightings) == expected
+
+
+def test_set_up_early_tries_the_calibration_again_before_the_program_starts() -> None:
+    # Left to the sampler, a failed calibration is tried again beside the program's busy
+    # threads, 0.25 s apart, and the count can begin too late in the run to be given.
+    from gilwise.monitor import MonitorConfig, Sources
+    from gilwise.monitor._sampler import EARLY_CALIBRATION_TRIES, Monitor
+
+    class FirstTriesFail(KernelStates):
+        tries = 0
+
+        def calibrate(self, give_up: object = None, *, alone: bool = False) -> bool:
+            self.tries += 1
+            if self.tries < EARLY_CALIBRATION_TRIES:
+                return False
+            self.gil_window = (0, 176)
+            return True
+
+    kernel = FirstTriesFail(reader=lambda native_id: None)
+    Monitor(MonitorConfig(gil_watcher=False), Sources(kernel=kernel)).set_up_early()
+    assert kernel.tries == EARLY_CALIBRATION_TRIES
+    assert kernel.gil_window == (0, 176)

@@ -76,6 +76,9 @@ KERNEL_COVERAGE = 0.8
 #: watcher takes the GIL back after each of its system calls) took 1.2-1.6 s of a 1.6 s
 #: run, and one read at its end counted "nobody waits" for three CPU-bound threads.
 MAX_SET_UP_SHARE = 0.8
+#: Calibrations tried before the program starts (``set_up_early``), while no thread of
+#: the program competes for the GIL.
+EARLY_CALIBRATION_TRIES = 3
 #: Runs from this long are told why their count is not given (shorter ones get
 #: TOO_FEW_SAMPLES).
 LATE_COUNT_MIN_RUN_S = 0.5
@@ -202,7 +205,12 @@ class Monitor:
         kernel = self.sources.kernel
         if kernel is not None and kernel.gil_window is None:
             try:
-                kernel.calibrate(alone=True)
+                # Alone, a retry costs at most a calibration's 0.1 s; left to the sampler
+                # beside the program's busy threads, each try takes longer, and 0.25 s
+                # apart: the count can begin too late in the run to be given.
+                for _ in range(EARLY_CALIBRATION_TRIES):
+                    if kernel.calibrate(alone=True):
+                        break
             except Exception as exc:  # the monitor must never take the program down
                 self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
 
