@@ -112,7 +112,10 @@ def test_attach_finds_the_stall_line_and_the_cpu_thread(
 ) -> None:
     before = _tasks(service.pid)
     out = tmp_path / "report.json"
-    result = _gilwise("attach", str(service.pid), "--duration", "3", "--json", str(out))
+    # Wide enough for the service's path: under pytest-xdist its temporary folder is
+    # longer, and the summary's panel wrapped "service.py:10" across two lines.
+    wide = {**os.environ, "COLUMNS": "400"}
+    result = _gilwise("attach", str(service.pid), "--duration", "3", "--json", str(out), env=wide)
     assert result.returncode == 0, result.stderr
     report = Report.from_dict(json.loads(out.read_text()))
     assert report.complete
