@@ -72,9 +72,9 @@ ARRIVAL_CPU_S = 50e-6
 #: Counting replaces the estimate when it covered at least this share of the run.
 KERNEL_COVERAGE = 0.8
 #: ...and when it began early enough to stand for the run: at most this share of it went
-#: to the monitor's set-up. Beside threads holding the GIL the set-up (starting the
-#: watcher takes the GIL back after each of its system calls) took 1.2-1.6 s of a 1.6 s
-#: run, and one read at its end counted "nobody waits" for three CPU-bound threads.
+#: to the monitor's set-up. Beside threads holding the GIL the set-up (its imports, the
+#: calibration, the watcher's start: each takes the GIL back many times) took 1.2-1.6 s
+#: of a 1.6 s run, and one read at its end counted "nobody waits" (0.00).
 MAX_SET_UP_SHARE = 0.8
 #: Calibrations tried before the program starts (``set_up_early``), while no thread of
 #: the program competes for the GIL.
@@ -438,6 +438,7 @@ class Monitor:
         return self._set_up_in_time(now) and self._watcher_covered(now)
 
     def _covered(self, now: float) -> bool:
+        """Whether a count (the sampler's or the watcher's) covered the run since set-up."""
         return self._queues.time >= KERNEL_COVERAGE * self._countable(now) or (
             self._watcher_covered(now)
         )
@@ -455,8 +456,10 @@ class Monitor:
         """What the report says where a count is not given for having begun too late."""
         began = self._counting_from - self._started
         run = began + self._countable(now)
-        if self._set_up_in_time(now) or not self._covered(now) or run < LATE_COUNT_MIN_RUN_S:
-            return {}  # a run this short is too short anyway, and says so
+        if self._set_up_in_time(now) or not self._covered(now):
+            return {}
+        if run < LATE_COUNT_MIN_RUN_S:
+            return {}  # too short a run anyway, which TOO_FEW_SAMPLES says
         return {
             "late count": f"the GIL's waits were counted from {began:.2f} s into a "
             f"{run:.2f} s run (the monitor's set-up waited for the GIL meanwhile): too "
