@@ -270,6 +270,10 @@ class GilwisePlugin:
             monitor = Monitor(
                 MonitorConfig(stall_ms=stall_ms, loop_scan_every=1, gil_watcher=False)
             )
+            # Before the test's own threads: beside busy ones the set-up took most of a
+            # short test, and a count that began so late is not given. The calibration
+            # runs once per process; later monitors reuse what it found.
+            monitor.set_up_early()
             monitor.start()
             state.monitor = monitor
         except Exception as exc:
