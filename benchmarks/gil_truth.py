@@ -22,8 +22,14 @@ must be that line (column ``holder``: ``yes``/``NO``, ``–`` where no line domi
 
 Every program runs twice: on a quiet machine and beside two busy external processes.
 
+``--api watch`` runs each program inside ``with gilwise.watch() as w:`` instead (the
+in-process API a service or a notebook uses), from a wrapper kept in a ``gilwise/``
+folder so that the reference leaves its frames out as it does gilwise's own: the
+reference then covers the block, as the report does.
+
     python3.15 benchmarks/gil_truth.py                 # all programs, quiet and loaded
     python3.15 benchmarks/gil_truth.py --only cpu3,lock_waiters --no-loaded
+    python3.15 benchmarks/gil_truth.py --api watch --no-loaded
 """
 
 from __future__ import annotations
@@ -563,7 +569,45 @@ def _with_this_checkout() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": source + (os.pathsep + path if path else "")}
 
 
-def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
+#: Runs a program inside ``gilwise.watch()`` and writes the report: ``--api watch``.
+WATCH_WRAPPER = """
+import sys
+import types
+import gilwise
+
+program, report_path = sys.argv[1], sys.argv[2]
+# The program is __main__, as python runs it: multiprocessing finds its functions there.
+main = types.ModuleType("__main__")
+main.__file__ = program
+sys.modules["__main__"] = main
+code = compile(open(program).read(), program, "exec")
+with gilwise.watch() as watch:
+    exec(code, main.__dict__)
+with open(report_path, "w") as out:
+    out.write(watch.report.to_json())
+"""
+
+
+def target_command(api: str, program: Path, report_path: Path) -> list[str]:
+    """The command that runs ``program`` under gilwise by ``api`` and writes the report."""
+    if api == "run":
+        return [
+            sys.executable,
+            "-m",
+            "gilwise",
+            "run",
+            "--quiet",
+            "--json",
+            str(report_path),
+            str(program),
+        ]
+    wrapper = program.parent / "gilwise" / "watch_block.py"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(WATCH_WRAPPER)
+    return [sys.executable, str(wrapper), str(program), str(report_path)]
+
+
+def measure(name: str, loaded: bool, scratch: Path, api: str = "run") -> dict[str, object]:
     program = scratch / f"{name}.py"
     program.write_text(f"R = {RUN_S}\n" + textwrap.dedent(PROGRAMS[name]))
     report_path, reference_path = scratch / f"{name}.json", scratch / f"{name}.ref.json"
@@ -572,16 +616,7 @@ def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
     ]
     try:
         target = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gilwise",
-                "run",
-                "--quiet",
-                "--json",
-                str(report_path),
-                str(program),
-            ],
+            target_command(api, program, report_path),
             cwd=scratch,
             env=_with_this_checkout(),
             stdout=subprocess.PIPE,
@@ -618,6 +653,7 @@ def measure(name: str, loaded: bool, scratch: Path) -> dict[str, object]:
     named = f"{Path(holders[0]['file']).name}:{holders[0]['line']}" if holders else ""
     return {
         "program": name,
+        "api": api,
         "loaded": loaded,
         "samples": samples,
         "ref_wait": ref_wait,
@@ -651,6 +687,12 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated program names")
     parser.add_argument("--no-loaded", action="store_true", help="quiet runs only")
     parser.add_argument("--save", metavar="PATH", help="write the rows as JSON")
+    parser.add_argument(
+        "--api",
+        choices=("run", "watch"),
+        default="run",
+        help="run each program under `gilwise run` (default) or inside `gilwise.watch()`",
+    )
     parser.add_argument("--reference", nargs=2, metavar=("PID", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference:
@@ -669,7 +711,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for loaded in (False,) if args.no_loaded else (False, True):
             for name in names:
-                row = measure(name, loaded, Path(scratch))
+                row = measure(name, loaded, Path(scratch), args.api)
                 rows.append(row)
                 _print(row)
     _summary(rows)

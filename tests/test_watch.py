@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import gilwise
+from gilwise.monitor._kernel import KernelStates
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -180,6 +181,20 @@ def test_starting_the_monitor_imports_neither_typing_nor_re() -> None:
         "    print(sorted({'typing', 're'} & set(sys.modules)))\n"
     )
     assert _fresh_python_prints(probe) == "[]"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not KernelStates().available, reason="needs Linux's syscall files")
+def test_start_finds_the_gil_before_it_returns() -> None:
+    # Left to the sampler's thread, beside three CPU-bound threads started inside the
+    # block, the set-up took 0.10-0.15 s and the count began that late in a 0.25 s run.
+    probe = (
+        "import gilwise\n"
+        "monitor = gilwise.start()\n"
+        "print(monitor.sources.kernel_if_found.gil_window is not None)\n"
+        "gilwise.stop()\n"
+    )
+    assert _fresh_python_prints(probe) == "True"
 
 
 @pytest.mark.timeout(60)

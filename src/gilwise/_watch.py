@@ -70,7 +70,10 @@ def start(
     or several of them in a list. Each reads the monitor when its backend asks (a
     scrape, a collection), and :func:`stop` detaches it (and closes its endpoint).
     Stalls also go to the ``gilwise`` logger with their stack, at most
-    ``stall_logs_per_minute`` records a minute (0: none).
+    ``stall_logs_per_minute`` records a minute (0: none). The monitor's set-up (its
+    imports, finding the GIL's futex) is done before it returns, a few ms the first
+    time in a process: left to its thread, beside threads that hold the GIL, it took
+    0.1-0.15 s, and the GIL count began that late.
 
     Example:
         >>> import gilwise
@@ -97,6 +100,7 @@ def start(
                 "call gilwise.stop() first or use its report"
             )
         _active = monitor
+    monitor.set_up_early()  # before the caller's threads start, where they have not yet
     monitor.start()
     try:
         _attach_all(exporters, monitor)

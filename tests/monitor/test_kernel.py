@@ -362,3 +362,28 @@ def test_set_up_early_tries_the_calibration_again_before_the_program_starts() ->
     Monitor(MonitorConfig(gil_watcher=False), Sources(kernel=kernel)).set_up_early()
     assert kernel.tries == EARLY_CALIBRATION_TRIES
     assert kernel.gil_window == (0, 176)
+
+
+@pytest.mark.parametrize(("threads", "alone"), [(1, True), (2, False)])
+def test_set_up_early_shortens_the_switch_interval_only_with_no_other_thread(
+    threads: int, alone: bool
+) -> None:
+    # gilwise.start() sets up where the program's threads may already run Python: one
+    # could read or set the switch interval while the calibration has it shortened.
+    from gilwise.monitor import MonitorConfig, Sources
+    from gilwise.monitor._sampler import Monitor
+
+    class Recording(KernelStates):
+        asked: list[bool]
+
+        def calibrate(self, give_up: object = None, *, alone: bool = False) -> bool:
+            self.asked.append(alone)
+            self.gil_window = (0, 176)
+            return True
+
+    kernel = Recording(reader=lambda native_id: None)
+    kernel.asked = []
+    frames = dict.fromkeys(range(threads))
+    sources = Sources(kernel=kernel, frames=lambda: frames)  # type: ignore[arg-type,return-value]
+    Monitor(MonitorConfig(gil_watcher=False), sources).set_up_early()
+    assert kernel.asked == [alone]

@@ -190,26 +190,30 @@ class Monitor:
         self._alive_at_start = self._thread_clocks_now()
 
     def set_up_early(self) -> None:
-        """Do the sampler's set-up now, for a caller that runs before the program does
-        (``gilwise run``): its imports (ctypes for reading /proc with the GIL held, dis
-        for call sites, the watcher's link) and the GIL's calibration.
+        """Do the sampler's set-up now, in the caller's thread, before :meth:`start`: its
+        imports (ctypes for reading /proc with the GIL held, dis for call sites, the
+        watcher's link) and the GIL's calibration (once per process).
 
         The sampler does them after a short wait, so that a program that ends at once
         pays nothing; but beside threads that start busy, every file an import reads
         and every sighting the calibration needs waits for the GIL: two CPU-bound
         threads started at once were counted from 0.1-0.34 s in (the calibration
-        20-150 ms of it, the watcher's import 10-90 ms). Here, before they exist, a
-        few ms, which every run pays (``benchmarks/fixed_cost.py``).
+        20-150 ms of it, the watcher's import 10-90 ms), and three started inside
+        ``gilwise.watch()`` from 0.10-0.15 s in. Done before they exist (``gilwise
+        run``, ``gilwise.start()``, the pytest plugin), a few ms (``benchmarks/fixed_cost.py``).
         """
         import_set_up_modules()
         kernel = self.sources.kernel
         if kernel is not None and kernel.gil_window is None:
+            # The switch interval is shortened for the calibration only where no other
+            # thread runs Python: one could read or set it meanwhile.
+            alone = len(self.sources.frames()) <= 1
             try:
                 # Alone, a retry costs at most a calibration's 0.1 s; left to the sampler
                 # beside the program's busy threads, each try takes longer, and 0.25 s
                 # apart: the count can begin too late in the run to be given.
                 for _ in range(EARLY_CALIBRATION_TRIES):
-                    if kernel.calibrate(alone=True):
+                    if kernel.calibrate(alone=alone):
                         break
             except Exception as exc:  # the monitor must never take the program down
                 self._errors.setdefault("calibration", f"GIL futex calibration: {exc}")
