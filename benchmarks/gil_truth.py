@@ -22,6 +22,11 @@ must be that line (column ``holder``: ``yes``/``NO``, ``–`` where no line domi
 
 Every program runs twice: on a quiet machine and beside two busy external processes.
 
+On CPython 3.15 gilwise's watcher reads each thread's GIL status with the same reader
+(the count then differs from the reference only by when each samples and what each
+leaves out); ``--reader kernel`` makes it read the kernel's view instead, the one it
+reads on 3.10-3.14, which this benchmark is the check of.
+
 ``--api watch`` runs each program inside ``with gilwise.watch() as w:`` instead (the
 in-process API a service or a notebook uses), from a wrapper kept in a ``gilwise/``
 folder so that the reference leaves its frames out as it does gilwise's own: the
@@ -492,7 +497,7 @@ def reference(pid: int, out: str) -> None:
     while _alive(pid):
         try:
             # The target's runtime is not readable until it has started up.
-            unwinder = unwinder or rd.RemoteUnwinder(pid, all_threads=True)
+            unwinder = unwinder or rd.RemoteUnwinder(pid, all_threads=True, cache_frames=True)
             interpreters = unwinder.get_stack_trace()
         except Exception:  # starting, ending, or caught mid-change: look again
             time.sleep(0.001)
@@ -607,7 +612,9 @@ def target_command(api: str, program: Path, report_path: Path) -> list[str]:
     return [sys.executable, str(wrapper), str(program), str(report_path)]
 
 
-def measure(name: str, loaded: bool, scratch: Path, api: str = "run") -> dict[str, object]:
+def measure(
+    name: str, loaded: bool, scratch: Path, api: str = "run", reader: str = "auto"
+) -> dict[str, object]:
     program = scratch / f"{name}.py"
     program.write_text(f"R = {RUN_S}\n" + textwrap.dedent(PROGRAMS[name]))
     report_path, reference_path = scratch / f"{name}.json", scratch / f"{name}.ref.json"
@@ -618,12 +625,14 @@ def measure(name: str, loaded: bool, scratch: Path, api: str = "run") -> dict[st
         target = subprocess.Popen(
             target_command(api, program, report_path),
             cwd=scratch,
-            env=_with_this_checkout(),
+            env={**_with_this_checkout(), "GILWISE_GIL_READER": reader},
+            start_new_session=True,
             stdout=subprocess.PIPE,
             text=True,
         )
         sampler = subprocess.Popen(
-            [sys.executable, __file__, "--reference", str(target.pid), str(reference_path)]
+            [sys.executable, __file__, "--reference", str(target.pid), str(reference_path)],
+            start_new_session=True,
         )
         output, _ = target.communicate(timeout=120)
         sampler.wait(timeout=60)
@@ -654,13 +663,14 @@ def measure(name: str, loaded: bool, scratch: Path, api: str = "run") -> dict[st
     return {
         "program": name,
         "api": api,
+        "reader": reader,
         "loaded": loaded,
         "samples": samples,
         "ref_wait": ref_wait,
         "ref_mean": ref_mean,
         "wait": report["gil"]["wait_fraction"],
         "mean": report["gil"]["mean_waiting_threads"],
-        "method": report["gil"]["method"].split(":")[0],
+        "method": _method(report["gil"]["method"]),
         "gil_bound": "GIL_BOUND" in codes,
         "ref_gil_bound": ref_wait >= GIL_BOUND_WAIT and ref_busy >= 2,
         "reference": "construction" if truth else "reader",
@@ -671,6 +681,14 @@ def measure(name: str, loaded: bool, scratch: Path, api: str = "run") -> dict[st
         "holder_unseen": report["gil"].get("holder_unseen_share", 0.0),
         "monitor_errors": report.get("monitor_errors", []),
     }
+
+
+def _method(method: str) -> str:
+    """gilwise's method, short: how it counted, and from outside, what it read."""
+    how = method.split(":")[0]
+    if how == "counted from outside":
+        return "outside, status" if "THREAD_STATUS" in method else "outside, kernel"
+    return how
 
 
 def _dominant(held_by: dict[str, int]) -> tuple[str, float]:
@@ -693,6 +711,13 @@ def main() -> int:
         default="run",
         help="run each program under `gilwise run` (default) or inside `gilwise.watch()`",
     )
+    parser.add_argument(
+        "--reader",
+        choices=("auto", "kernel"),
+        default="auto",
+        help="kernel: gilwise's watcher reads the kernel's view (as on CPython 3.10-3.14) "
+        "rather than CPython's own thread status, which the reference reads too",
+    )
     parser.add_argument("--reference", nargs=2, metavar=("PID", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference:
@@ -711,7 +736,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for loaded in (False,) if args.no_loaded else (False, True):
             for name in names:
-                row = measure(name, loaded, Path(scratch), args.api)
+                row = measure(name, loaded, Path(scratch), args.api, args.reader)
                 rows.append(row)
                 _print(row)
     _summary(rows)

@@ -10,6 +10,7 @@ from gilwise._core._clocks import CoreBudget
 from gilwise.monitor._assembly import (
     GIL_METHOD,
     GIL_METHOD_KERNEL,
+    GIL_METHOD_STATUS,
     GIL_METHOD_WATCHER,
     RunState,
     assemble,
@@ -57,6 +58,7 @@ def _state(**changes: object) -> RunState:
         max_alive=2,
         counted=True,
         watched=False,
+        status_read=False,
         counted_from=0.4,
         queues=queues,
         estimate=estimate,
@@ -97,11 +99,16 @@ def test_counted_waits_come_from_the_kernels_count_with_their_holders() -> None:
     assert [t.gil_wait_fraction for t in report.threads] == [0.5, 0.5]  # queued_wait / wall
 
 
-def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders() -> None:
+@pytest.mark.parametrize(
+    ("status_read", "method"), [(False, GIL_METHOD_WATCHER), (True, GIL_METHOD_STATUS)]
+)
+def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders(
+    status_read: bool, method: str
+) -> None:
     watcher = QueueCounts()  # the watcher's windows, as the assembly reads them
     watcher.add_span(2.0, 1.5, 2.5, 2900)
-    report = assemble(_state(watched=True, queues=watcher))
-    assert report.gil.method == GIL_METHOD_WATCHER
+    report = assemble(_state(watched=True, status_read=status_read, queues=watcher))
+    assert report.gil.method == method
     assert report.gil.samples == 2900
     assert report.gil.wait_fraction == 0.75
     assert report.gil.mean_waiting_threads == 1.25

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from gilwise.monitor import Monitor, MonitorConfig
-from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_WATCHER
+from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_STATUS, GIL_METHOD_WATCHER
 from gilwise.monitor._report import Report
 
 from .test_kernel import needs_kernel
@@ -53,10 +53,11 @@ def _other_processes_cpu() -> Iterator[list[float]]:
 
 
 #: Both counts, each checked by construction: from inside at the sampler's ticks, and
-#: from the watcher process (which falls back to the former when it started too late).
+#: from the watcher process (which falls back to the former when it started too late),
+#: reading the kernel's view or, on CPython 3.15+, each thread's status.
 COUNTED = {
     False: {GIL_METHOD_KERNEL},
-    True: {GIL_METHOD_WATCHER, GIL_METHOD_KERNEL},
+    True: {GIL_METHOD_WATCHER, GIL_METHOD_STATUS, GIL_METHOD_KERNEL},
 }
 
 

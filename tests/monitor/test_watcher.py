@@ -8,12 +8,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import strategies as st
 
 from gilwise.monitor import Monitor, MonitorConfig
-from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_WATCHER
+from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_STATUS, GIL_METHOD_WATCHER
 from gilwise.monitor._gil import QueueCounts, ThreadAccount
 from gilwise.monitor._holders import GilHolders
 from gilwise.monitor._kernel import KernelState, KernelStates
@@ -24,6 +25,7 @@ from gilwise.monitor._watcher import (
     MAX_GAP_S,
     MAX_WEIGHT_S,
     MIN_GAP_S,
+    InterpreterThreads,
     Tally,
     Threads,
     next_gap,
@@ -159,9 +161,9 @@ def test_a_thread_woken_for_the_gil_waits_until_it_has_had_a_cpu(tmp_path: Path)
 
 
 class FakeThreads:
-    """The watched process, as a script of who waits at each read."""
+    """The watched process, as a script of who waits at each read (None: a failed read)."""
 
-    def __init__(self, script: list[list[int]], gone_after: int | None = None) -> None:
+    def __init__(self, script: list[list[int] | None], gone_after: int | None = None) -> None:
         self.script = script
         self.reads = 0
         self.refreshes = 0
@@ -172,7 +174,7 @@ class FakeThreads:
         self.refreshes += 1
         return self.gone_after is None or self.refreshes <= self.gone_after
 
-    def waiting(self, is_waiting: Callable[[bytes], bool]) -> list[int]:
+    def waiting(self, is_waiting: Callable[[bytes], bool]) -> list[int] | None:
         found = self.script[self.reads % len(self.script)]
         self.reads += 1
         return found
@@ -203,6 +205,56 @@ def test_the_watcher_reports_windows_of_what_it_read() -> None:
     assert sum(w[3] for w in windows) == 40
     assert any_wait / observed == pytest.approx(0.5, abs=0.03)
     assert sum(w[4].get(5, 0.0) for w in windows) == pytest.approx(any_wait)
+
+
+def test_a_failed_read_leaves_its_time_to_the_next_read() -> None:
+    # CPython's reader can catch a thread mid-change and fail: that read counts nothing,
+    # and the next one stands for the time since the last read that succeeded.
+    lines = _run_watch(FakeThreads([[5], None]), reads=40)
+    windows = [w for w in map(parse_window, lines) if w is not None]
+    assert sum(w[3] for w in windows) == 20
+    assert sum(w[1] for w in windows) / sum(w[0] for w in windows) == pytest.approx(1.0)
+
+
+WANTS, HOLDS = 2, 1  # stand-ins for THREAD_STATUS_GIL_REQUESTED and THREAD_STATUS_HAS_GIL
+
+
+class FakeReader:
+    """CPython's reader as the watcher uses it: each thread's id and status bits."""
+
+    def __init__(self, statuses: dict[int, int], fails: bool = False) -> None:
+        self.statuses = statuses
+        self.fails = fails
+
+    def get_stack_trace(self) -> list[SimpleNamespace]:
+        if self.fails:
+            raise RuntimeError("caught mid-change")
+        threads = [SimpleNamespace(thread_id=t, status=s) for t, s in self.statuses.items()]
+        return [SimpleNamespace(threads=threads)]
+
+
+def test_a_thread_waits_when_the_interpreter_says_it_asked_for_the_gil() -> None:
+    # 11 asks; 12 holds (asked and got it); 13 runs in C without it; 14 asks but is the
+    # monitor's own thread.
+    reader = FakeReader({11: WANTS, 12: WANTS | HOLDS, 13: 0, 14: WANTS})
+    threads = InterpreterThreads(reader, os.getpid(), {14}, WANTS, HOLDS)
+    assert threads.waiting() == [11]
+    assert threads.refresh()
+    reader.fails = True
+    assert threads.waiting() is None
+
+
+def test_the_interpreters_reader_is_not_used_where_this_cpython_has_none() -> None:
+    has_reader = sys.version_info >= (3, 15)
+    threads = InterpreterThreads.open(os.getpid(), set())
+    if not has_reader:
+        assert threads is None
+    elif threads is None:
+        pytest.skip("CPython's reader may not read this process here (ptrace permission)")
+    else:
+        reads = [threads.waiting() for _ in range(5)]  # one can catch a thread mid-change
+        read = next(r for r in reads if r is not None)
+        assert threading.get_native_id() not in read  # it holds the GIL as it reads
 
 
 def test_the_watcher_stops_when_the_process_is_gone() -> None:
@@ -275,6 +327,7 @@ def test_the_monitor_takes_in_windows_line_by_line(process: FakeProcess) -> None
     process.say("ready\nwindow 0.1 0.05 0.08 50 7:0.05 9:0.03\nwindow 0.1 0.0")
     counts.drain()  # the second window is not whole yet
     assert counts.ready
+    assert not counts.reads_status
     assert counts.time == pytest.approx(0.1)
     process.say(" 0.0 50\n")
     counts.drain()
@@ -284,6 +337,14 @@ def test_the_monitor_takes_in_windows_line_by_line(process: FakeProcess) -> None
     assert counts.take_pending() == {}
     assert counts.take_window() == pytest.approx(0.25)
     assert counts.take_window() is None
+
+
+def test_a_watcher_reading_the_interpreters_status_says_so(process: FakeProcess) -> None:
+    counts = _counts(process)
+    process.say("ready status\n")
+    counts.drain()
+    assert counts.ready
+    assert counts.reads_status
 
 
 def test_the_last_window_and_the_cpu_come_in_at_stop(process: FakeProcess) -> None:
@@ -417,7 +478,7 @@ def test_the_report_counts_from_outside_when_the_watcher_covered_the_run() -> No
     for t in threads:
         t.join()
     report = monitor.stop()
-    if report.gil.method != GIL_METHOD_WATCHER:
+    if report.gil.method not in (GIL_METHOD_WATCHER, GIL_METHOD_STATUS):
         # A machine too busy to calibrate in time falls back; say why, and check that.
         assert report.gil.method == GIL_METHOD_KERNEL or "watcher" in str(report.monitor_errors)
         pytest.skip(f"the watcher did not cover the run here: {report.gil.method}")

@@ -57,6 +57,12 @@ GIL_METHOD_WATCHER = (
     "a CPU), read from the kernel (/proc/PID/task/*/syscall) by a child process that never "
     "takes the program's GIL; until that started, counted at the sampler's ticks"
 )
+GIL_METHOD_STATUS = (
+    "counted from outside: threads asking for the GIL, as CPython records each thread's "
+    "status (THREAD_STATUS_GIL_REQUESTED), read by a child process with CPython's own "
+    "reader (_remote_debugging) that never takes the program's GIL; until that started, "
+    "counted at the sampler's ticks"
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class RunState:
     #: counts); seconds into the run that set-up ended.
     counted: bool
     watched: bool
+    #: Whether the watcher read each thread's GIL status from the interpreter (3.15+).
+    status_read: bool
     counted_from: float
     queues: QueueCounts
     estimate: GilTotals
@@ -246,7 +254,7 @@ def _line_stats(rows: tuple[LineCount, ...]) -> tuple[LineStat, ...]:
 
 def _method(run: RunState) -> str:
     if run.watched:
-        return GIL_METHOD_WATCHER
+        return GIL_METHOD_STATUS if run.status_read else GIL_METHOD_WATCHER
     return GIL_METHOD_KERNEL if run.counted else GIL_METHOD
 
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 #: from a core, not from the GIL: a program held to one core by the GIL loses nothing
 #: where there are two.
 WATCHER_DUTY = 0.03
+#: Set to ``kernel``, the watcher reads who sleeps on the GIL's futex even on CPython
+#: 3.15+, where it reads each thread's GIL status from the interpreter otherwise.
+READER_VARIABLE = "GILWISE_GIL_READER"
 #: How long it may take to start and read the first thread before it is given up on.
 START_TIMEOUT_S = 5.0
 #: Once its count took over, the watcher's pipe is read this often: as often as it writes.
@@ -134,6 +137,9 @@ class OutsideCounts(QueueCounts):
         self._buffer = b""
         self._ended = False
         self.state = "starting"  # then "ready", or "failed: REASON"
+        #: Whether it reads each thread's GIL status from the interpreter (CPython 3.15+)
+        #: rather than the kernel's view of who sleeps on the GIL's futex.
+        self.reads_status = False
         self.pending: dict[int, float] = {}
         #: The watcher's own CPU seconds (known once it has ended).
         self.cpu_seconds = 0.0
@@ -178,8 +184,9 @@ class OutsideCounts(QueueCounts):
                 self._process.kill()
 
     def _take(self, line: str) -> None:
-        if line == "ready":
+        if line in ("ready", "ready status"):
             self.state = "ready"
+            self.reads_status = line == "ready status"
         elif line.startswith("error "):
             self._fail(line[len("error ") :])
         elif line.startswith("cpu "):
@@ -279,6 +286,9 @@ def start_watcher(
         ",".join(map(str, futex_calls)),
         ",".join(map(str, sorted(exclude))),
         str(WATCHER_DUTY),
+        # The kernel's view where CPython's reader is there too: how gil_truth.py checks
+        # that view (the one of CPython 3.10-3.14) against the reader on 3.15.
+        "kernel" if os.environ.get(READER_VARIABLE) == "kernel" else "auto",
     ]
     # Pipes are made non-inheritable (PEP 446): only the ends moved onto its stdin and
     # stdout reach the watcher, and nothing of the program's.

@@ -1026,6 +1026,7 @@ class Monitor:
             counted=self._counted(now),
             counted_from=self._counting_from - self._started,
             watched=watched,
+            status_read=watched and self._watcher is not None and self._watcher.counts.reads_status,
             queues=self._watcher.counts if watched and self._watcher is not None else self._queues,
             estimate=self._gil,
             probe=self._probe,
