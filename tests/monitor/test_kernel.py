@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import strategies as st
 
+from gilwise.monitor import MonitorConfig, Sources
 from gilwise.monitor._gil import QueueCounts
 from gilwise.monitor._kernel import KernelState, KernelStates, agreeing_words
+from gilwise.monitor._sampler import EARLY_CALIBRATION_TRIES, Monitor
 from gilwise.monitor._watcher import parse_syscall
 from tests._hypothesis import given
 
@@ -272,18 +274,22 @@ def test_the_switch_interval_comes_back_when_the_calibration_fails() -> None:
     assert sys.getswitchinterval() == before
 
 
-@needs_kernel
-@pytest.mark.e2e
-@pytest.mark.timeout(30)
-def test_a_monitor_set_up_early_does_not_calibrate_again() -> None:
-    from gilwise.monitor import MonitorConfig
-    from gilwise.monitor._sampler import Monitor
-
+def _monitor_set_up_early() -> tuple[Monitor, KernelStates]:
+    """A monitor (no watcher) that has done its set-up, and its kernel reader, which
+    has found the GIL's window."""
     monitor = Monitor(MonitorConfig(gil_watcher=False))
     monitor.set_up_early()
     kernel = monitor.sources.kernel
     assert kernel is not None
     assert kernel.gil_window is not None
+    return monitor, kernel
+
+
+@needs_kernel
+@pytest.mark.e2e
+@pytest.mark.timeout(30)
+def test_a_monitor_set_up_early_does_not_calibrate_again() -> None:
+    monitor, kernel = _monitor_set_up_early()
     monitor.start()
     time.sleep(0.2)
     monitor.stop()
@@ -295,14 +301,7 @@ def test_a_monitor_set_up_early_does_not_calibrate_again() -> None:
 @pytest.mark.timeout(30)
 def test_a_later_monitor_reuses_the_window_this_process_found() -> None:
     # One monitor per test (the pytest plugin): the GIL does not move within a process.
-    from gilwise.monitor import MonitorConfig
-    from gilwise.monitor._sampler import Monitor
-
-    first = Monitor(MonitorConfig(gil_watcher=False))
-    first.set_up_early()
-    found = first.sources.kernel
-    assert found is not None
-    assert found.gil_window is not None
+    _, found = _monitor_set_up_early()
     later = Monitor(MonitorConfig(gil_watcher=False)).sources.kernel
     assert later is not None
     assert later.gil_window == found.gil_window
@@ -345,9 +344,6 @@ def test_the_calibration_takes_the_gil_from_sightings_that_agree(
 def test_set_up_early_tries_the_calibration_again_before_the_program_starts() -> None:
     # Left to the sampler, a failed calibration is tried again beside the program's busy
     # threads, 0.25 s apart, and the count can begin too late in the run to be given.
-    from gilwise.monitor import MonitorConfig, Sources
-    from gilwise.monitor._sampler import EARLY_CALIBRATION_TRIES, Monitor
-
     class FirstTriesFail(KernelStates):
         tries = 0
 
@@ -370,9 +366,6 @@ def test_set_up_early_shortens_the_switch_interval_only_with_no_other_thread(
 ) -> None:
     # gilwise.start() sets up where the program's threads may already run Python: one
     # could read or set the switch interval while the calibration has it shortened.
-    from gilwise.monitor import MonitorConfig, Sources
-    from gilwise.monitor._sampler import Monitor
-
     class Recording(KernelStates):
         asked: list[bool]
 
