@@ -490,3 +490,26 @@ def test_a_short_lived_thread_met_holding_the_gil_is_the_holder(
     assert [(h.function, h.thread_name) for h in gil.holders] == (
         [("spinner", "handler")] if named else []
     )
+
+
+JSON_FRAME = (json.__file__, 120, "encode")  # the standard library's
+
+
+@pytest.mark.parametrize(
+    ("frames", "named", "unseen"),
+    [
+        ((JSON_FRAME, ("/srv/app.py", 8, "dump")), [("/srv/app.py", 8, "dump")], 0.0),
+        ((JSON_FRAME,), [JSON_FRAME], 0.0),  # nothing of the program's: the innermost
+        ((), [], 1.0),  # a thread without Python frames: its line unseen
+    ],
+)
+def test_a_holder_the_watcher_read_is_named_by_its_programs_innermost_line(
+    frames: tuple[tuple[str, int, str], ...], named: list[tuple[str, int, str]], unseen: float
+) -> None:
+    holders = GilHolders(CallSites(), 100.0)
+    holders.blame_read_holders(0.4, [(0.1, (7, frames))], lambda native_id: f"t{native_id}")
+    found = named_holders(holders.blame, FrameResolver())
+    assert [(h.file, h.line, h.function) for h in found] == named
+    assert [h.thread_name for h in found] == ["t7"] * len(named)
+    assert holders.blame.total == pytest.approx(0.4)  # all of the window's wait
+    assert holders.blame.unseen == pytest.approx(0.4 * unseen)

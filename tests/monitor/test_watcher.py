@@ -28,7 +28,9 @@ from gilwise.monitor._watcher import (
     InterpreterThreads,
     Tally,
     Threads,
+    holder_line,
     next_gap,
+    parse_holder,
     parse_state,
     parse_window,
     watch,
@@ -220,7 +222,8 @@ WANTS, HOLDS = 2, 1  # stand-ins for THREAD_STATUS_GIL_REQUESTED and THREAD_STAT
 
 
 class FakeReader:
-    """CPython's reader as the watcher uses it: each thread's id and status bits."""
+    """CPython's reader as the watcher uses it: each thread's id, status bits and stack
+    (``app.py``, line = its id, in ``work``, called from the standard library)."""
 
     def __init__(self, statuses: dict[int, int], fails: bool = False) -> None:
         self.statuses = statuses
@@ -229,8 +232,23 @@ class FakeReader:
     def get_stack_trace(self) -> list[SimpleNamespace]:
         if self.fails:
             raise RuntimeError("caught mid-change")
-        threads = [SimpleNamespace(thread_id=t, status=s) for t, s in self.statuses.items()]
+        threads = [
+            SimpleNamespace(thread_id=t, status=s, frame_info=_frames(t))
+            for t, s in self.statuses.items()
+        ]
         return [SimpleNamespace(threads=threads)]
+
+
+def _frames(tid: int) -> list[SimpleNamespace]:
+    return [
+        SimpleNamespace(
+            filename="/srv/app.py", location=SimpleNamespace(lineno=tid), funcname="work"
+        ),
+        SimpleNamespace(filename=threading.__file__, location=None, funcname="run"),
+    ]
+
+
+APP_FRAMES_OF_12 = (("/srv/app.py", 12, "work"), (threading.__file__, 0, "run"))
 
 
 def test_a_thread_waits_when_the_interpreter_says_it_asked_for_the_gil() -> None:
@@ -239,9 +257,77 @@ def test_a_thread_waits_when_the_interpreter_says_it_asked_for_the_gil() -> None
     reader = FakeReader({11: WANTS, 12: WANTS | HOLDS, 13: 0, 14: WANTS})
     threads = InterpreterThreads(reader, os.getpid(), {14}, WANTS, HOLDS)
     assert threads.waiting() == [11]
+    assert threads.holder == (12, APP_FRAMES_OF_12)
     assert threads.refresh()
     reader.fails = True
     assert threads.waiting() is None
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        {11: WANTS, 12: HOLDS, 13: HOLDS},  # handed over mid-read: two show holding
+        {11: WANTS, 14: HOLDS},  # the monitor's own thread holds it (a tick)
+        {11: WANTS},  # between a release and the next take
+    ],
+)
+def test_no_holder_is_named_unless_one_thread_of_the_program_holds_the_gil(
+    statuses: dict[int, int],
+) -> None:
+    threads = InterpreterThreads(FakeReader(statuses), os.getpid(), {14}, WANTS, HOLDS)
+    assert threads.waiting() == [11]
+    assert threads.holder is None
+
+
+def test_a_window_says_who_held_the_gil_while_threads_waited() -> None:
+    tally = Tally()
+    holder = (12, APP_FRAMES_OF_12)
+    tally.add(0.002, [11, 13], holder)  # 0.004 thread-seconds behind it
+    tally.add(0.003, [], holder)  # held with nobody waiting: nothing to charge
+    tally.add(0.001, [11], None)  # waited with no holder read
+    lines = tally.line().splitlines(keepends=True)
+    assert [line.split()[0] for line in lines] == ["holder", "window"]
+    parsed = parse_holder(lines[0])
+    assert parsed is not None
+    assert parsed[0] == pytest.approx(0.004)
+    assert parsed[1] == holder
+    assert parse_window(lines[1]) is not None
+
+
+@given(
+    st.floats(min_value=0, max_value=10),
+    st.integers(min_value=1, max_value=4_000_000),
+    st.lists(
+        st.tuples(
+            st.text(st.characters(exclude_characters="\x01\x1f\n\r"), min_size=1),
+            st.integers(min_value=0, max_value=100_000),
+            st.text(st.characters(exclude_characters="\x01\x1f\n\r")),
+        ),
+        max_size=8,
+    ),
+)
+def test_a_holder_line_reads_back_as_written(
+    seconds: float, tid: int, frames: list[tuple[str, int, str]]
+) -> None:
+    # File names may hold spaces and any text but the two separators and line ends.
+    parsed = parse_holder(holder_line(seconds, (tid, tuple(frames))))
+    assert parsed is not None
+    assert parsed[0] == pytest.approx(seconds, abs=1e-6)
+    assert parsed[1] == (tid, tuple(frames))
+
+
+def test_a_name_a_holder_line_cannot_hold_is_written_as_question_marks() -> None:
+    # exec() of a string can name its "file" anything, line ends included.
+    line = holder_line(0.5, (7, (("a\nb.py", 3, "f\x1fg"),)))
+    assert line.count("\n") == 1
+    assert parse_holder(line) == (0.5, (7, (("a?b.py", 3, "f?g"),)))
+
+
+@pytest.mark.parametrize(
+    "line", ["", "holder", "holder x 12", "holder 0.1 x", "holder 0.1 12 a\x011", "window 1 2 3 4"]
+)
+def test_other_lines_are_not_holders(line: str) -> None:
+    assert parse_holder(line) is None
 
 
 def test_the_interpreters_reader_is_not_used_where_this_cpython_has_none() -> None:
@@ -685,6 +771,42 @@ def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
     assert report.gil.method == GIL_METHOD_WATCHER
     assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "python")]
     assert report.gil.holders[0].wait_seconds == pytest.approx(0.2)
+    assert report.gil.holder_unseen_share == 0.0
+
+
+def test_the_holders_the_watcher_read_are_charged_before_those_the_ticks_saw(
+    process: FakeProcess,
+) -> None:
+    from .test_sampler import World, _monitor
+
+    # As above, but the watcher reads each thread's status (CPython 3.15+): it says who
+    # held the GIL at its own reads. 0.3 thread-seconds of waiting were behind thread 2's
+    # line in app.py (under the standard library's frame it ran in), 0.1 behind thread
+    # 3's; the ticks' holder (thread 1) is not charged.
+    world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU, 3: KernelState.ON_CPU})
+    world.add(1, at_spin, name="python")
+    world.add(2, at_hash, name="hashing")
+    world.add(3, at_hash, name="hashing too")
+    monitor = _monitor(world)
+    monitor._watcher = WatcherLink(_counts(process))
+    process.say("ready status\n")
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
+    hashing = (threading.__file__, 300, "run"), ("/srv/app.py", 7, "digest")
+    process.say(
+        holder_line(0.15, (10002, (hashing[1],)))
+        + holder_line(0.15, (10002, hashing))
+        + holder_line(0.1, (10003, (("/srv/app.py", 9, "compress"),)))
+        + "window 0.4 0.3 0.4 400 10001:0.2 10003:0.2\n"
+    )
+    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=12)  # its pipe is read every 0.1 s
+    report = monitor.stop()
+    assert report.gil.method == GIL_METHOD_STATUS
+    assert [(h.file, h.line, h.function, h.thread_name) for h in report.gil.holders] == [
+        ("/srv/app.py", 7, "digest", "hashing"),
+        ("/srv/app.py", 9, "compress", "hashing too"),
+    ]
+    assert [h.wait_seconds for h in report.gil.holders] == pytest.approx([0.3, 0.1])
     assert report.gil.holder_unseen_share == 0.0
 
 

@@ -385,5 +385,8 @@ def stall_report(record: StallRecord, resolver: FrameResolver, started: float) -
 
 
 def _resolved(resolver: FrameResolver, code: Any, lasti: int) -> tuple[str, int, str]:
+    if isinstance(code, tuple):  # read by the watcher as (file, function) and a line
+        file, function = code
+        return file, lasti, function
     info = resolver.resolve(code, lasti)
     return info.file, info.line, info.function

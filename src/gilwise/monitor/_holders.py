@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._gil import ThreadAccount, TickSample
     from ._loops import Holder, StallRecord
     from ._stacks import CallSites, StackKey
+    from ._watcher import Holder as WatcherHolder
 
 #: Share of the sampler's wait for the GIL a thread must have used the CPU for to be
 #: taken as having kept the GIL through it.
@@ -46,6 +47,9 @@ Holding = tuple["Holder | None", int]
 
 class HolderBlame:
     """Thread-seconds of GIL wait charged to the line that held the GIL (bounded).
+
+    A line is a code object and an instruction offset (the sampler's), or a file and
+    function and a line number (the watcher's, read as text: ``blame_read_holders``).
 
     The sampler says who held it at each tick (:class:`GilHolders`) and how much wait to
     charge: the tick's queue, or the watcher's count over the same stretch. Wait behind
@@ -317,6 +321,27 @@ class GilHolders:
             else:
                 self.blame.add(*line, share)
 
+    def blame_read_holders(
+        self,
+        waited_s: float,
+        read: list[tuple[float, WatcherHolder]],
+        thread_name: Callable[[int], str],
+    ) -> None:
+        """Charge the wait the watcher counted since its last window to the holders it
+        read itself (CPython 3.15+: each thread's status and stack, at its own instants),
+        by the wait it read behind each: no tick needed to catch them holding."""
+        read_s = sum(seconds for seconds, _ in read)
+        if waited_s <= 0 or read_s <= 0:
+            return
+        for seconds, (native_id, frames) in read:
+            share = waited_s * seconds / read_s
+            name = thread_name(native_id)
+            if not frames:
+                self.blame.add_unseen(share, name)
+                continue
+            file, line, function = _program_frame_read(frames)
+            self.blame.add((file, function), line, name, share)
+
     def _forget_holders_before(self, moment: float) -> None:
         seen = self._holders_seen
         while seen and seen[0][0] < moment:
@@ -349,6 +374,15 @@ class GilHolders:
             return record  # its own poll, not its own long call
         stack = record.stack if key is None else ((key[0], key[1]),)
         return record.explained((1, 0, 0), None, stack)
+
+
+def _program_frame_read(frames: tuple[tuple[str, int, str], ...]) -> tuple[str, int, str]:
+    """Of a holder's frames as the watcher read them, innermost first, the innermost
+    outside the standard library and installed packages (else the innermost)."""
+    for frame in frames:
+        if not is_library_file(frame[0]):
+            return frame
+    return frames[0]
 
 
 def _waiters(holder: Holding, queued: list[ThreadAccount], in_queue: int) -> int:

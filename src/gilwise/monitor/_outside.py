@@ -20,7 +20,7 @@ import time
 
 from .._core._clocks import process_cpu_of
 from ._gil import QueueCounts
-from ._watcher import WINDOW_S, parse_window
+from ._watcher import WINDOW_S, parse_holder, parse_window
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from ._gil import ThreadAccount
     from ._holders import GilHolders
+    from ._watcher import Holder
 
 #: The watcher's reads may use this much of one CPU (with its wake-ups, 4-5% of a core
 #: at 1,000 reads a second and a few threads, measured; 1% without contention). It takes
@@ -141,6 +142,8 @@ class OutsideCounts(QueueCounts):
         #: rather than the kernel's view of who sleeps on the GIL's futex.
         self.reads_status = False
         self.pending: dict[int, float] = {}
+        #: Wait behind each holder the watcher read (CPython 3.15+), until it is charged.
+        self.pending_holders: list[tuple[float, Holder]] = []
         #: The watcher's own CPU seconds (known once it has ended).
         self.cpu_seconds = 0.0
 
@@ -175,7 +178,7 @@ class OutsideCounts(QueueCounts):
             return
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
-            self._take(line.decode("ascii", "replace"))
+            self._take(line.decode("utf-8", "replace"))
         if self.state == "starting":
             if self._ended:
                 self._fail("it ended before it was ready")
@@ -191,6 +194,8 @@ class OutsideCounts(QueueCounts):
             self._fail(line[len("error ") :])
         elif line.startswith("cpu "):
             self.cpu_seconds = float(line.split()[1])
+        elif (held := parse_holder(line)) is not None:
+            self.pending_holders.append(held)
         elif (window := parse_window(line)) is not None:
             observed, any_wait, waiting, reads, per_thread = window
             self.add_span(observed, any_wait, waiting, reads)
@@ -219,6 +224,11 @@ class OutsideCounts(QueueCounts):
         pending, self.pending = self.pending, {}
         return pending
 
+    def take_holders(self) -> list[tuple[float, Holder]]:
+        """The holders read since the last call, each with the wait behind it."""
+        held, self.pending_holders = self.pending_holders, []
+        return held
+
     def process_cpu(self) -> float:
         """CPU seconds the watcher's process used so far, as the kernel counts them."""
         return self._process.cpu_used()
@@ -238,7 +248,7 @@ class OutsideCounts(QueueCounts):
                     break
                 self.drain()
             if self._buffer:
-                self._take(self._buffer.decode("ascii", "replace"))
+                self._take(self._buffer.decode("utf-8", "replace"))
                 self._buffer = b""
         if process.wait(max(0.0, deadline - time.monotonic())) is None:
             process.kill()  # stuck, or its stdin still open in a forked child
@@ -346,7 +356,11 @@ class WatcherLink:
         return None if counts is None else cls(counts)
 
     def take_counts(
-        self, sampler_count: QueueCounts, holders: GilHolders, clock: Callable[[], float]
+        self,
+        sampler_count: QueueCounts,
+        holders: GilHolders,
+        clock: Callable[[], float],
+        thread_name: Callable[[int], str] = lambda native_id: "",
     ) -> bool:
         """Take in what the watcher counted since the last call (never waiting for more);
         whether its count took over from ``sampler_count`` at this call, starting from it.
@@ -369,8 +383,11 @@ class WatcherLink:
         waited_before = counts.waiting_thread_time
         counts.drain()
         if self.took_over:
-            holders.blame_watched_wait(counts.waiting_thread_time - waited_before, now)
+            waited_s = counts.waiting_thread_time - waited_before
+            self.blame(waited_s, holders, now, thread_name)
             return False
+        # Before it takes over, the sampler's ticks name the holders themselves.
+        counts.take_holders()
         if not counts.ready:
             return False
         self.took_over = True
@@ -389,6 +406,21 @@ class WatcherLink:
         waited_before = self.counts.waiting_thread_time
         self.counts.stop()
         return self.counts.waiting_thread_time - waited_before
+
+    def blame(
+        self,
+        waited_s: float,
+        holders: GilHolders,
+        now: float,
+        thread_name: Callable[[int], str] = lambda native_id: "",
+    ) -> None:
+        """Charge the wait the watcher counted since the last call to who held the GIL:
+        the holders it read itself (CPython 3.15+), else those the sampler's ticks saw."""
+        read = self.counts.take_holders()
+        if read:
+            holders.blame_read_holders(waited_s, read, thread_name)
+        else:
+            holders.blame_watched_wait(waited_s, now)
 
     def charge_waits(
         self,

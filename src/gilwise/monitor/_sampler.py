@@ -386,7 +386,8 @@ class Monitor:
             with self._lock:
                 watcher.charge_waits(self._accounts.values(), self._finished, self._others)
                 if watcher.took_over:
-                    self._holders.blame_watched_wait(waited_s, self.sources.clock())
+                    now = self.sources.clock()
+                    watcher.blame(waited_s, self._holders, now, self._name_of_native_id())
         except Exception as exc:
             self._errors.setdefault("watcher", f"GIL watcher: {type(exc).__name__}: {exc}")
 
@@ -395,12 +396,29 @@ class Monitor:
         watcher = self._watcher
         if watcher is None:
             return
-        if watcher.take_counts(self._queues, self._holders, self.sources.clock):
+        names = self._name_of_native_id()
+        if watcher.take_counts(self._queues, self._holders, self.sources.clock, names):
             # Each thread's count, too, starts from what the sampler counted for it.
             others = [self._others] if self._others is not None else []
             for account in [*self._accounts.values(), *self._finished, *others]:
                 account.outside_wait = account.queued_wait
         watcher.charge_waits(self._accounts.values(), self._finished, self._others)
+
+    def _name_of_native_id(self) -> Callable[[int], str]:
+        """Thread names by native id, as the watcher knows threads (used under the lock;
+        the table is made at the first look, which most ticks do not take). A thread no
+        tick met yet (a server's handler living a few ms) is named by ``threading`` while
+        it lives, else by its id."""
+        names: dict[int | None, str] = {}
+
+        def name(native_id: int) -> str:
+            if not names:
+                names.update((t.native_id, t.name) for t in self.sources.threads())
+                accounts = (*self._finished, *self._accounts.values())
+                names.update((a.native_id, a.name) for a in accounts)
+            return names.get(native_id) or f"thread {native_id}"
+
+        return name
 
     def _others_cpu(self, process_cpu: float, children_cpu: float) -> float | None:
         """CPU seconds processes other than this one and its children took on the cores

@@ -23,6 +23,9 @@ bare interpreter) and writes lines to stdout:
 * ``window SECONDS ANY_WAIT_SECONDS WAITING_THREAD_SECONDS READS [TID:SECONDS ...]``
   about ten times a second: time observed, time with at least one thread waiting, the
   sum over threads of their waiting time, and each waiting thread's share;
+* before a window line, reading the status, ``holder SECONDS TID FRAMES`` for each
+  thread and stack that held the GIL while others waited: the waiting thread-seconds
+  behind it, and its innermost frames (``holder_line``);
 * ``cpu SECONDS`` as it ends: its own CPU time, the monitor's cost.
 
 It ends when its stdin closes (the monitor stopped, or died) or the watched process is
@@ -53,6 +56,8 @@ MAX_GAP_S = 0.02
 #: A read stands for the time since the previous one, up to this: a watcher that slept
 #: long (a busy machine took its CPU) did not see what happened meanwhile.
 MAX_WEIGHT_S = 0.05
+#: Distinct holders (thread and stack) a window keeps: a window is a tenth of a second.
+MAX_HOLDERS_PER_WINDOW = 256
 #: Reads of the interpreter's thread statuses tried before the kernel's view is read.
 FIRST_READ_TRIES = 20
 #: How often a window line goes to the monitor.
@@ -98,7 +103,7 @@ def parse_state(line: bytes, futex_calls: tuple[int, ...], window: tuple[int, in
 class Tally:
     """Waiting time accumulated over one window of reads."""
 
-    __slots__ = ("any_wait", "observed", "per_thread", "reads", "waiting_threads")
+    __slots__ = ("any_wait", "holders", "observed", "per_thread", "reads", "waiting_threads")
 
     def __init__(self) -> None:
         self.observed = 0.0
@@ -106,9 +111,12 @@ class Tally:
         self.waiting_threads = 0.0
         self.reads = 0
         self.per_thread: dict[int, float] = {}
+        #: Thread-seconds of wait behind each holder a read named (the status reader's).
+        self.holders: dict[Holder, float] = {}
 
-    def add(self, weight: float, waiting: Iterable[int]) -> None:
-        """One read of every thread, standing for ``weight`` seconds."""
+    def add(self, weight: float, waiting: Iterable[int], holder: Holder | None = None) -> None:
+        """One read of every thread, standing for ``weight`` seconds; ``holder``: who held
+        the GIL at it, where known."""
         self.observed += weight
         self.reads += 1
         count = 0
@@ -118,11 +126,15 @@ class Tally:
         if count:
             self.any_wait += weight
             self.waiting_threads += weight * count
+            if holder is not None and len(self.holders) < MAX_HOLDERS_PER_WINDOW:
+                self.holders[holder] = self.holders.get(holder, 0.0) + weight * count
 
     def line(self) -> str:
+        """The window's lines: ``holder`` lines, then the ``window`` line."""
         threads = " ".join(f"{tid}:{s:.6f}" for tid, s in sorted(self.per_thread.items()))
         head = f"window {self.observed:.6f} {self.any_wait:.6f} {self.waiting_threads:.6f}"
-        return f"{head} {self.reads} {threads}".rstrip() + "\n"
+        held = "".join(holder_line(s, holder) for holder, s in self.holders.items())
+        return held + f"{head} {self.reads} {threads}".rstrip() + "\n"
 
 
 def parse_window(line: str) -> tuple[float, float, float, int, dict[int, float]] | None:
@@ -239,6 +251,9 @@ class InterpreterThreads:
         self.exclude = exclude
         self.wants = wants
         self.holds = holds
+        #: Who held the GIL at the last read, where one thread did: its id and innermost
+        #: frames (file, line, function), innermost first.
+        self.holder: Holder | None = None
 
     @classmethod
     def open(cls, pid: int, exclude: set[int]) -> InterpreterThreads | None:
@@ -278,17 +293,73 @@ class InterpreterThreads:
             interpreters = self.reader.get_stack_trace()
         except Exception:  # caught mid-change (a thread starting or ending): read again
             return None
-        return [
-            thread.thread_id
-            for interpreter in interpreters
-            for thread in interpreter.threads
-            if thread.status & self.wants
-            and not thread.status & self.holds
-            and thread.thread_id not in self.exclude
-        ]
+        waiting = []
+        holding = []
+        for interpreter in interpreters:
+            for thread in interpreter.threads:
+                if thread.status & self.holds:
+                    holding.append(thread)
+                elif thread.status & self.wants and thread.thread_id not in self.exclude:
+                    waiting.append(thread.thread_id)
+        # Handed over mid-read, two can show holding: then none is named; nor the
+        # monitor's own thread (its ticks' share of the wait goes to the program's lines).
+        one = holding[0] if len(holding) == 1 else None
+        self.holder = _holder_of(one) if one and one.thread_id not in self.exclude else None
+        return waiting
 
     def close(self) -> None:
         self.reader = None
+
+
+#: A holder's innermost frames kept: the monitor names the innermost of the program's
+#: own (not the standard library's or an installed package's) among them.
+HOLDER_FRAMES = 8
+
+#: Who held the GIL: its thread id and innermost frames, (file, line, function) each.
+Holder = tuple[int, tuple[tuple[str, int, str], ...]]
+
+
+def _holder_of(thread: Any) -> Holder:
+    frames = tuple(
+        (frame.filename, frame.location.lineno if frame.location else 0, frame.funcname)
+        for frame in thread.frame_info[:HOLDER_FRAMES]
+    )
+    return thread.thread_id, frames
+
+
+#: Between a ``holder`` line's frames, and between a frame's fields: control characters
+#: no real file name has, and that, unlike ASCII's record separator, nothing reads as a
+#: line's end.
+RECORD, UNIT = "\x1f", "\x01"
+#: What a name may not hold in a ``holder`` line, each written as "?".
+_UNWRITABLE = {ord(c): "?" for c in (RECORD, UNIT, "\n", "\r")}
+
+
+def holder_line(seconds: float, holder: Holder) -> str:
+    """A ``holder`` line: thread-seconds of wait behind one holder over a window."""
+    tid, frames = holder
+    stack = RECORD.join(
+        f"{file.translate(_UNWRITABLE)}{UNIT}{line}{UNIT}{function.translate(_UNWRITABLE)}"
+        for file, line, function in frames
+    )
+    return f"holder {seconds:.6f} {tid} {stack}\n"
+
+
+def parse_holder(line: str) -> tuple[float, Holder] | None:
+    """The monitor's side of a ``holder`` line; None if it is not one."""
+    fields = line.rstrip("\n").split(" ", 3)
+    if len(fields) < 3 or fields[0] != "holder":
+        return None
+    try:
+        stack = fields[3].split(RECORD) if len(fields) == 4 and fields[3] else []
+        return float(fields[1]), (int(fields[2]), tuple(_frame(record) for record in stack))
+    except ValueError:
+        return None
+
+
+def _frame(record: str) -> tuple[str, int, str]:
+    file, line, function = record.split(UNIT)  # not three: ValueError
+    return file, int(line), function
 
 
 def next_gap(cost: float, duty: float, contended: bool = True) -> float:
@@ -318,7 +389,8 @@ def watch(
             last_list = now
         waiting = threads.waiting(is_waiting)
         if waiting is not None:  # a failed read: the next one stands for this time too
-            tally.add(min(MAX_WEIGHT_S, now - last_read), waiting)
+            holder = threads.holder if isinstance(threads, InterpreterThreads) else None
+            tally.add(min(MAX_WEIGHT_S, now - last_read), waiting, holder)
             last_read = now
         if now - window_start >= WINDOW_S:
             contended = tally.any_wait > 0
@@ -347,6 +419,10 @@ def main(argv: list[str]) -> int:
         if error:
             print(f"error {error}", flush=True)
             return 3
+
+    # File names in holder lines: UTF-8 whatever the locale, and one that is not valid
+    # text (undecodable bytes) escaped rather than ending the watcher.
+    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")  # type: ignore[union-attr]
 
     def out(line: str) -> None:
         sys.stdout.write(line)
