@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import strategies as st
 
-from gilwise.monitor import Monitor, MonitorConfig
+from gilwise.monitor import Monitor, MonitorConfig, Report
 from gilwise.monitor._assembly import GIL_METHOD_KERNEL, GIL_METHOD_STATUS, GIL_METHOD_WATCHER
 from gilwise.monitor._gil import QueueCounts, ThreadAccount
 from gilwise.monitor._holders import GilHolders
@@ -171,6 +171,7 @@ class FakeThreads:
         self.refreshes = 0
         self.gone_after = gone_after
         self.churned = False
+        self.holder = None
 
     def refresh(self) -> bool:
         self.refreshes += 1
@@ -748,26 +749,33 @@ def test_a_pipe_the_program_closed_and_reused_is_never_read_or_closed(tmp_path: 
             os.close(fd)
 
 
-def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
-    process: FakeProcess,
-) -> None:
+def _zlib_threads_watched(process: FakeProcess, ready: str, lines: str) -> Report:
+    """Three threads compress with zlib; at each tick one was running Python and queued
+    behind the sampler, nobody else. The watcher says ``ready`` (``ready status``: it
+    reads each thread's status) and, once its count took over, ``lines``."""
     from .test_sampler import World, _monitor
 
-    # Three threads compress with zlib: at each tick one was running Python and queued
-    # behind the sampler, nobody else. From the ticks alone no wait shows (one queued is
-    # the holder); the watcher counted 0.2 thread-seconds of waiting, behind that line.
     world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU, 3: KernelState.ON_CPU})
     world.add(1, at_spin, name="python")
     world.add(2, at_hash, name="hashing")
     world.add(3, at_hash, name="hashing too")
     monitor = _monitor(world)
     monitor._watcher = WatcherLink(_counts(process))
-    process.say("ready\n")
+    process.say(ready)
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
-    process.say("window 0.4 0.15 0.2 400 10002:0.1 10003:0.1\n")
+    process.say(lines)
     world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=12)  # its pipe is read every 0.1 s
-    report = monitor.stop()
+    return monitor.stop()
+
+
+def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
+    process: FakeProcess,
+) -> None:
+    # From the ticks alone no wait shows (one queued is the holder); the watcher counted
+    # 0.2 thread-seconds of waiting, behind that line.
+    window = "window 0.4 0.15 0.2 400 10002:0.1 10003:0.1\n"
+    report = _zlib_threads_watched(process, "ready\n", window)
     assert report.gil.method == GIL_METHOD_WATCHER
     assert [(h.function, h.thread_name) for h in report.gil.holders] == [("spinner", "python")]
     assert report.gil.holders[0].wait_seconds == pytest.approx(0.2)
@@ -777,30 +785,18 @@ def test_the_watchers_waits_are_charged_to_the_holders_the_ticks_saw(
 def test_the_holders_the_watcher_read_are_charged_before_those_the_ticks_saw(
     process: FakeProcess,
 ) -> None:
-    from .test_sampler import World, _monitor
-
     # As above, but the watcher reads each thread's status (CPython 3.15+): it says who
     # held the GIL at its own reads. 0.3 thread-seconds of waiting were behind thread 2's
     # line in app.py (under the standard library's frame it ran in), 0.1 behind thread
     # 3's; the ticks' holder (thread 1) is not charged.
-    world = World(kernel={1: KernelState.GIL, 2: KernelState.ON_CPU, 3: KernelState.ON_CPU})
-    world.add(1, at_spin, name="python")
-    world.add(2, at_hash, name="hashing")
-    world.add(3, at_hash, name="hashing too")
-    monitor = _monitor(world)
-    monitor._watcher = WatcherLink(_counts(process))
-    process.say("ready status\n")
-    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=2)  # met, then taken over
-    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=30)
     hashing = (threading.__file__, 300, "run"), ("/srv/app.py", 7, "digest")
-    process.say(
+    lines = (
         holder_line(0.15, (10002, (hashing[1],)))
         + holder_line(0.15, (10002, hashing))
         + holder_line(0.1, (10003, (("/srv/app.py", 9, "compress"),)))
         + "window 0.4 0.3 0.4 400 10001:0.2 10003:0.2\n"
     )
-    world.step(monitor, {1: 0.5, 2: 1.0, 3: 1.0}, ticks=12)  # its pipe is read every 0.1 s
-    report = monitor.stop()
+    report = _zlib_threads_watched(process, "ready status\n", lines)
     assert report.gil.method == GIL_METHOD_STATUS
     assert [(h.file, h.line, h.function, h.thread_name) for h in report.gil.holders] == [
         ("/srv/app.py", 7, "digest", "hashing"),

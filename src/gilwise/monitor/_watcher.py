@@ -166,6 +166,8 @@ class Threads:
     hashlib4 0.15 against the reader's 0.17 and 0.21 on CPython 3.15).
     """
 
+    holder: Holder | None = None  # who holds the GIL is not in the kernel's view
+
     def __init__(self, pid: int, exclude: set[int], proc: str = "/proc") -> None:
         self.tasks = f"{proc}/{pid}/task"
         self.exclude = exclude
@@ -389,8 +391,7 @@ def watch(
             last_list = now
         waiting = threads.waiting(is_waiting)
         if waiting is not None:  # a failed read: the next one stands for this time too
-            holder = threads.holder if isinstance(threads, InterpreterThreads) else None
-            tally.add(min(MAX_WEIGHT_S, now - last_read), waiting, holder)
+            tally.add(min(MAX_WEIGHT_S, now - last_read), waiting, threads.holder)
             last_read = now
         if now - window_start >= WINDOW_S:
             contended = tally.any_wait > 0
