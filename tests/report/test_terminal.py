@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from gilwise.monitor import Frame, LineStat
+from gilwise.monitor._report import GilHolder
 from gilwise.report._figures import MAX_THREADS_SHOWN, short_name
 from gilwise.report._terminal import console_width, render_summary
 
@@ -35,10 +36,23 @@ def test_summary_shows_verdicts_figures_threads_and_stalls() -> None:
     assert "called from coroutine" in text
 
 
-def test_program_strings_are_not_read_as_markup() -> None:
-    # A thread name or function containing rich markup must print literally.
-    text = _render(report(threads=(thread("[bold red]x[/]", running=0.9),)))
-    assert "[bold red]x[/]" in text
+@pytest.mark.parametrize("odd", ["[bold red]x[/]", ":fire:", "[/]"])
+def test_program_strings_print_literally(odd: str) -> None:
+    # Thread names, functions, files and the command are the program's: rich must not
+    # read them as markup (a "[/]" in a name raised) or as emoji codes (":fire:" in a
+    # script's name printed as a flame, in the title and in table cells alike).
+    name = odd.replace("/", "-")  # for file names
+    hot = LineStat(f"/app/{name}.py", 3, f"{odd}fn", 10, 0)
+    built = report(wait=0.8, threads=(thread(odd, running=0.9, top_lines=(hot,)),))
+    holder = GilHolder(f"/app/{name}/w.py", 7, "crunch", odd, 0.9, 1.8)
+    built = built.with_updates(
+        command=(f"{name}.py",), gil=dataclasses.replace(built.gil, holders=(holder,))
+    )
+    text = _render(built)
+    assert f"gilwise · {name}.py" in text  # the title
+    assert f"{name}/w.py:7" in text  # the GIL's holder
+    assert f"{odd}fn {name}.py:3" in text  # the hottest line
+    assert re.search(rf"^\W*{re.escape(odd)} ", text, re.MULTILINE)  # the thread's row
 
 
 def test_many_threads_are_summarised() -> None:

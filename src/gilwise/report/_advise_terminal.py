@@ -6,7 +6,6 @@ import sys
 
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -46,7 +45,7 @@ def advice(report: AdviceReport) -> RenderableType:
     parts.append(Syntax(r.code, "python", background_color="default"))
     parts.append(Text(_footer(report), style="dim"))
     title = f"gilwise advise · {report.target}"
-    return Panel(Group(*parts), title=escape(title), title_align="left", box=box.ROUNDED)
+    return Panel(Group(*parts), title=Text(title), title_align="left", box=box.ROUNDED)
 
 
 def _table(measurements: tuple[Measurement, ...]) -> RenderableType:

@@ -8,7 +8,6 @@ import sys
 
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -57,7 +56,7 @@ def summary(report: Report) -> RenderableType:
     title = f"gilwise · {_command(report)} · {report.duration_s:.2f} s"
     if report.exit_code is not None:
         title += f" · exit {report.exit_code}"
-    return Panel(Group(*parts), title=escape(title), title_align="left", box=box.ROUNDED)
+    return Panel(Group(*parts), title=Text(title), title_align="left", box=box.ROUNDED)
 
 
 def _command(report: Report) -> str:
@@ -124,8 +123,10 @@ def _add_holders(table: Table, gil: GilReport) -> None:
     for n, holder in enumerate(gil.holders[:_MAX_HOLDERS_SHOWN]):
         table.add_row(
             "GIL held by" if n == 0 else "",
-            f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
-            f"({holder.held_by}): {holder.wait_share:.0%} of the wait",
+            Text(
+                f"{where(holder.file, holder.line, holder.function, relative_to=os.curdir)} "
+                f"({holder.held_by}): {holder.wait_share:.0%} of the wait"
+            ),
         )
     if gil.holder_unseen_share >= _UNSEEN_SHOWN:
         held_in = unseen_holder_phrase(gil)
@@ -161,7 +162,6 @@ def _threads(report: Report) -> RenderableType:
     shown = thread_rows(report.threads)
     table = Table(box=box.SIMPLE_HEAD, title="threads", title_justify="left", expand=False)
     plain = [short_name(t.name, _NAME_WIDTH) for t in shown.rows]
-    names = [escape(name) for name in plain]
     # Held at its width: squeezed by a long hottest line, rich cut names at the end
     # ("Thread-2 (bu…"), which is where threads differ.
     widest = max(map(len, plain), default=0)
@@ -169,14 +169,14 @@ def _threads(report: Report) -> RenderableType:
     for name in ("CPU s", "CPU/wall", "GIL wait", "running"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("hottest line", no_wrap=True, overflow="ellipsis")
-    for name, t in zip(names, shown.rows, strict=True):
+    for name, t in zip(plain, shown.rows, strict=True):
         table.add_row(
-            name,
+            Text(name),
             _num(t.cpu_seconds, "{:.2f}"),
             _pct(t.cpu_fraction),
             _pct(t.gil_wait_fraction),
             _pct(t.running_fraction),
-            escape(_hottest(t)),
+            Text(_hottest(t)),
         )
     # Below the table, not its caption: a caption wider than the table was cut at the
     # panel's edge ("(CPU + GIL wait" lost its ") are").

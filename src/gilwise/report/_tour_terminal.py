@@ -6,7 +6,6 @@ import sys
 
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -40,7 +39,7 @@ def lesson_panel(result: LessonResult) -> RenderableType:
         Text.assemble(("yours  ", "dim"), (f.check, "cyan")),
     ]
     title = f"{result.number}. {result.title} · {result.seconds:.1f} s"
-    return Panel(Group(*parts), title=escape(title), title_align="left", box=box.ROUNDED)
+    return Panel(Group(*parts), title=Text(title), title_align="left", box=box.ROUNDED)
 
 
 def _rows(result: LessonResult) -> RenderableType:
@@ -51,7 +50,7 @@ def _rows(result: LessonResult) -> RenderableType:
     table.add_column(style="dim")
     for row in result.finding.rows:
         value = f"{row.value:,.0f}" if abs(row.value) >= 100 else f"{row.value:.2f}"
-        table.add_row(escape(row.label), value, escape(row.unit), escape(row.note))
+        table.add_row(Text(row.label), value, Text(row.unit), Text(row.note))
     return table
 
 
