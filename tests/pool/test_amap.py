@@ -106,9 +106,19 @@ def test_blocking_backends_from_a_loop(backend: str) -> None:
 
 
 @pytest.mark.e2e
-def test_breaking_out_closes_the_map() -> None:
+@pytest.mark.parametrize(
+    ("fn", "seconds"),
+    # A blocking function's thread cannot be stopped: it runs its call to the end (and
+    # asyncio.run waits for it), so its sleeps are short.
+    [(funcs.async_sleep_then, 10.0), (funcs.sleep_then, 0.3)],
+)
+def test_breaking_out_cancels_the_calls_in_flight(fn: object, seconds: float) -> None:
+    # The first item is done at once, three others are in flight when the caller breaks
+    # out: their tasks must end with the map, not go on in the background (they did: a
+    # test breaking out after the first of four 50 ms sleeps failed on a busy machine).
     async def main() -> None:
-        it = amap(funcs.async_sleep_then, [(i, 0.05) for i in range(1000)], workers=4)
+        items = [(0, 0.0)] + [(i, seconds) for i in range(1, 1000)]
+        it = amap(fn, items, workers=4)  # type: ignore[call-overload]
         async with it:
             async for _ in it:
                 break

@@ -33,19 +33,30 @@ async def call(fn: Callable[[Any], Any], task: Task, timeout: float | None) -> O
     else:
         awaitable = asyncio.to_thread(fn, task.item)
     running = asyncio.ensure_future(awaitable)
-    # asyncio.wait, not wait_for: a TimeoutError raised by the function itself must
-    # stay the function's error, not look like our deadline.
-    done, _ = await asyncio.wait({running}, timeout=timeout)
+    try:
+        # asyncio.wait, not wait_for: a TimeoutError raised by the function itself must
+        # stay the function's error, not look like our deadline.
+        done, _ = await asyncio.wait({running}, timeout=timeout)
+    except asyncio.CancelledError:
+        # The map is closing (the caller broke out, or failed): asyncio.wait leaves the
+        # call it waits on running, and it would go on in the background.
+        await _cancelled(running)
+        raise
     if not done:
-        running.cancel()
-        with contextlib.suppress(BaseException):
-            await running
+        await _cancelled(running)
         assert timeout is not None
         return failed(task, timeout_error(task, timeout, "asyncio"))
     try:
         return Outcome(task, running.result())
     except Exception as exc:
         return failed(task, exc)
+
+
+async def _cancelled(running: asyncio.Future[Any]) -> None:
+    """Cancel a call and wait until it has ended (whatever it raised)."""
+    running.cancel()
+    with contextlib.suppress(BaseException):
+        await running
 
 
 class _LoopTasks:
