@@ -116,6 +116,17 @@ def test_waits_counted_from_outside_are_the_watchers_with_the_sampler_holders(
     assert [t.gil_wait_fraction for t in report.threads] == [0.75, 0.75]  # outside_wait / wall
 
 
+@pytest.mark.parametrize(("status_read", "held"), [(False, None), (True, 0.2)])
+def test_time_holding_the_gil_is_given_only_where_the_status_was_read(
+    status_read: bool, held: float | None
+) -> None:
+    accounts = [_account(1, "alpha", cpu=0.5), _account(2, "beta", cpu=0.4)]
+    for account in accounts:
+        account.outside_held = 0.4  # of its 2 s
+    report = assemble(_state(watched=True, status_read=status_read, accounts=accounts))
+    assert [t.gil_held_fraction for t in report.threads] == [held, held]
+
+
 def test_a_thread_lived_at_least_its_cpu_time_and_its_gil_wait() -> None:
     # A request handler the ticks met late: 10 ms on a CPU, 20 ms waiting for the GIL
     # by the watcher's count, 20 ms of life by the ticks' account.

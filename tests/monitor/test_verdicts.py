@@ -75,6 +75,40 @@ def test_counted_threads_are_busy_by_their_cpu_and_counted_wait_not_their_sample
 
 
 @pytest.mark.parametrize(
+    ("held", "gil_bound"),
+    [
+        (None, True),  # CPython 3.10-3.14: CPU time and counted wait, 0.2 of each life
+        (0.02, False),  # 3.15's status: the GIL held 2%, wanted 14%: under a fifth
+        (0.1, True),
+    ],
+)
+def test_where_the_status_says_who_held_the_gil_threads_take_turns_by_that(
+    held: float | None, gil_bound: bool
+) -> None:
+    # 16 socket clients: their CPU time is mostly the kernel's, in send and recv, done
+    # without the GIL; CPython's reader saw each hold or want it 15-17% of its life.
+    clients = tuple(
+        thread(
+            f"client-{n}",
+            running=0.3,
+            cpu_fraction=0.06,
+            gil_wait_fraction=0.14,
+            gil_held_fraction=held,
+        )
+        for n in range(16)
+    )
+    built = report(
+        wait=0.8,
+        waiting_threads=4.5,
+        cores=1.6,
+        user_cores=0.6,  # the rest the kernel's, in send and recv
+        threads=clients,
+        method="counted from outside",
+    )
+    assert ("GIL_BOUND" in [v.code for v in verdicts_for(built)]) is gil_bound
+
+
+@pytest.mark.parametrize(
     ("method", "gil_bound"), [("counted from outside", True), ("estimate", False)]
 )
 def test_handlers_no_sample_caught_are_busy_by_their_counted_figures(

@@ -30,6 +30,7 @@ from gilwise.monitor._watcher import (
     Threads,
     holder_line,
     next_gap,
+    parse_held,
     parse_holder,
     parse_state,
     parse_window,
@@ -172,6 +173,7 @@ class FakeThreads:
         self.gone_after = gone_after
         self.churned = False
         self.holder = None
+        self.holding: tuple[int, ...] = ()
 
     def refresh(self) -> bool:
         self.refreshes += 1
@@ -259,6 +261,7 @@ def test_a_thread_waits_when_the_interpreter_says_it_asked_for_the_gil() -> None
     threads = InterpreterThreads(reader, os.getpid(), {14}, WANTS, HOLDS)
     assert threads.waiting() == [11]
     assert threads.holder == (12, APP_FRAMES_OF_12)
+    assert threads.holding == (12,)
     assert threads.refresh()
     reader.fails = True
     assert threads.waiting() is None
@@ -278,6 +281,40 @@ def test_no_holder_is_named_unless_one_thread_of_the_program_holds_the_gil(
     threads = InterpreterThreads(FakeReader(statuses), os.getpid(), {14}, WANTS, HOLDS)
     assert threads.waiting() == [11]
     assert threads.holder is None
+    # Each holder of the program is still counted holding, mid-handover too.
+    assert threads.holding == tuple(t for t, s in statuses.items() if s & HOLDS and t != 14)
+
+
+def test_a_window_says_how_long_each_thread_held_the_gil() -> None:
+    tally = Tally()
+    tally.add(0.002, [11], None, (12,))
+    tally.add(0.003, [], None, (12, 13))  # handed over mid-read
+    tally.add(0.001, [12], None, ())
+    lines = tally.line().splitlines(keepends=True)
+    assert [line.split()[0] for line in lines] == ["held", "window"]
+    assert parse_held(lines[0]) == pytest.approx({12: 0.005, 13: 0.003})
+    assert parse_window(lines[1]) is not None
+
+
+def test_no_held_line_where_nobody_was_read_holding_the_gil() -> None:
+    tally = Tally()
+    tally.add(0.002, [11])  # the kernel's view: who holds it is not known
+    assert [line.split()[0] for line in tally.line().splitlines()] == ["window"]
+
+
+@given(st.dictionaries(st.integers(min_value=1, max_value=4_000_000), st.floats(0, 10)))
+def test_a_held_line_reads_back_as_written(held: dict[int, float]) -> None:
+    tally = Tally()
+    for tid, seconds in held.items():
+        tally.add(seconds, [], None, (tid,))
+    lines = tally.line().splitlines(keepends=True)
+    parsed = parse_held(lines[0]) if held else {}
+    assert parsed == pytest.approx(held, abs=1e-6)
+
+
+@pytest.mark.parametrize("line", ["", "held x", "held 12:a", "window 1 2 3 4", "holder 1 2"])
+def test_other_lines_are_not_held_lines(line: str) -> None:
+    assert parse_held(line) is None
 
 
 def test_a_window_says_who_held_the_gil_while_threads_waited() -> None:
@@ -420,10 +457,24 @@ def test_the_monitor_takes_in_windows_line_by_line(process: FakeProcess) -> None
     counts.drain()
     assert counts.wait_fraction == pytest.approx(0.25)
     assert counts.mean_waiting_threads == pytest.approx(0.4)
-    assert counts.take_pending() == pytest.approx({7: 0.05, 9: 0.03})
-    assert counts.take_pending() == {}
+    waits, held = counts.take_pending()
+    assert waits == pytest.approx({7: 0.05, 9: 0.03})
+    assert held == {}
+    assert counts.take_pending() == ({}, {})
     assert counts.take_window() == pytest.approx(0.25)
     assert counts.take_window() is None
+
+
+def test_the_monitor_charges_the_time_each_thread_held_the_gil(process: FakeProcess) -> None:
+    counts = _counts(process)
+    process.say("ready status\nheld 7:0.04 9:0.05\nwindow 0.1 0.05 0.08 50 7:0.05\n")
+    counts.drain()
+    link = WatcherLink(counts)
+    alive = ThreadAccount(1, 7, "a")
+    finished = ThreadAccount(2, 9, "b")
+    link.charge_waits([alive], [finished])
+    assert (alive.outside_wait, alive.outside_held) == pytest.approx((0.05, 0.04))
+    assert (finished.outside_wait, finished.outside_held) == pytest.approx((0.0, 0.05))
 
 
 def test_a_watcher_reading_the_interpreters_status_says_so(process: FakeProcess) -> None:
@@ -546,7 +597,8 @@ def test_lock_waiters_are_not_gil_waiters_from_outside() -> None:
     assert counts.reads >= 10
     # Not one of them waited for the GIL (the test runner's own threads, under
     # pytest-xdist, may have, a little).
-    assert sum(s for tid, s in counts.take_pending().items() if tid in waiters) == 0.0
+    waits, _ = counts.take_pending()
+    assert sum(s for tid, s in waits.items() if tid in waiters) == 0.0
     assert counts.wait_fraction is not None
     assert counts.wait_fraction < 0.1
 

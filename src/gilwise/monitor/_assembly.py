@@ -119,11 +119,12 @@ def assemble(run: RunState) -> Report:
     user_cpu = max(0.0, run.user_cpu - run.monitor_cpu)
     resolver = FrameResolver()
     threads = [
-        thread_report(a, resolver, run.counted, run.watched)
+        thread_report(a, resolver, run.counted, run.watched, run.status_read)
         for a in sorted(run.accounts, key=busyness, reverse=True)
     ]
     if run.others is not None and run.others.merged:
-        threads.append(thread_report(run.others, resolver, run.counted, run.watched))
+        others = thread_report(run.others, resolver, run.counted, run.watched, run.status_read)
+        threads.append(others)
     budget = run.budget
     process = ProcessReport(
         pid=run.pid,
@@ -259,8 +260,13 @@ def _method(run: RunState) -> str:
 
 
 def thread_report(
-    a: ThreadAccount, resolver: FrameResolver, counted: bool, watched: bool = False
+    a: ThreadAccount,
+    resolver: FrameResolver,
+    counted: bool,
+    watched: bool = False,
+    status_read: bool = False,
 ) -> ThreadReport:
+    """One thread's figures; ``status_read``: the watcher read who held the GIL (3.15+)."""
     gil_wait = a.outside_wait if watched else a.queued_wait if counted else a.gil_wait
     # A thread lived at least as long as it waited for the GIL and ran on a CPU (never
     # both at once): the watcher can see it wait before the first tick that accounts its
@@ -281,6 +287,9 @@ def thread_report(
         cpu_seconds=rounded(a.cpu, 6),
         cpu_fraction=cpu_share,
         gil_wait_fraction=_wait_share(gil_wait, waits_over, cpu_share),
+        gil_held_fraction=_share(min(a.outside_held, waits_over), waits_over)
+        if status_read
+        else None,
         run_queue_fraction=_share(a.run_queue, observed),
         samples=a.samples,
         running_fraction=round(a.running / a.samples, 4) if a.samples else 0.0,

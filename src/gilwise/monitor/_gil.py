@@ -90,6 +90,7 @@ class ThreadAccount:
         "merged",
         "name",
         "native_id",
+        "outside_held",
         "outside_wait",
         "queued_wait",
         "run_queue",
@@ -130,6 +131,8 @@ class ThreadAccount:
         #: The same, counted by the watcher process (``_watcher.py``) once it runs, and by
         #: the sampler before.
         self.outside_wait = 0.0
+        #: Seconds holding the GIL, where the watcher reads each thread's status (3.15+).
+        self.outside_held = 0.0
         self.samples = 0
         self.running = 0
         self.alive = True
@@ -197,6 +200,7 @@ class ThreadAccount:
         self.gil_wait += other.gil_wait
         self.queued_wait += other.queued_wait
         self.outside_wait += other.outside_wait
+        self.outside_held += other.outside_held
         self.samples += other.samples
         self.running += other.running
         self.merged += other.merged

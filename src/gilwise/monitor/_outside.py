@@ -20,7 +20,7 @@ import time
 
 from .._core._clocks import process_cpu_of
 from ._gil import QueueCounts
-from ._watcher import WINDOW_S, parse_holder, parse_window
+from ._watcher import WINDOW_S, parse_held, parse_holder, parse_window
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -144,6 +144,8 @@ class OutsideCounts(QueueCounts):
         self.pending: dict[int, float] = {}
         #: Wait behind each holder the watcher read (CPython 3.15+), until it is charged.
         self.pending_holders: list[tuple[float, Holder]] = []
+        #: Each thread's seconds holding the GIL (CPython 3.15+), until they are charged.
+        self.pending_held: dict[int, float] = {}
         #: The watcher's own CPU seconds (known once it has ended).
         self.cpu_seconds = 0.0
 
@@ -194,13 +196,14 @@ class OutsideCounts(QueueCounts):
             self._fail(line[len("error ") :])
         elif line.startswith("cpu "):
             self.cpu_seconds = float(line.split()[1])
-        elif (held := parse_holder(line)) is not None:
-            self.pending_holders.append(held)
+        elif (blamed := parse_holder(line)) is not None:
+            self.pending_holders.append(blamed)
+        elif (held := parse_held(line)) is not None:
+            _add_seconds(self.pending_held, held)
         elif (window := parse_window(line)) is not None:
             observed, any_wait, waiting, reads, per_thread = window
             self.add_span(observed, any_wait, waiting, reads)
-            for tid, seconds in per_thread.items():
-                self.pending[tid] = self.pending.get(tid, 0.0) + seconds
+            _add_seconds(self.pending, per_thread)
 
     def _fail(self, reason: str) -> None:
         self.state = f"failed: {reason}"
@@ -219,10 +222,13 @@ class OutsideCounts(QueueCounts):
         self.waiting_thread_time = waiting_thread_time
         self.ticks = ticks
         self.pending.clear()
+        self.pending_held.clear()
 
-    def take_pending(self) -> dict[int, float]:
+    def take_pending(self) -> tuple[dict[int, float], dict[int, float]]:
+        """Each thread's seconds waiting for the GIL and holding it, since the last call."""
         pending, self.pending = self.pending, {}
-        return pending
+        held, self.pending_held = self.pending_held, {}
+        return pending, held
 
     def take_holders(self) -> list[tuple[float, Holder]]:
         """The holders read since the last call, each with the wait behind it."""
@@ -428,18 +434,28 @@ class WatcherLink:
         finished: Iterable[ThreadAccount],
         others: ThreadAccount | None = None,
     ) -> None:
-        """Add each thread's waits the watcher counted since the last call to its account.
+        """Add each thread's waits (and time holding the GIL, where the watcher reads it)
+        counted since the last call to its account.
 
         A thread with none any more was folded into ``others`` (the sum of old finished
         threads) before its last waits came in: they are the others' waits.
         """
-        pending = self.counts.take_pending()
-        if not pending:
+        waits, held = self.counts.take_pending()
+        if not (waits or held):
             return
         by_native_id = {a.native_id: a for a in alive}
         for account in finished:  # counted before the thread ended, read after
             by_native_id.setdefault(account.native_id, account)
-        for native_id, seconds in pending.items():
+        for native_id, seconds in waits.items():
             waiter = by_native_id.get(native_id, others)
             if waiter is not None:
                 waiter.outside_wait += seconds
+        for native_id, seconds in held.items():
+            holder = by_native_id.get(native_id, others)
+            if holder is not None:
+                holder.outside_held += seconds
+
+
+def _add_seconds(totals: dict[int, float], seconds: dict[int, float]) -> None:
+    for tid, s in seconds.items():
+        totals[tid] = totals.get(tid, 0.0) + s

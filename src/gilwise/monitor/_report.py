@@ -154,6 +154,9 @@ class ThreadReport:
     top_lines: tuple[LineStat, ...]
     top_functions: tuple[LineStat, ...]
     threads_merged: int = 1
+    #: Share of its time holding the GIL, where the interpreter's own thread status was
+    #: read (CPython 3.15+, ``gil.method``); None elsewhere.
+    gil_held_fraction: float | None = None
 
 
 @dataclass(frozen=True)

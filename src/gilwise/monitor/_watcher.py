@@ -25,7 +25,8 @@ bare interpreter) and writes lines to stdout:
   sum over threads of their waiting time, and each waiting thread's share;
 * before a window line, reading the status, ``holder SECONDS TID FRAMES`` for each
   thread and stack that held the GIL while others waited: the waiting thread-seconds
-  behind it, and its innermost frames (``holder_line``);
+  behind it, and its innermost frames (``holder_line``); and ``held TID:SECONDS ...``,
+  each thread's time holding the GIL over the window;
 * ``cpu SECONDS`` as it ends: its own CPU time, the monitor's cost.
 
 It ends when its stdin closes (the monitor stopped, or died) or the watched process is
@@ -103,7 +104,15 @@ def parse_state(line: bytes, futex_calls: tuple[int, ...], window: tuple[int, in
 class Tally:
     """Waiting time accumulated over one window of reads."""
 
-    __slots__ = ("any_wait", "holders", "observed", "per_thread", "reads", "waiting_threads")
+    __slots__ = (
+        "any_wait",
+        "held",
+        "holders",
+        "observed",
+        "per_thread",
+        "reads",
+        "waiting_threads",
+    )
 
     def __init__(self) -> None:
         self.observed = 0.0
@@ -113,12 +122,22 @@ class Tally:
         self.per_thread: dict[int, float] = {}
         #: Thread-seconds of wait behind each holder a read named (the status reader's).
         self.holders: dict[Holder, float] = {}
+        #: Each thread's seconds holding the GIL (the status reader's).
+        self.held: dict[int, float] = {}
 
-    def add(self, weight: float, waiting: Iterable[int], holder: Holder | None = None) -> None:
+    def add(
+        self,
+        weight: float,
+        waiting: Iterable[int],
+        holder: Holder | None = None,
+        holding: Iterable[int] = (),
+    ) -> None:
         """One read of every thread, standing for ``weight`` seconds; ``holder``: who held
-        the GIL at it, where known."""
+        the GIL at it and where, ``holding``: the threads that held it, where known."""
         self.observed += weight
         self.reads += 1
+        for tid in holding:
+            self.held[tid] = self.held.get(tid, 0.0) + weight
         count = 0
         for tid in waiting:
             count += 1
@@ -131,10 +150,23 @@ class Tally:
 
     def line(self) -> str:
         """The window's lines: ``holder`` lines, then the ``window`` line."""
-        threads = " ".join(f"{tid}:{s:.6f}" for tid, s in sorted(self.per_thread.items()))
         head = f"window {self.observed:.6f} {self.any_wait:.6f} {self.waiting_threads:.6f}"
-        held = "".join(holder_line(s, holder) for holder, s in self.holders.items())
-        return held + f"{head} {self.reads} {threads}".rstrip() + "\n"
+        blamed = "".join(holder_line(s, holder) for holder, s in self.holders.items())
+        held = f"held {_per_thread(self.held)}\n" if self.held else ""
+        return blamed + held + f"{head} {self.reads} {_per_thread(self.per_thread)}".rstrip() + "\n"
+
+
+def _per_thread(seconds: dict[int, float]) -> str:
+    return " ".join(f"{tid}:{s:.6f}" for tid, s in sorted(seconds.items()))
+
+
+def _parse_per_thread(items: list[str]) -> dict[int, float]:
+    """``TID:SECONDS`` items; ValueError where one is not."""
+    per_thread = {}
+    for item in items:
+        tid, _, seconds = item.partition(":")
+        per_thread[int(tid)] = float(seconds)
+    return per_thread
 
 
 def parse_window(line: str) -> tuple[float, float, float, int, dict[int, float]] | None:
@@ -143,11 +175,19 @@ def parse_window(line: str) -> tuple[float, float, float, int, dict[int, float]]
     if len(fields) < 5 or fields[0] != "window":
         return None
     try:
-        per_thread = {}
-        for item in fields[5:]:
-            tid, _, seconds = item.partition(":")
-            per_thread[int(tid)] = float(seconds)
+        per_thread = _parse_per_thread(fields[5:])
         return float(fields[1]), float(fields[2]), float(fields[3]), int(fields[4]), per_thread
+    except ValueError:
+        return None
+
+
+def parse_held(line: str) -> dict[int, float] | None:
+    """The monitor's side of a ``held`` line: each thread's seconds holding the GIL."""
+    fields = line.split()
+    if not fields or fields[0] != "held":
+        return None
+    try:
+        return _parse_per_thread(fields[1:])
     except ValueError:
         return None
 
@@ -166,7 +206,9 @@ class Threads:
     hashlib4 0.15 against the reader's 0.17 and 0.21 on CPython 3.15).
     """
 
-    holder: Holder | None = None  # who holds the GIL is not in the kernel's view
+    # Who holds the GIL is not in the kernel's view.
+    holder: Holder | None = None
+    holding: tuple[int, ...] = ()
 
     def __init__(self, pid: int, exclude: set[int], proc: str = "/proc") -> None:
         self.tasks = f"{proc}/{pid}/task"
@@ -256,6 +298,8 @@ class InterpreterThreads:
         #: Who held the GIL at the last read, where one thread did: its id and innermost
         #: frames (file, line, function), innermost first.
         self.holder: Holder | None = None
+        #: The program's threads holding the GIL at the last read (two mid-handover).
+        self.holding: tuple[int, ...] = ()
 
     @classmethod
     def open(cls, pid: int, exclude: set[int]) -> InterpreterThreads | None:
@@ -307,6 +351,7 @@ class InterpreterThreads:
         # monitor's own thread (its ticks' share of the wait goes to the program's lines).
         one = holding[0] if len(holding) == 1 else None
         self.holder = _holder_of(one) if one and one.thread_id not in self.exclude else None
+        self.holding = tuple(t.thread_id for t in holding if t.thread_id not in self.exclude)
         return waiting
 
     def close(self) -> None:
@@ -391,7 +436,8 @@ def watch(
             last_list = now
         waiting = threads.waiting(is_waiting)
         if waiting is not None:  # a failed read: the next one stands for this time too
-            tally.add(min(MAX_WEIGHT_S, now - last_read), waiting, threads.holder)
+            weight = min(MAX_WEIGHT_S, now - last_read)
+            tally.add(weight, waiting, threads.holder, threads.holding)
             last_read = now
         if now - window_start >= WINDOW_S:
             contended = tally.any_wait > 0
