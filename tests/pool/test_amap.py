@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -112,13 +113,15 @@ def test_blocking_backends_from_a_loop(backend: str) -> None:
     # asyncio.run waits for it), so its sleeps are short.
     [(funcs.async_sleep_then, 10.0), (funcs.sleep_then, 0.3)],
 )
-def test_breaking_out_cancels_the_calls_in_flight(fn: object, seconds: float) -> None:
+def test_breaking_out_cancels_the_calls_in_flight(
+    fn: Callable[[tuple[int, float]], Any], seconds: float
+) -> None:
     # The first item is done at once, three others are in flight when the caller breaks
     # out: their tasks must end with the map, not go on in the background (they did: a
     # test breaking out after the first of four 50 ms sleeps failed on a busy machine).
     async def main() -> None:
         items = [(0, 0.0)] + [(i, seconds) for i in range(1, 1000)]
-        it = amap(fn, items, workers=4)  # type: ignore[call-overload]
+        it = amap(fn, items, workers=4)
         async with it:
             async for _ in it:
                 break
